@@ -1,0 +1,202 @@
+"""The regulatory calendar: pure functions of dates, and the self-explaining clock.
+
+Counting follows domain.md 7.0: a period of N days from date D has D as day 0 and ends at the
+end of day D+N (the last day counts); the consequence takes effect at the start of day D+N+1 in
+the organisation's time zone. Calendar days, no roll-forward to business days. Month periods keep
+the day of month, clamped to the month's last day.
+"""
+
+from __future__ import annotations
+
+import calendar as _stdlib_calendar
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+
+from models.rules import Rule, RuleKey, RuleRef, rule
+
+DEFAULT_TIME_ZONE = "America/New_York"
+
+
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_date(instant: datetime, time_zone: str) -> date:
+    """The calendar date an instant falls on in the organisation's zone."""
+    return instant.astimezone(ZoneInfo(time_zone)).date()
+
+
+def start_of_day(day: date, time_zone: str) -> datetime:
+    """The instant a calendar day begins in the zone (as an aware datetime)."""
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(time_zone))
+
+
+def add_days(day: date, days: int) -> date:
+    return day + timedelta(days=days)
+
+
+def last_day_of_month(day: date) -> date:
+    return day.replace(day=_stdlib_calendar.monthrange(day.year, day.month)[1])
+
+
+def add_months(day: date, months: int) -> date:
+    """Same day of month `months` later (or earlier), clamped to the month's last day."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month0 = divmod(index, 12)
+    last = _stdlib_calendar.monthrange(year, month0 + 1)[1]
+    return date(year, month0 + 1, min(day.day, last))
+
+
+def add_years(day: date, years: int) -> date:
+    return add_months(day, 12 * years)
+
+
+def period_last_day(start: date, r: Rule) -> date:
+    """Last day of a period that starts on `start` (day 0) and lasts as the rule says."""
+    end = start
+    if r.years:
+        end = add_years(end, r.years)
+    if r.months:
+        end = add_months(end, r.months)
+    if r.days:
+        end = add_days(end, r.days)
+    return end
+
+
+def consequence_instant(last_day: date, time_zone: str) -> datetime:
+    """When a missed deadline takes effect: the start of the day after its last day."""
+    return start_of_day(add_days(last_day, 1), time_zone)
+
+
+class ClockKind(StrEnum):
+    SIGNATURES = "signatures"
+    FEE_PAYMENT = "fee_payment"
+    DEVELOPMENT_RESPONSE = "development_response"
+    FINGERPRINTS = "fingerprints"
+    CORRECTIVE_ACTION_PLAN = "corrective_action_plan"
+    RECONSIDERATION_REQUEST = "reconsideration_request"
+    RECONSIDERATION_DECISION = "reconsideration_decision"
+
+
+class Reminder(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    days_before: int
+    on: date
+    at: datetime
+
+
+class Clock(BaseModel):
+    """An open regulatory clock, carrying everything needed to explain it to a person.
+
+    `last_day` is the last day on which the thing may still be done; `fires_at` is when the
+    consequence takes effect (start of the next day in the organisation's zone).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    clock_id: str
+    kind: ClockKind
+    rule: RuleRef
+    started_on: date
+    started_by: str
+    last_day: date
+    fires_at: datetime
+    time_zone: str
+    period: str
+    consequence: str
+    reminders: tuple[Reminder, ...] = ()
+
+    @property
+    def explanation(self) -> str:
+        return (
+            f"{self.rule.name}: due {self.last_day.isoformat()} — {self.period} from "
+            f"{self.started_by} dated {self.started_on.isoformat()} "
+            f"({self.rule.citation}; rule {self.rule.key} v{self.rule.version}). "
+            f"If nothing is recorded by the end of that day: {self.consequence} "
+            f"(at the start of {add_days(self.last_day, 1).isoformat()}, {self.time_zone})."
+        )
+
+    def days_left(self, today: date) -> int:
+        return (self.last_day - today).days
+
+
+def open_clock(
+    *,
+    clock_id: str,
+    kind: ClockKind,
+    rule_key: RuleKey,
+    started_on: date,
+    started_by: str,
+    time_zone: str,
+    consequence: str,
+    period_start: date | None = None,
+) -> Clock:
+    """Open a clock for a rule; `period_start` differs from `started_on` when a mailed notice
+    is presumed received some days after its date."""
+    r = rule(rule_key, started_on)
+    last_day = period_last_day(period_start or started_on, r)
+    period = r.describe_period()
+    if period_start and period_start != started_on:
+        period = f"{period} from presumed receipt on {period_start.isoformat()}, counted"
+    reminders = tuple(
+        Reminder(
+            days_before=offset,
+            on=add_days(last_day, -offset),
+            at=start_of_day(add_days(last_day, -offset), time_zone),
+        )
+        for offset in r.reminder_offsets_days
+        if add_days(last_day, -offset) > started_on
+    )
+    return Clock(
+        clock_id=clock_id,
+        kind=kind,
+        rule=r.ref,
+        started_on=started_on,
+        started_by=started_by,
+        last_day=last_day,
+        fires_at=consequence_instant(last_day, time_zone),
+        time_zone=time_zone,
+        period=period,
+        consequence=consequence,
+        reminders=reminders,
+    )
+
+
+def presumed_receipt(notice_date: date) -> date:
+    """Mailed notices are presumed received 5 days after their date (domain.md 7.0)."""
+    return period_last_day(notice_date, rule(RuleKey.MAIL_RECEIPT_PRESUMPTION, notice_date))
+
+
+def effective_date(filing_date: date, first_service_date: date | None) -> date:
+    """42 CFR 424.520(d): the later of the filing date of the application processed to approval
+    and the date services were first furnished at the location."""
+    if first_service_date is None:
+        return filing_date
+    return max(filing_date, first_service_date)
+
+
+def retrospective_billing_start(effective: date, *, declared_disaster: bool = False) -> date:
+    """42 CFR 424.521(a): earliest date of service billable before the effective date."""
+    key = (
+        RuleKey.RETROSPECTIVE_BILLING_DISASTER
+        if declared_disaster
+        else RuleKey.RETROSPECTIVE_BILLING
+    )
+    return add_days(effective, -(rule(key, effective).days or 0))
+
+
+def revalidation_due_date(anchor: date, *, dmepos: bool) -> date:
+    """Next revalidation due date: a month end, 5 years on (3 for DMEPOS) (42 CFR 424.515,
+    424.57(e); due dates are month ends per the CMS 'Revalidations' page)."""
+    key = RuleKey.REVALIDATION_CYCLE_DMEPOS if dmepos else RuleKey.REVALIDATION_CYCLE
+    return last_day_of_month(period_last_day(anchor, rule(key, anchor)))
+
+
+def revalidation_window_opens(due: date, on: date | None = None) -> date:
+    """First day a revalidation may be received without being returned as unsolicited."""
+    r = rule(RuleKey.EARLY_SUBMISSION_REVALIDATION, on or due)
+    return add_months(due, -(r.months or 0))
