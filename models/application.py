@@ -15,7 +15,15 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from models.calendar import (
     DEFAULT_TIME_ZONE,
@@ -109,6 +117,13 @@ class ApplicationDetails(BaseModel):
 class ApplicationDetailsChange(ApplicationDetails):
     """A partial update: only the fields sent are changed (null clears a field)."""
 
+    # Only the fields that were sent are serialized, so "not sent" survives the trip through
+    # Temporal payloads instead of arriving as an explicit null that would clear the field.
+    @model_serializer(mode="wrap")
+    def _only_sent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if k in self.model_fields_set}
+
     asc_or_portable_xray: bool | None = None  # type: ignore[assignment]
     physician_or_npp_organization: bool | None = None  # type: ignore[assignment]
     adds_practice_location: bool | None = None  # type: ignore[assignment]
@@ -172,6 +187,8 @@ class Submit(_Event):
     event: Literal["submit"] = "submit"
     web_tracking_id: WebTrackingId
     submitted_on: date | None = None
+    # Every signature already in (e-signatures done at submission): no signature clock.
+    signed_on: date | None = None
 
     def event_date(self) -> date | None:
         return self.submitted_on
@@ -646,6 +663,10 @@ def check_event(state: ApplicationState, request: _Event, now: datetime) -> None
         _not_before(state, when, state.submitted_on, "the submission date", field)
 
     if isinstance(request, Submit):
+        if request.signed_on is not None:
+            if request.signed_on > today:
+                raise _refuse_data(state, "signed_on is in the future.", "signed_on")
+            _not_before(state, request.signed_on, when, "the submission date", "signed_on")
         findings = presubmission_findings(state.details.facts(state.form, state.purpose), when)
         errors = blocking(findings)
         if errors:
@@ -823,6 +844,10 @@ EXPIRY_EVENT: dict[ClockKind, ApplicationEvent] = {
 
 def _guard(state: ApplicationState, request: _Event | None) -> Any:
     def holds(name: str) -> bool:
+        if name == "signed_at_submission":
+            return isinstance(request, Submit) and request.signed_on is not None
+        if name == "signatures_outstanding":
+            return isinstance(request, Submit) and request.signed_on is None
         if name == "received_by_mac":
             return state.case_number is not None
         if name == "not_received_by_mac":
@@ -921,7 +946,7 @@ def apply_event(state: ApplicationState, request: _Event, now: datetime) -> Outc
             state.findings = presubmission_findings(
                 state.details.facts(state.form, state.purpose), today
             )
-        case Submit(web_tracking_id=wtid):
+        case Submit(web_tracking_id=wtid) as submit:
             state.web_tracking_id = wtid
             state.submitted_on = when
             state.findings = presubmission_findings(
@@ -937,13 +962,16 @@ def apply_event(state: ApplicationState, request: _Event, now: datetime) -> Outc
                 )
             except ValueError as exc:
                 step.notes.append(str(exc))
-            step.open(
-                ClockKind.SIGNATURES,
-                _RULE_FOR[ClockKind.SIGNATURES],
-                when,
-                "the PECOS submission",
-                "the application is rejected for missing signatures",
-            )
+            if submit.signed_on is not None:
+                state.signatures_completed_on = submit.signed_on
+            else:
+                step.open(
+                    ClockKind.SIGNATURES,
+                    _RULE_FOR[ClockKind.SIGNATURES],
+                    when,
+                    "the PECOS submission",
+                    "the application is rejected for missing signatures",
+                )
         case SignaturesCompleted():
             state.signatures_completed_on = when
             step.close([ClockKind.SIGNATURES], "satisfied")
@@ -1148,7 +1176,8 @@ def _expire(
         step.close(None, "superseded")
     elif target == _S.DENIED and before != _S.DENIED:
         state.status = target
-        _deny(step, fired_on, clock.consequence, fired_on, by_engine=True)
+        # The MAC still mails the denial: its windows count from presumed receipt.
+        _deny(step, fired_on, clock.consequence, None, by_engine=True)
     state.status = target
     _record(
         step,

@@ -196,6 +196,8 @@ APPLICATION_LIFECYCLE: Lifecycle[ApplicationStatus, ApplicationEvent] = Lifecycl
         }
     ),
     guards={
+        "signatures_outstanding": "some signatures were still missing at submission",
+        "signed_at_submission": "every signature was in when the application was submitted",
         "received_by_mac": "the MAC has acknowledged receipt (case number recorded)",
         "not_received_by_mac": "the MAC has not yet acknowledged receipt",
         "denial_reversed": "the reconsideration reversed the denial",
@@ -203,7 +205,8 @@ APPLICATION_LIFECYCLE: Lifecycle[ApplicationStatus, ApplicationEvent] = Lifecycl
     },
     transitions=(
         Transition(_A.DRAFT, _E.UPDATE_DRAFT, _A.DRAFT),
-        Transition(_A.DRAFT, _E.SUBMIT, _A.PENDING_SIGNATURE),
+        Transition(_A.DRAFT, _E.SUBMIT, _A.PENDING_SIGNATURE, "signatures_outstanding"),
+        Transition(_A.DRAFT, _E.SUBMIT, _A.SUBMITTED, "signed_at_submission"),
         Transition(_A.PENDING_SIGNATURE, _E.SIGNATURES_COMPLETED, _A.SUBMITTED),
         Transition(_A.PENDING_SIGNATURE, _E.SIGNATURE_WINDOW_EXPIRED, _A.REJECTED),
         *_rows((_A.SUBMITTED, _A.IN_REVIEW), _E.FEE_REQUESTED, _A.PENDING_FEE),

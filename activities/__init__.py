@@ -1,0 +1,1 @@
+"""Temporal activities: the engine's side effects (checks, notifications, read-model projection)."""

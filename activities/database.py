@@ -1,0 +1,118 @@
+"""The read-model database: engine, schema and sessions.
+
+Works on SQLite (dev and sandbox: one file shared by the worker and the API process) and on
+PostgreSQL through psycopg 3 (production). Nothing here reads the environment: the settings
+module resolves the URL and passes it in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session, SQLModel, create_engine
+from temporalio.exceptions import ApplicationError
+
+import models.read_model  # noqa: F401  (registers the read-model tables on SQLModel.metadata)
+
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "create_db_engine",
+    "create_schema",
+    "rejected_data_error",
+    "session",
+]
+
+# How long a SQLite writer waits for another process's write lock before failing with
+# "database is locked". Writes are short; 5 s covers a burst from a worker and an API process.
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+
+
+def create_db_engine(
+    url: str, *, connect_args: Mapping[str, Any] | None = None, echo: bool = False
+) -> Engine:
+    """An Engine for `url`: `sqlite:///path.db`, `sqlite://` (memory) or
+    `postgresql+psycopg://user@host/db` (a bare `postgresql://` uses psycopg 3 too).
+
+    `connect_args` go to the DB-API `connect()` (e.g. `{"options": "-csearch_path=s"}`)."""
+    parsed = make_url(url)
+    args: dict[str, Any] = dict(connect_args or {})
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, args, echo=echo)
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, connect_args=args, pool_pre_ping=True, echo=echo)
+    raise ValueError(
+        f"unsupported read-model database {parsed.drivername!r}: use sqlite:///<file> or "
+        "postgresql+psycopg://..."
+    )
+
+
+def _sqlite_engine(url: str, args: dict[str, Any], *, echo: bool) -> Engine:
+    # Activities run their blocking DB work in worker threads (asyncio.to_thread).
+    args.setdefault("check_same_thread", False)
+    database = make_url(url).database
+    in_memory = not database or database == ":memory:" or database.startswith("file::memory:")
+    engine = create_engine(
+        url,
+        connect_args=args,
+        echo=echo,
+        # One shared connection, or every thread would see its own empty memory database.
+        **({"poolclass": StaticPool} if in_memory else {}),
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin (the
+        # documented SQLAlchemy recipe): sqlite3's legacy mode runs SELECTs outside any
+        # transaction, which breaks read-then-write units of work.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # WAL lets the API read while the worker writes; NORMAL is durable across process
+            # crashes (an OS crash may lose the last commits, which a projection rebuilds).
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Deferred: the write lock is taken by the first write, waiting up to the busy timeout.
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the read-model tables that do not exist yet.
+
+    `create_all` only adds missing tables; it never alters existing ones. Alembic migrations
+    replace this in a later issue, before the first schema change ships."""
+    SQLModel.metadata.create_all(engine)
+
+
+def session(engine: Engine) -> Session:
+    """A session whose objects stay readable after commit. Use as a context manager:
+    `with session(engine) as s: ...`."""
+    return Session(engine, expire_on_commit=False)
+
+
+def rejected_data_error(exc: DBAPIError, what: str) -> ApplicationError:
+    """A non-retryable error for data the database refuses (too long, out of range, ...):
+    retrying cannot help, and the operator needs to know. Only the driver's first message line
+    is kept, never the statement or its parameters."""
+    first_line = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+    return ApplicationError(
+        f"the read model refused {what}: {first_line}",
+        type="ReadModelDataRejected",
+        non_retryable=True,
+    )

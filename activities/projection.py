@@ -1,0 +1,82 @@
+"""The read-model projection: workflow state -> SQL rows, monotonic in the projection's seq."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlmodel import col
+from temporalio import activity
+
+from activities.database import rejected_data_error, session
+from models.contracts import PROJECT_APPLICATION
+from models.read_model import ApplicationProjection, ApplicationRow, DeadlineRow
+
+_INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+class ProjectionActivities:
+    def __init__(self, engine: Engine) -> None:
+        if engine.dialect.name not in _INSERTS:
+            raise ValueError(f"no projection upsert for the {engine.dialect.name} dialect")
+        self._engine = engine
+        self._insert = _INSERTS[engine.dialect.name]
+
+    @activity.defn(name=PROJECT_APPLICATION)
+    async def project_application(self, p: ApplicationProjection) -> None:
+        """Write an application's row and open deadlines, unless a newer projection (higher
+        seq) is already there. Idempotent: the same projection twice writes the same rows."""
+        await asyncio.to_thread(self._project, p)
+
+    def _project(self, p: ApplicationProjection) -> bool:
+        """True if this projection was applied, False if a newer one had been."""
+        values = p.row.model_dump()
+        values["projected_seq"] = p.seq
+        insert = self._insert(ApplicationRow).values(**values)
+        # One atomic statement on both dialects: insert, or update only when this projection is
+        # not older than the stored one. PostgreSQL re-evaluates the WHERE on the latest row
+        # version under the row lock, and SQLite serialises writers, so two projections racing
+        # cannot leave the older one in place. RETURNING yields a row only if we wrote.
+        upsert = insert.on_conflict_do_update(
+            index_elements=["application_id"],
+            set_={k: insert.excluded[k] for k in values if k != "application_id"},
+            where=insert.excluded.projected_seq >= ApplicationRow.projected_seq,
+        ).returning(insert.table.c.application_id)
+        workflow_id = p.row.workflow_id
+        try:
+            with session(self._engine) as s:
+                applied = s.execute(upsert).first() is not None
+                if applied:
+                    # Still holding the application row's write lock: the deadline set is
+                    # replaced by the projection that owns the row, never by an older one.
+                    stale = delete(DeadlineRow).where(col(DeadlineRow.workflow_id) == workflow_id)
+                    s.execute(stale)
+                    s.add_all(
+                        DeadlineRow(
+                            deadline_id=f"{workflow_id}/{d.clock_id}",
+                            workflow_id=workflow_id,
+                            record_kind=p.record_kind,
+                            record_id=p.row.application_id,
+                            organization_id=p.row.organization_id,
+                            npi=p.row.npi,
+                            record_status=p.row.status,
+                            clock_kind=d.clock_kind,
+                            rule_key=d.rule_key,
+                            rule_citation=d.rule_citation,
+                            rule_version=d.rule_version,
+                            started_on=d.started_on,
+                            last_day=d.last_day,
+                            fires_at=d.fires_at,
+                            explanation=d.explanation,
+                        )
+                        for d in p.deadlines
+                    )
+                s.commit()
+        except (DataError, IntegrityError) as exc:
+            # Not transient (a value too long, two clocks with one id): retrying cannot help.
+            raise rejected_data_error(exc, f"the projection of {workflow_id}") from None
+        return applied

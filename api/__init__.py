@@ -1,0 +1,1 @@
+"""The operations HTTP API (FastAPI)."""

@@ -1,0 +1,201 @@
+"""The SQL read model: tables that serve lists, deadlines and reports fast.
+
+Written only by projection activities from workflow state, so it can always be rebuilt from
+Temporal. Holds no SSN, EIN or date of birth. Every row carries its organisation so roles can be
+scoped to organisations without migrating tables. `projected_seq` makes projections monotonic:
+a late or retried projection of an older state never overwrites a newer one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import DateTime
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from models.application import ApplicationState
+from models.contracts import RecordKind
+from models.jurisdictions import enrollment_contractor
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An instant stored as UTC and always read back timezone-aware.
+
+    PostgreSQL stores it as `timestamptz`. SQLite has no time zones: the UTC wall time is stored
+    and UTC is attached again on read, so both databases return the same aware datetimes (a naive
+    value is taken to be UTC already: `workflow.now()` is aware and UTC).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class ApplicationRowData(SQLModel):
+    """The columns of an application row as a plain, validating pydantic model: the payload the
+    projection activity receives (it round-trips through JSON with its types intact)."""
+
+    application_id: str = Field(primary_key=True, max_length=64)
+    workflow_id: str = Field(index=True, max_length=100)
+    organization_id: str = Field(index=True, max_length=64)
+    form: str = Field(index=True, max_length=16)
+    purpose: str = Field(max_length=32)
+    status: str = Field(index=True, max_length=32)
+    npi: str | None = Field(default=None, index=True, max_length=10)
+    legal_name: str | None = Field(default=None, max_length=300)
+    state: str | None = Field(default=None, index=True, max_length=2)
+    mac_jurisdiction: str | None = Field(default=None, index=True, max_length=16)
+    web_tracking_id: str | None = Field(default=None, max_length=50)
+    case_number: str | None = Field(default=None, max_length=50)
+    ptan: str | None = Field(default=None, max_length=50)
+    enrollment_id: str | None = Field(default=None, max_length=15)
+    submitted_on: date | None = None
+    receipt_date: date | None = None
+    approval_date: date | None = None
+    effective_date: date | None = None
+    next_deadline: date | None = Field(default=None, index=True)
+    next_deadline_kind: str | None = Field(default=None, max_length=40)
+    open_findings: int = 0
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(index=True, sa_type=UtcDateTime)
+    projected_seq: int = 0
+
+
+class ApplicationRow(ApplicationRowData, table=True):
+    __tablename__ = "application"
+
+
+class DeadlineRow(SQLModel, table=True):
+    """One open clock of one workflow: the morning screen is `ORDER BY last_day`."""
+
+    __tablename__ = "deadline"
+
+    deadline_id: str = Field(primary_key=True, max_length=200)  # "<workflow_id>/<clock_id>"
+    workflow_id: str = Field(index=True, max_length=100)
+    record_kind: str = Field(max_length=16)
+    record_id: str = Field(index=True, max_length=64)
+    organization_id: str = Field(index=True, max_length=64)
+    npi: str | None = Field(default=None, index=True, max_length=10)
+    record_status: str = Field(max_length=32)
+    clock_kind: str = Field(max_length=40)
+    rule_key: str = Field(max_length=60)
+    rule_citation: str = Field(max_length=300)
+    rule_version: str = Field(max_length=40)
+    started_on: date
+    last_day: date = Field(index=True)
+    fires_at: datetime = Field(sa_type=UtcDateTime)
+    explanation: str
+
+
+class NotificationRow(SQLModel, table=True):
+    """The notification outbox. `idempotency_key` is unique: delivery happens once."""
+
+    __tablename__ = "notification"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True, max_length=300)
+    workflow_id: str = Field(index=True, max_length=100)
+    record_kind: str = Field(max_length=16)
+    record_id: str = Field(max_length=64)
+    organization_id: str = Field(index=True, max_length=64)
+    npi: str | None = Field(default=None, max_length=10)
+    kind: str = Field(max_length=16)
+    subject: str = Field(max_length=500)
+    body: str
+    record_status: str = Field(max_length=32)
+    clock_id: str | None = Field(default=None, max_length=80)
+    due_date: date | None = None
+    channel: str = Field(default="log", max_length=16)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class DeadlineProjection(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    clock_id: str
+    clock_kind: str
+    rule_key: str
+    rule_citation: str
+    rule_version: str
+    started_on: date
+    last_day: date
+    fires_at: datetime
+    explanation: str
+
+
+class ApplicationProjection(BaseModel):
+    """Input of the projection activity: the row plus its open deadlines, no PII."""
+
+    model_config = ConfigDict(frozen=True)
+
+    row: ApplicationRowData
+    record_kind: RecordKind = "application"
+    deadlines: list[DeadlineProjection]
+    seq: int
+
+
+def application_projection(state: ApplicationState) -> ApplicationProjection:
+    mac: str | None = None
+    if state.details.state:
+        mac = enrollment_contractor(state.form, state.details.state).jurisdiction
+    soonest = min(state.clocks, key=lambda c: c.last_day, default=None)
+    row = ApplicationRowData(
+        application_id=state.application_id,
+        workflow_id=state.workflow_id,
+        organization_id=state.organization_id,
+        form=state.form.value,
+        purpose=state.purpose.value,
+        status=state.status.value,
+        npi=state.details.npi,
+        legal_name=state.details.legal_name,
+        state=state.details.state,
+        mac_jurisdiction=mac,
+        web_tracking_id=state.web_tracking_id,
+        case_number=state.case_number,
+        ptan=state.ptan,
+        enrollment_id=state.enrollment_id,
+        submitted_on=state.submitted_on,
+        receipt_date=state.receipt_date,
+        approval_date=state.approval_date,
+        effective_date=state.effective_date,
+        next_deadline=soonest.last_day if soonest else None,
+        next_deadline_kind=soonest.kind.value if soonest else None,
+        open_findings=len(state.findings),
+        created_at=state.created_at,
+        updated_at=state.updated_at,
+        projected_seq=len(state.events),
+    )
+    return ApplicationProjection(
+        row=row,
+        deadlines=[
+            DeadlineProjection(
+                clock_id=c.clock_id,
+                clock_kind=c.kind.value,
+                rule_key=c.rule.key.value,
+                rule_citation=c.rule.citation,
+                rule_version=c.rule.version,
+                started_on=c.started_on,
+                last_day=c.last_day,
+                fires_at=c.fires_at,
+                explanation=c.explanation,
+            )
+            for c in state.clocks
+        ],
+        seq=len(state.events),
+    )

@@ -1,0 +1,43 @@
+"""Configuration: environment variables read by this one class.
+
+Declaring it is pure; only the entry points (worker.py, the API, cli.py) instantiate it, which is
+when the environment is read. Every variable is `ENROLL_<NAME>` except `TEMPORAL_ADDRESS`, which
+follows the Temporal CLI's convention.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.calendar import DEFAULT_TIME_ZONE
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ENROLL_", extra="ignore")
+
+    temporal_address: str = Field(
+        default="localhost:7233",
+        validation_alias=AliasChoices("TEMPORAL_ADDRESS", "ENROLL_TEMPORAL_ADDRESS"),
+    )
+    temporal_namespace: str = Field(
+        default="default",
+        validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "ENROLL_TEMPORAL_NAMESPACE"),
+    )
+    task_queue: str = "enrollment"
+    data_dir: Path = Path(".enroll")
+    # SQLite in the data dir by default; postgresql+psycopg://... in production.
+    database_url: str | None = None
+    # "kid:base64key,kid2:base64key" (first encrypts, all decrypt); unset = payloads in clear.
+    payload_keys: str | None = None
+    default_time_zone: str = DEFAULT_TIME_ZONE
+    default_organization: str = "default"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'read_model.db').resolve()}"

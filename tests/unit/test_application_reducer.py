@@ -1,0 +1,1336 @@
+"""The application reducer (models/application.py; domain.md 2, 4.1, 7.0, 7.1).
+
+Every test passes a fixed, aware UTC `now`; nothing here reads the wall clock.
+"""
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from freezegun import freeze_time
+from pydantic import TypeAdapter, ValidationError
+
+from models.application import (
+    EVENT_MODELS,
+    ApplicationCreate,
+    ApplicationEventRequest,
+    ApplicationState,
+    EventRefused,
+    Outcome,
+    apply_event,
+    check_event,
+    fire_due_clocks,
+    new_application,
+)
+from models.calendar import ClockKind, start_of_day
+from models.lifecycle import APPLICATION_LIFECYCLE, ApplicationEvent, ApplicationStatus
+from models.notices import NoticeKind
+from models.rules import RuleKey
+
+S = ApplicationStatus
+NY = "America/New_York"
+LA = "America/Los_Angeles"
+EVENTS = TypeAdapter(ApplicationEventRequest)
+
+COMPLETE_855I = {
+    "legal_name": "Jane Q Doe",
+    "npi": "1234567893",
+    "ssn": "123-45-6789",
+    "state": "NY",
+    "first_service_date": "2025-01-15",
+}
+
+# The reference timeline (New York).
+CREATED = date(2025, 1, 6)
+SUBMITTED_ON = date(2025, 2, 3)
+SIGNED_ON = date(2025, 2, 5)
+RECEIVED_ON = date(2025, 2, 10)
+
+
+def at(day: date, hours: float = 12, tz: str = NY) -> datetime:
+    """An aware UTC instant `hours` after the start of `day` in `tz`."""
+    return start_of_day(day, tz).astimezone(UTC) + timedelta(hours=hours)
+
+
+def start(day: date, tz: str = NY) -> datetime:
+    return start_of_day(day, tz).astimezone(UTC)
+
+
+def ev(event: str, **data: Any):
+    payload = {"event": event, "actor": "ops@example.org", "reason": "from the MAC letter"}
+    payload.update({k: (v.isoformat() if isinstance(v, date) else v) for k, v in data.items()})
+    return EVENTS.validate_python(payload)
+
+
+def plausible(event: str, on: date):
+    """A valid request for `event` dated `on`."""
+    data: dict[str, Any] = {
+        "update_draft": {"changes": {"legal_name": "Jane Q Doe"}},
+        "submit": {"web_tracking_id": "WTID-1", "submitted_on": on},
+        "signatures_completed": {"signed_on": on},
+        "fee_requested": {"letter_date": on},
+        "fee_paid": {"paid_on": on},
+        "received_by_mac": {"case_number": "CASE-1", "receipt_date": on},
+        "development_requested": {"request_date": on, "items": ["CMS-588 bank letter"]},
+        "development_responded": {"responded_on": on},
+        "site_visit_completed": {"visit_date": on},
+        "fingerprints_requested": {"letter_date": on},
+        "fingerprints_received": {"received_on": on},
+        "approved": {"ptan": "PTAN123", "approval_date": on},
+        "denied": {"notice_date": on, "grounds": "424.530(a)(1)"},
+        "reconsideration_requested": {"filed_on": on},
+        "reconsideration_decided": {"decision_date": on, "outcome": "upheld"},
+        "rejected": {"notice_date": on, "grounds": "incomplete"},
+        "returned": {"notice_date": on, "grounds": "sent too early"},
+        "withdrawn": {"requested_on": on},
+    }[event]
+    return ev(event, **data)
+
+
+def create(
+    *,
+    form: str = "CMS-855I",
+    purpose: str = "initial",
+    details: dict[str, Any] | None = None,
+    tz: str = NY,
+    on: date = CREATED,
+) -> ApplicationState:
+    return new_application(
+        ApplicationCreate(
+            application_id="app-1",
+            organization_id="org-1",
+            form=form,
+            purpose=purpose,
+            time_zone=tz,
+            details=COMPLETE_855I if details is None else details,
+            actor="ops@example.org",
+        ),
+        at(on, tz=tz),
+    )
+
+
+def run(state: ApplicationState, request, now: datetime) -> Outcome:
+    check_event(state, request, now)
+    return apply_event(state, request, now)
+
+
+def refused(state: ApplicationState, request, now: datetime) -> EventRefused:
+    with pytest.raises(EventRefused) as info:
+        check_event(state, request, now)
+    return info.value
+
+
+def submitted(tz: str = NY, details: dict[str, Any] | None = None) -> ApplicationState:
+    s = create(tz=tz, details=details)
+    s = run(
+        s,
+        ev("submit", web_tracking_id="WTID-1", submitted_on=SUBMITTED_ON),
+        at(SUBMITTED_ON, tz=tz),
+    ).state
+    s = run(s, ev("signatures_completed", signed_on=SIGNED_ON), at(SIGNED_ON, tz=tz)).state
+    assert s.status == S.SUBMITTED
+    return s
+
+
+def in_review(tz: str = NY, details: dict[str, Any] | None = None) -> ApplicationState:
+    s = submitted(tz, details)
+    s = run(
+        s,
+        ev("received_by_mac", case_number="CASE-1", receipt_date=RECEIVED_ON),
+        at(RECEIVED_ON, tz=tz),
+    ).state
+    assert s.status == S.IN_REVIEW
+    return s
+
+
+def clock(state: ApplicationState, kind: ClockKind):
+    found = [c for c in state.clocks if c.kind == kind]
+    assert len(found) == 1, (kind, state.clocks)
+    return found[0]
+
+
+def dump(state: ApplicationState) -> dict:
+    return state.model_dump(mode="json")
+
+
+# --- creation ----------------------------------------------------------------------------------
+
+
+def test_new_application_is_a_draft_with_one_created_record():
+    s = create()
+    assert s.status == S.DRAFT
+    assert s.time_zone == NY
+    assert [(e.seq, e.event, e.from_status, e.to_status) for e in s.events] == [
+        (1, "created", None, S.DRAFT)
+    ]
+    assert s.events[0].event_date == CREATED
+    assert s.created_at == s.updated_at == at(CREATED)
+    assert s.clocks == []
+    assert s.findings == []  # complete 855I, no fee
+    assert s.workflow_id == "application-app-1"
+    assert s.allowed_events() == ["update_draft", "submit", "withdrawn"]
+
+
+def test_new_incomplete_application_carries_its_findings():
+    s = create(details={})
+    assert {f.field for f in s.findings} == {"legal_name", "npi", "state", "ssn"}
+
+
+def test_create_refuses_an_unknown_time_zone_and_a_bad_form_purpose():
+    with pytest.raises(ValidationError, match="IANA"):
+        ApplicationCreate(
+            application_id="a",
+            organization_id="o",
+            form="CMS-855I",
+            purpose="initial",
+            time_zone="Mars/Olympus",
+            actor="x",
+        )
+    with pytest.raises(ValidationError):
+        ApplicationCreate(
+            application_id="a",
+            organization_id="o",
+            form="CMS-855O",
+            purpose="revalidation",
+            actor="x",
+        )
+
+
+def test_event_models_cover_every_operator_event():
+    operator = {e for e in ApplicationEvent if APPLICATION_LIFECYCLE.is_operator_event(e)}
+    assert set(EVENT_MODELS) == operator
+
+
+def test_event_union_is_discriminated_and_strict():
+    with pytest.raises(ValidationError):
+        EVENTS.validate_python({"event": "no_such_event", "actor": "a", "reason": "r"})
+    with pytest.raises(ValidationError):
+        EVENTS.validate_python(
+            {"event": "submit", "actor": "a", "reason": "r", "web_tracking_id": "W", "extra": 1}
+        )
+    with pytest.raises(ValidationError):  # a reversal approves: it needs the PTAN
+        ev("reconsideration_decided", decision_date=date(2025, 1, 1), outcome="reversed")
+    with pytest.raises(ValidationError):
+        ev("development_requested", request_date=date(2025, 1, 1), items=[])
+
+
+# --- the happy path ------------------------------------------------------------------------------
+
+
+def test_happy_path_to_approval_with_effective_date_and_retro_billing():
+    s = create()
+    steps = [
+        (
+            ev("submit", web_tracking_id="WTID-1", submitted_on=SUBMITTED_ON),
+            at(SUBMITTED_ON),
+            S.PENDING_SIGNATURE,
+        ),
+        (ev("signatures_completed", signed_on=SIGNED_ON), at(SIGNED_ON), S.SUBMITTED),
+        (
+            ev("received_by_mac", case_number="CASE-1", receipt_date=RECEIVED_ON),
+            at(date(2025, 2, 11)),
+            S.IN_REVIEW,
+        ),
+        (
+            ev("development_requested", request_date=date(2025, 2, 20), items=["bank letter"]),
+            at(date(2025, 2, 21)),
+            S.DEVELOPMENT_REQUESTED,
+        ),
+        (
+            ev("development_responded", responded_on=date(2025, 3, 1)),
+            at(date(2025, 3, 1)),
+            S.IN_REVIEW,
+        ),
+        (
+            ev(
+                "approved",
+                ptan="PTAN123",
+                approval_date=date(2025, 3, 20),
+                enrollment_id="I20250320000001",
+            ),
+            at(date(2025, 3, 21)),
+            S.APPROVED,
+        ),
+    ]
+    for i, (request, now, status) in enumerate(steps, start=2):
+        out = run(s, request, now)
+        s = out.state
+        assert s.status == status
+        assert s.events[-1].seq == i
+        assert s.events[-1].to_status == status
+        assert s.events[-1].recorded_at == now
+        assert s.updated_at == now
+        assert [n.kind for n in out.notices] == [NoticeKind.EVENT]
+        assert out.notices[0].key == f"event-{i}"
+        assert out.notices[0].status == status.value
+
+    assert [e.seq for e in s.events] == list(range(1, 8))
+    assert s.web_tracking_id == "WTID-1"
+    assert s.submitted_on == SUBMITTED_ON
+    assert s.signatures_completed_on == SIGNED_ON
+    assert s.case_number == "CASE-1"
+    assert s.receipt_date == RECEIVED_ON
+    assert s.filing_date == RECEIVED_ON
+    assert s.ptan == "PTAN123"
+    assert s.enrollment_id == "I20250320000001"
+    assert s.approval_date == date(2025, 3, 20)
+    # Later of filing (receipt 2025-02-10) and first service (2025-01-15); 30 days of retro billing.
+    assert s.effective_date == date(2025, 2, 10)
+    assert s.retrospective_billing_from == date(2025, 1, 11)
+    notes = " ".join(s.events[-1].notes)
+    assert "2025-02-10" in notes and "424.520(d)" in notes
+    assert "2025-01-11" in notes and "424.521" in notes
+    assert s.development_requests[0].responded_on == date(2025, 3, 1)
+    assert s.clocks == []
+    assert {(c.clock.kind, c.outcome) for c in s.closed_clocks} == {
+        (ClockKind.SIGNATURES, "satisfied"),
+        (ClockKind.DEVELOPMENT_RESPONSE, "satisfied"),
+    }
+    assert s.is_final and s.is_closed
+    assert s.allowed_events() == []
+    assert s.decision is None
+    assert s.fee is not None and s.fee.required is False
+
+
+def test_approval_effective_date_is_first_service_when_later():
+    s = in_review(details={**COMPLETE_855I, "first_service_date": "2025-03-01"})
+    out = run(s, ev("approved", ptan="P1", approval_date=date(2025, 3, 5)), at(date(2025, 3, 5)))
+    assert out.state.effective_date == date(2025, 3, 1)
+    assert out.state.retrospective_billing_from == date(2025, 1, 30)
+
+
+def test_approval_letter_effective_date_wins_and_is_flagged():
+    s = in_review()
+    out = run(
+        s,
+        ev("approved", ptan="P1", approval_date=date(2025, 3, 5), effective_date=date(2025, 2, 20)),
+        at(date(2025, 3, 5)),
+    )
+    assert out.state.effective_date == date(2025, 2, 20)
+    assert out.state.retrospective_billing_from == date(2025, 1, 21)
+    assert any(
+        "as the approval letter gives it" in n and "2025-02-10" in n
+        for n in out.state.events[-1].notes
+    )
+
+
+def test_declared_disaster_allows_90_days_of_retro_billing():
+    s = in_review(details={**COMPLETE_855I, "declared_disaster": True})
+    out = run(s, ev("approved", ptan="P1", approval_date=date(2025, 3, 5)), at(date(2025, 3, 5)))
+    assert out.state.retrospective_billing_from == date(2024, 11, 12)
+
+
+def test_dab_cr6067_through_the_reducer():
+    s = create(details={**COMPLETE_855I, "first_service_date": "2019-09-01"}, on=date(2019, 11, 1))
+    s = run(
+        s, ev("submit", web_tracking_id="W", submitted_on=date(2019, 11, 4)), at(date(2019, 11, 4))
+    ).state
+    s = run(s, ev("signatures_completed", signed_on=date(2019, 11, 5)), at(date(2019, 11, 5))).state
+    s = run(
+        s,
+        ev("received_by_mac", case_number="C", receipt_date=date(2019, 11, 6)),
+        at(date(2019, 11, 7)),
+    ).state
+    s = run(
+        s, ev("approved", ptan="P", approval_date=date(2019, 12, 20)), at(date(2019, 12, 20))
+    ).state
+    assert s.effective_date == date(2019, 11, 6)
+    assert s.retrospective_billing_from == date(2019, 10, 7)
+
+
+# --- refusals ------------------------------------------------------------------------------------
+
+
+def _states() -> dict[str, ApplicationState]:
+    draft = create()
+    pending_sig = run(draft, plausible("submit", SUBMITTED_ON), at(SUBMITTED_ON)).state
+    sub = submitted()
+    rev = in_review()
+    dev = run(
+        rev, plausible("development_requested", date(2025, 2, 20)), at(date(2025, 2, 20))
+    ).state
+    approved = run(rev, plausible("approved", date(2025, 2, 20)), at(date(2025, 2, 20))).state
+    withdrawn = run(draft, plausible("withdrawn", CREATED), at(CREATED)).state
+    rejected = run(rev, plausible("rejected", date(2025, 2, 20)), at(date(2025, 2, 20))).state
+    denied = run(rev, plausible("denied", date(2025, 2, 20)), at(date(2025, 2, 20))).state
+    return {
+        "draft": draft,
+        "pending_signature": pending_sig,
+        "submitted": sub,
+        "in_review": rev,
+        "development_requested": dev,
+        "approved": approved,
+        "withdrawn": withdrawn,
+        "rejected": rejected,
+        "denied": denied,
+    }
+
+
+STATES = _states()
+OPERATOR_EVENTS = [e.value for e in ApplicationEvent if APPLICATION_LIFECYCLE.is_operator_event(e)]
+
+
+@pytest.mark.parametrize(
+    ("name", "event"),
+    [
+        (name, e)
+        for name, st in STATES.items()
+        for e in OPERATOR_EVENTS
+        if not APPLICATION_LIFECYCLE.allows(st.status, ApplicationEvent(e))
+    ],
+)
+def test_illegal_event_is_refused_listing_the_allowed_events(name, event):
+    s = STATES[name]
+    now = at(date(2025, 3, 1))
+    request = plausible(event, date(2025, 2, 25))
+    err = refused(s, request, now)
+    assert err.code == "IllegalTransition"
+    assert err.status == s.status.value
+    assert err.allowed_events == [e.value for e in APPLICATION_LIFECYCLE.allowed_events(s.status)]
+    assert f"'{event}'" in err.message and f"'{s.status.value}'" in err.message
+    for allowed in err.allowed_events:
+        assert allowed in err.message
+    if not err.allowed_events:
+        assert "closed" in err.message and "nothing" in err.message
+    # apply_event refuses it too rather than inventing a transition.
+    before = dump(s)
+    with pytest.raises(EventRefused) as info:
+        apply_event(s, request, now)
+    assert info.value.code == "IllegalTransition"
+    assert dump(s) == before
+
+
+def test_refusal_details_are_json():
+    err = refused(STATES["approved"], plausible("submit", date(2025, 2, 25)), at(date(2025, 3, 1)))
+    d = json.loads(json.dumps(err.details()))
+    assert d["code"] == "IllegalTransition"
+    assert d["status"] == "approved"
+    assert d["allowed_events"] == []
+    assert d["field"] is None and d["findings"] == []
+
+
+@pytest.mark.parametrize(
+    ("name", "event", "field"),
+    [
+        ("draft", "submit", "submitted_on"),
+        ("pending_signature", "signatures_completed", "signed_on"),
+        ("pending_signature", "withdrawn", "requested_on"),
+        ("submitted", "received_by_mac", "receipt_date"),
+        ("submitted", "fee_requested", "letter_date"),
+        ("in_review", "development_requested", "request_date"),
+        ("in_review", "fingerprints_requested", "letter_date"),
+        ("in_review", "site_visit_completed", "visit_date"),
+        ("in_review", "approved", "approval_date"),
+        ("in_review", "denied", "notice_date"),
+        ("in_review", "rejected", "notice_date"),
+        ("in_review", "returned", "notice_date"),
+        ("in_review", "fee_paid", "paid_on"),
+        ("development_requested", "development_responded", "responded_on"),
+        ("denied", "reconsideration_requested", "filed_on"),
+    ],
+)
+def test_future_date_is_refused_naming_the_field(name, event, field):
+    s = STATES[name]
+    now = at(date(2025, 3, 1), hours=23.5)
+    err = refused(s, plausible(event, date(2025, 3, 2)), now)
+    assert err.code == "InvalidEventData"
+    assert err.field == field
+    assert field in err.message and "future" in err.message and "2025-03-01" in err.message
+    assert err.allowed_events == s.allowed_events()
+    # The same event dated today is fine (reconsideration needs its window: still open).
+    check_event(s, plausible(event, date(2025, 3, 1)), now)
+
+
+def test_today_is_the_organisations_date():
+    # 2025-03-01 06:00 UTC is 01:00 on 1 March in New York but 22:00 on 28 Feb in Los Angeles.
+    now = datetime(2025, 3, 1, 6, tzinfo=UTC)
+    request = plausible("development_requested", date(2025, 3, 1))
+    check_event(in_review(NY), request, now)
+    err = refused(in_review(LA), request, now)
+    assert err.code == "InvalidEventData" and err.field == "request_date"
+    assert LA in err.message
+
+
+@pytest.mark.parametrize(
+    ("name", "event", "field"),
+    [
+        ("pending_signature", "signatures_completed", "signed_on"),
+        ("pending_signature", "fee_paid", "paid_on"),
+        ("pending_signature", "withdrawn", "requested_on"),
+        ("submitted", "received_by_mac", "receipt_date"),
+        ("submitted", "fee_requested", "letter_date"),
+        ("in_review", "development_requested", "request_date"),
+        ("in_review", "fingerprints_requested", "letter_date"),
+        ("in_review", "rejected", "notice_date"),
+        ("in_review", "returned", "notice_date"),
+    ],
+)
+def test_date_before_submission_is_refused(name, event, field):
+    err = refused(
+        STATES[name], plausible(event, SUBMITTED_ON - timedelta(days=1)), at(date(2025, 3, 1))
+    )
+    assert err.code == "InvalidEventData"
+    assert err.field == field
+    assert "submission date" in err.message and SUBMITTED_ON.isoformat() in err.message
+    check_event(STATES[name], plausible(event, SUBMITTED_ON), at(date(2025, 3, 1)))
+
+
+def test_submission_may_predate_the_draft():
+    s = create(on=date(2025, 3, 1))
+    check_event(s, plausible("submit", date(2025, 2, 25)), at(date(2025, 3, 1)))
+
+
+@pytest.mark.parametrize(
+    ("name", "req", "field", "what"),
+    [
+        ("in_review", plausible("approved", date(2025, 2, 9)), "approval_date", "MAC receipt"),
+        ("in_review", plausible("denied", date(2025, 2, 9)), "notice_date", "MAC receipt"),
+        (
+            "in_review",
+            ev("denied", notice_date=date(2025, 2, 20), grounds="g", received_on=date(2025, 2, 19)),
+            "received_on",
+            "notice date",
+        ),
+        (
+            "development_requested",
+            plausible("development_responded", date(2025, 2, 19)),
+            "responded_on",
+            "development request",
+        ),
+        (
+            "denied",
+            plausible("reconsideration_requested", date(2025, 2, 19)),
+            "filed_on",
+            "denial notice",
+        ),
+    ],
+)
+def test_dates_before_the_thing_they_answer_are_refused(name, req, field, what):
+    err = refused(STATES[name], req, at(date(2025, 3, 1)))
+    assert err.code == "InvalidEventData"
+    assert err.field == field
+    assert what in err.message
+
+
+def test_fingerprints_received_before_the_letter_is_refused():
+    s = run(
+        in_review(), plausible("fingerprints_requested", date(2025, 2, 20)), at(date(2025, 2, 20))
+    ).state
+    err = refused(s, plausible("fingerprints_received", date(2025, 2, 19)), at(date(2025, 3, 1)))
+    assert (err.code, err.field) == ("InvalidEventData", "received_on")
+
+
+def test_reconsideration_decided_before_the_request_is_refused():
+    s = STATES["denied"]
+    s = run(
+        s, plausible("reconsideration_requested", date(2025, 2, 25)), at(date(2025, 2, 25))
+    ).state
+    err = refused(s, plausible("reconsideration_decided", date(2025, 2, 24)), at(date(2025, 3, 1)))
+    assert (err.code, err.field) == ("InvalidEventData", "decision_date")
+
+
+def test_submit_with_missing_fields_is_refused_with_findings():
+    s = create(details={"legal_name": "Jane Q Doe"})
+    err = refused(s, plausible("submit", SUBMITTED_ON), at(SUBMITTED_ON))
+    assert err.code == "PresubmissionChecksFailed"
+    assert {f.field for f in err.findings} == {"npi", "state", "ssn"}
+    assert all(f.code == "missing_field" and f.severity == "error" for f in err.findings)
+    assert err.field == err.findings[0].field
+    for f in err.findings:
+        assert f"[{f.field}]" in err.message
+    assert err.allowed_events == ["update_draft", "submit", "withdrawn"]
+    assert json.loads(json.dumps(err.details()))["findings"][0]["code"] == "missing_field"
+    # apply_event is not reached: the state is still a draft without clocks.
+    assert s.status == S.DRAFT and s.clocks == []
+
+
+def test_update_draft_then_submit():
+    s = create(details={"legal_name": "Jane Q Doe"})
+    out = run(
+        s,
+        ev("update_draft", changes={"npi": "1234567893", "ssn": "123456789", "state": "ny"}),
+        at(date(2025, 1, 7)),
+    )
+    s = out.state
+    assert s.status == S.DRAFT
+    assert (s.details.npi, s.details.ssn, s.details.state) == ("1234567893", "123-45-6789", "NY")
+    assert s.details.legal_name == "Jane Q Doe"  # untouched
+    assert s.findings == []
+    assert s.events[-1].event == "update_draft" and s.events[-1].event_date == date(2025, 1, 7)
+    run(s, plausible("submit", SUBMITTED_ON), at(SUBMITTED_ON))
+    # Clearing a field with null brings the finding back.
+    s2 = run(s, ev("update_draft", changes={"legal_name": None}), at(date(2025, 1, 8))).state
+    assert s2.details.legal_name is None
+    assert [f.field for f in s2.findings] == ["legal_name"]
+    err = refused(s2, plausible("submit", SUBMITTED_ON), at(SUBMITTED_ON))
+    assert [f.field for f in err.findings] == ["legal_name"]
+
+
+@pytest.mark.parametrize(
+    ("days_ahead", "ok"),
+    [(60, True), (61, False)],
+)
+def test_part_b_initial_more_than_60_days_early_is_refused(days_ahead, ok):
+    s = create(
+        details={
+            **COMPLETE_855I,
+            "requested_effective_date": (SUBMITTED_ON + timedelta(days=days_ahead)).isoformat(),
+        }
+    )
+    request = plausible("submit", SUBMITTED_ON)
+    if ok:
+        check_event(s, request, at(SUBMITTED_ON))
+        return
+    err = refused(s, request, at(SUBMITTED_ON))
+    assert err.code == "PresubmissionChecksFailed"
+    assert [(f.code, f.field) for f in err.findings] == [
+        ("early_initial", "requested_effective_date")
+    ]
+    assert err.findings[0].citation
+    assert (SUBMITTED_ON + timedelta(days=1)).isoformat() in err.findings[0].message
+
+
+@pytest.mark.parametrize(("days_ahead", "ok"), [(180, True), (181, False)])
+def test_855a_initial_more_than_180_days_early_is_refused(days_ahead, ok):
+    details = {
+        "legal_name": "General Hospital",
+        "npi": "1234567893",
+        "ein": "12-3456789",
+        "state": "NY",
+        "requested_effective_date": (SUBMITTED_ON + timedelta(days=days_ahead)).isoformat(),
+    }
+    s = create(form="CMS-855A", details=details)
+    if ok:
+        check_event(s, plausible("submit", SUBMITTED_ON), at(SUBMITTED_ON))
+    else:
+        err = refused(s, plausible("submit", SUBMITTED_ON), at(SUBMITTED_ON))
+        assert [f.code for f in err.findings] == ["early_initial"]
+
+
+@pytest.mark.parametrize(
+    ("submit_on", "ok"),
+    [(date(2025, 2, 27), False), (date(2025, 2, 28), True)],
+)
+def test_revalidation_more_than_7_months_early_is_refused(submit_on, ok):
+    details = {
+        **COMPLETE_855I,
+        "enrollment_id": "I20031103000001",
+        "revalidation_due_date": "2025-09-30",
+    }
+    s = create(purpose="revalidation", details=details, on=date(2025, 2, 1))
+    request = plausible("submit", submit_on)
+    now = at(date(2025, 3, 1))
+    if ok:
+        check_event(s, request, now)
+        return
+    err = refused(s, request, now)
+    assert err.code == "PresubmissionChecksFailed"
+    assert [(f.code, f.field) for f in err.findings] == [
+        ("early_revalidation", "revalidation_due_date")
+    ]
+    assert "2025-02-28" in err.findings[0].message
+
+
+def test_submit_with_every_signature_in_opens_no_signature_clock():
+    s = create()
+    signed = SUBMITTED_ON + timedelta(days=1)
+    request = ev("submit", web_tracking_id="WTID-1", submitted_on=SUBMITTED_ON, signed_on=signed)
+    out = run(s, request, at(signed))
+    st = out.state
+    assert st.status == S.SUBMITTED
+    assert st.events[-1].to_status == S.SUBMITTED
+    assert st.clocks == [] and st.events[-1].clocks_opened == []
+    assert st.signatures_completed_on == signed
+    assert st.submitted_on == SUBMITTED_ON
+    assert st.filing_date == signed
+    # Without signed_on the same submission waits for signatures.
+    assert run(s, plausible("submit", SUBMITTED_ON), at(signed)).state.status == (
+        S.PENDING_SIGNATURE
+    )
+
+
+@pytest.mark.parametrize(
+    ("signed", "now_day"),
+    [
+        (SUBMITTED_ON + timedelta(days=1), SUBMITTED_ON),  # in the future
+        (SUBMITTED_ON - timedelta(days=1), SUBMITTED_ON),  # before the submission
+    ],
+)
+def test_submit_signed_on_must_be_between_submission_and_today(signed, now_day):
+    request = ev("submit", web_tracking_id="WTID-1", submitted_on=SUBMITTED_ON, signed_on=signed)
+    err = refused(create(), request, at(now_day))
+    assert (err.code, err.field) == ("InvalidEventData", "signed_on")
+
+
+def test_fee_warning_does_not_block_and_fee_is_decided_at_submission():
+    details = {"legal_name": "Clinic LLC", "npi": "1234567893", "ein": "12-3456789", "state": "NY"}
+    s = create(form="CMS-855B", details=details)
+    assert [f.code for f in s.findings] == ["fee_due"]
+    s = run(s, plausible("submit", SUBMITTED_ON), at(SUBMITTED_ON)).state
+    assert s.status == S.PENDING_SIGNATURE
+    assert (
+        s.fee is not None and s.fee.required and s.fee.amount == 730 and s.fee.calendar_year == 2025
+    )
+
+
+# --- clocks on both sides of their deadline ---------------------------------------------------
+
+DEV_REQ = date(2025, 2, 20)  # development request date -> last day 2025-03-22
+
+
+def _dev_requested(tz: str = NY) -> ApplicationState:
+    return run(in_review(tz), plausible("development_requested", DEV_REQ), at(DEV_REQ, tz=tz)).state
+
+
+def test_development_clock_is_thirty_days_from_the_request():
+    s = _dev_requested()
+    c = clock(s, ClockKind.DEVELOPMENT_RESPONSE)
+    assert c.started_on == DEV_REQ
+    assert c.last_day == date(2025, 3, 22)
+    assert c.fires_at == start(date(2025, 3, 23))
+    assert c.rule.key == RuleKey.DEVELOPMENT_RESPONSE
+    assert s.events[-1].clocks_opened == [c.clock_id]
+    assert c.explanation in s.events[-1].notes
+    assert s.development_requests[-1].clock_id == c.clock_id
+    assert s.next_wake() == c.reminders[0].at
+
+
+@pytest.mark.parametrize("day", [29, 30])
+def test_development_response_on_day_29_and_30_is_accepted(day):
+    s = _dev_requested()
+    responded = DEV_REQ + timedelta(days=day)
+    # Recorded late on its own day, after an (idle) wake-up at noon.
+    s = fire_due_clocks(s, at(responded)).state
+    assert s.status == S.DEVELOPMENT_REQUESTED
+    out = run(s, plausible("development_responded", responded), at(responded, hours=23))
+    assert out.state.status == S.IN_REVIEW
+    assert out.state.clocks == []
+    closed = out.state.closed_clocks[-1]
+    assert (closed.clock.kind, closed.outcome, closed.by_event_seq) == (
+        ClockKind.DEVELOPMENT_RESPONSE,
+        "satisfied",
+        out.state.events[-1].seq,
+    )
+    # Nothing happens later.
+    later = fire_due_clocks(out.state, at(date(2025, 6, 1)))
+    assert later.notices == [] and later.state.status == S.IN_REVIEW
+
+
+def test_development_unanswered_rejects_at_the_start_of_day_31():
+    s = _dev_requested()
+    last = date(2025, 3, 22)
+    noon_last = fire_due_clocks(s, at(last))
+    assert noon_last.state.status == S.DEVELOPMENT_REQUESTED
+    assert all(n.kind == NoticeKind.REMINDER for n in noon_last.notices)
+    just_before = fire_due_clocks(s, start(last + timedelta(days=1)) - timedelta(microseconds=1))
+    assert just_before.state.status == S.DEVELOPMENT_REQUESTED
+    assert just_before.state.clocks != []
+
+    out = fire_due_clocks(s, start(last + timedelta(days=1)))
+    st = out.state
+    assert st.status == S.REJECTED
+    assert st.clocks == []
+    assert st.decision is not None
+    assert (st.decision.kind, st.decision.on, st.decision.by_engine) == (
+        "rejected",
+        date(2025, 3, 23),
+        True,
+    )
+    rec = st.events[-1]
+    assert (rec.event, rec.actor, rec.from_status, rec.to_status, rec.event_date) == (
+        "development_window_expired",
+        "engine",
+        S.DEVELOPMENT_REQUESTED,
+        S.REJECTED,
+        date(2025, 3, 23),
+    )
+    assert rec.seq == len(st.events)
+    c = clock(s, ClockKind.DEVELOPMENT_RESPONSE)
+    consequences = [n for n in out.notices if n.kind == NoticeKind.CONSEQUENCE]
+    assert [n.key for n in consequences] == [f"{c.clock_id}:expired"]
+    assert consequences[0].due_date == last and consequences[0].status == "rejected"
+    assert "2025-03-22" in consequences[0].body
+    assert st.closed_clocks[-1].outcome == "expired"
+    # A response after that is illegal: the application is closed.
+    err = refused(st, plausible("development_responded", date(2025, 3, 23)), at(date(2025, 3, 23)))
+    assert err.code == "IllegalTransition" and err.allowed_events == []
+
+
+def test_development_clock_in_a_non_default_zone():
+    s = _dev_requested(LA)
+    c = clock(s, ClockKind.DEVELOPMENT_RESPONSE)
+    assert c.fires_at == datetime(2025, 3, 23, 7, tzinfo=UTC)  # midnight PDT
+    # 06:59 UTC on the 23rd is still the 22nd in Los Angeles (but the 23rd in New York).
+    assert (
+        fire_due_clocks(s, datetime(2025, 3, 23, 6, 59, tzinfo=UTC)).state.status
+        == S.DEVELOPMENT_REQUESTED
+    )
+    assert fire_due_clocks(s, datetime(2025, 3, 23, 7, tzinfo=UTC)).state.status == S.REJECTED
+
+
+def test_clock_across_the_dst_change_fires_at_local_midnight():
+    # Request 2024-02-08 -> last day 2024-03-09 -> fires 2024-03-10 00:00 EST (05:00 UTC);
+    # request 2024-02-09 -> last day 2024-03-10 -> fires 2024-03-11 00:00 EDT (04:00 UTC).
+    s = create(on=date(2024, 1, 2))
+    s = run(s, plausible("submit", date(2024, 1, 8)), at(date(2024, 1, 8))).state
+    s = run(s, plausible("signatures_completed", date(2024, 1, 9)), at(date(2024, 1, 9))).state
+    s = run(s, plausible("received_by_mac", date(2024, 1, 10)), at(date(2024, 1, 10))).state
+    a = run(s, plausible("development_requested", date(2024, 2, 8)), at(date(2024, 2, 8))).state
+    b = run(s, plausible("development_requested", date(2024, 2, 9)), at(date(2024, 2, 9))).state
+    assert clock(a, ClockKind.DEVELOPMENT_RESPONSE).fires_at == datetime(2024, 3, 10, 5, tzinfo=UTC)
+    assert clock(b, ClockKind.DEVELOPMENT_RESPONSE).fires_at == datetime(2024, 3, 11, 4, tzinfo=UTC)
+    assert (
+        fire_due_clocks(a, datetime(2024, 3, 10, 4, 59, tzinfo=UTC)).state.status
+        == S.DEVELOPMENT_REQUESTED
+    )
+    assert fire_due_clocks(a, datetime(2024, 3, 10, 5, tzinfo=UTC)).state.status == S.REJECTED
+    assert (
+        fire_due_clocks(b, datetime(2024, 3, 11, 3, 59, tzinfo=UTC)).state.status
+        == S.DEVELOPMENT_REQUESTED
+    )
+    assert fire_due_clocks(b, datetime(2024, 3, 11, 4, tzinfo=UTC)).state.status == S.REJECTED
+
+
+def _pending_signature() -> ApplicationState:
+    return run(create(), plausible("submit", SUBMITTED_ON), at(SUBMITTED_ON)).state
+
+
+def test_signature_clock_twenty_days():
+    s = _pending_signature()
+    c = clock(s, ClockKind.SIGNATURES)
+    last = SUBMITTED_ON + timedelta(days=20)
+    assert c.last_day == last == date(2025, 2, 23)
+    assert fire_due_clocks(s, at(last)).state.status == S.PENDING_SIGNATURE
+    on_time = run(s, plausible("signatures_completed", last), at(last))
+    assert on_time.state.status == S.SUBMITTED and on_time.state.clocks == []
+    out = fire_due_clocks(s, start(last + timedelta(days=1)))
+    assert out.state.status == S.REJECTED
+    assert out.state.events[-1].event == "signature_window_expired"
+    assert out.state.decision.kind == "rejected" and out.state.decision.by_engine
+
+
+def _pending_fee(received: bool) -> ApplicationState:
+    s = in_review() if received else submitted()
+    return run(s, plausible("fee_requested", date(2025, 2, 20)), at(date(2025, 2, 20))).state
+
+
+def test_fee_clock_thirty_days():
+    s = _pending_fee(received=False)
+    assert s.status == S.PENDING_FEE
+    c = clock(s, ClockKind.FEE_PAYMENT)
+    last = date(2025, 3, 22)
+    assert c.last_day == last
+    assert fire_due_clocks(s, at(last)).state.status == S.PENDING_FEE
+    paid = run(s, plausible("fee_paid", last), at(last))
+    assert paid.state.clocks == [] and paid.state.fee_paid_on == last
+    out = fire_due_clocks(s, start(last + timedelta(days=1)))
+    assert out.state.status == S.REJECTED
+    assert out.state.events[-1].event == "fee_window_expired"
+
+
+@pytest.mark.parametrize(("received", "target"), [(True, S.IN_REVIEW), (False, S.SUBMITTED)])
+def test_fee_paid_from_pending_fee_returns_to_where_the_application_was(received, target):
+    s = _pending_fee(received)
+    out = run(s, plausible("fee_paid", date(2025, 2, 25)), at(date(2025, 2, 25)))
+    assert out.state.status == target
+    assert out.state.events[-1].to_status == target
+
+
+def test_fee_paid_before_any_letter_changes_nothing_but_the_record():
+    s = _pending_signature()
+    out = run(s, plausible("fee_paid", SUBMITTED_ON), at(SUBMITTED_ON))
+    assert out.state.status == S.PENDING_SIGNATURE
+    assert out.state.fee_paid_on == SUBMITTED_ON
+    assert [c.kind for c in out.state.clocks] == [ClockKind.SIGNATURES]
+
+
+FP_LETTER = date(2025, 2, 20)
+
+
+def _screening() -> ApplicationState:
+    return run(in_review(), plausible("fingerprints_requested", FP_LETTER), at(FP_LETTER)).state
+
+
+def test_fingerprint_clock_thirty_days_then_denial_opens_cap_and_reconsideration():
+    s = _screening()
+    assert s.status == S.SCREENING
+    last = date(2025, 3, 22)
+    assert clock(s, ClockKind.FINGERPRINTS).last_day == last
+    assert fire_due_clocks(s, at(last)).state.status == S.SCREENING
+    received = run(s, plausible("fingerprints_received", last), at(last))
+    assert received.state.status == S.IN_REVIEW and received.state.clocks == []
+
+    out = fire_due_clocks(s, start(last + timedelta(days=1)))
+    st = out.state
+    fired_on = date(2025, 3, 23)
+    assert st.status == S.DENIED
+    assert st.decision.kind == "denied" and st.decision.by_engine and st.decision.on == fired_on
+    assert {c.kind for c in st.clocks} == {
+        ClockKind.CORRECTIVE_ACTION_PLAN,
+        ClockKind.RECONSIDERATION_REQUEST,
+    }
+    # The MAC still mails the denial: CAP 30 and reconsideration 60 days from presumed receipt.
+    assert clock(st, ClockKind.CORRECTIVE_ACTION_PLAN).last_day == fired_on + timedelta(days=35)
+    assert clock(st, ClockKind.RECONSIDERATION_REQUEST).last_day == fired_on + timedelta(days=65)
+    rec = st.events[-1]
+    assert rec.event == "fingerprint_window_expired" and rec.to_status == S.DENIED
+    assert len(rec.clocks_opened) == 2
+    assert st.allowed_events() == ["reconsideration_requested"]
+    # No clock left that is already due.
+    assert all(c.fires_at > start(last + timedelta(days=1)) for c in st.clocks)
+
+
+NOTICE = date(2025, 2, 20)  # operator-recorded denial notice date
+
+
+def _denied() -> ApplicationState:
+    return run(in_review(), plausible("denied", NOTICE), at(NOTICE)).state
+
+
+def test_operator_denial_opens_cap_35_and_reconsideration_65_days_from_the_notice():
+    s = _denied()
+    assert s.status == S.DENIED
+    assert s.decision.kind == "denied" and not s.decision.by_engine
+    cap = clock(s, ClockKind.CORRECTIVE_ACTION_PLAN)
+    recon = clock(s, ClockKind.RECONSIDERATION_REQUEST)
+    assert cap.started_on == recon.started_on == NOTICE
+    assert cap.last_day == NOTICE + timedelta(days=35)
+    assert recon.last_day == NOTICE + timedelta(days=65)
+    assert "presumed receipt on 2025-02-25" in recon.period
+
+
+def test_denial_with_a_known_receipt_date_counts_from_it():
+    s = run(
+        in_review(),
+        ev("denied", notice_date=NOTICE, grounds="g", received_on=date(2025, 2, 22)),
+        at(date(2025, 2, 23)),
+    ).state
+    assert clock(s, ClockKind.CORRECTIVE_ACTION_PLAN).last_day == date(2025, 3, 24)
+    assert clock(s, ClockKind.RECONSIDERATION_REQUEST).last_day == date(2025, 4, 23)
+
+
+def test_operator_denial_closes_open_clocks():
+    s = _dev_requested()
+    out = run(s, plausible("denied", date(2025, 2, 25)), at(date(2025, 2, 25)))
+    kinds = {c.kind for c in out.state.clocks}
+    assert ClockKind.DEVELOPMENT_RESPONSE not in kinds
+    dev = [c for c in out.state.closed_clocks if c.clock.kind == ClockKind.DEVELOPMENT_RESPONSE]
+    assert [c.outcome for c in dev] == ["superseded"]
+
+
+def test_cap_window_expiry_leaves_the_denial_and_the_reconsideration_window():
+    s = _denied()
+    cap_last = NOTICE + timedelta(days=35)
+    assert len(fire_due_clocks(s, at(cap_last)).state.clocks) == 2
+    out = fire_due_clocks(s, start(cap_last + timedelta(days=1)))
+    assert out.state.status == S.DENIED
+    assert [c.kind for c in out.state.clocks] == [ClockKind.RECONSIDERATION_REQUEST]
+    assert out.state.events[-1].event == "cap_window_expired"
+    assert out.state.closed_clocks[-1].outcome == "expired"
+
+
+def test_reconsideration_window_sixty_five_days_from_the_notice():
+    s = _denied()
+    last = NOTICE + timedelta(days=65)
+    s_noon = fire_due_clocks(s, at(last)).state
+    assert clock(s_noon, ClockKind.RECONSIDERATION_REQUEST).last_day == last
+    ok = run(s_noon, plausible("reconsideration_requested", last), at(last))
+    assert ok.state.status == S.RECONSIDERATION_REQUESTED
+    assert ok.state.reconsideration_filed_on == last
+    assert [c.kind for c in ok.state.clocks] == [ClockKind.RECONSIDERATION_DECISION]
+
+    out = fire_due_clocks(s, start(last + timedelta(days=1)))
+    assert out.state.status == S.DENIED
+    assert out.state.clocks == []
+    assert out.state.is_closed
+    assert out.state.events[-1].event == "reconsideration_window_expired"
+    late = last + timedelta(days=1)
+    err = refused(out.state, plausible("reconsideration_requested", late), at(late))
+    assert err.code == "InvalidEventData" and err.field == "filed_on"
+    assert "closed" in err.message
+
+
+def test_reconsideration_filed_after_the_last_day_is_refused_even_before_the_timer_fires():
+    s = _denied()
+    last = NOTICE + timedelta(days=65)
+    late = last + timedelta(days=1)
+    # The workflow has not woken yet: the clock is still in the state.
+    err = refused(s, plausible("reconsideration_requested", late), at(late))
+    assert err.code == "InvalidEventData" and err.field == "filed_on"
+    assert last.isoformat() in err.message
+
+
+def test_reconsideration_decision_overdue_is_a_reminder_not_a_consequence():
+    s = run(
+        _denied(), plausible("reconsideration_requested", date(2025, 3, 1)), at(date(2025, 3, 1))
+    ).state
+    c = clock(s, ClockKind.RECONSIDERATION_DECISION)
+    assert c.last_day == date(2025, 5, 30)
+    out = fire_due_clocks(s, start(date(2025, 5, 31)))
+    assert out.state.status == S.RECONSIDERATION_REQUESTED
+    assert out.state.clocks == []
+    assert out.state.events[-1].event == "reconsideration_decision_overdue"
+    decided = run(
+        out.state, plausible("reconsideration_decided", date(2025, 6, 2)), at(date(2025, 6, 2))
+    )
+    assert decided.state.status == S.DENIED
+
+
+def test_reconsideration_reversed_approves():
+    s = run(
+        _denied(), plausible("reconsideration_requested", date(2025, 3, 1)), at(date(2025, 3, 1))
+    ).state
+    out = run(
+        s,
+        ev(
+            "reconsideration_decided",
+            decision_date=date(2025, 4, 1),
+            outcome="reversed",
+            ptan="PTAN9",
+            enrollment_id="I20250401000001",
+        ),
+        at(date(2025, 4, 1)),
+    )
+    st = out.state
+    assert st.status == S.APPROVED
+    assert st.decision is None
+    assert st.reconsideration_outcome == "reversed"
+    assert st.ptan == "PTAN9" and st.enrollment_id == "I20250401000001"
+    assert st.approval_date == date(2025, 4, 1)
+    assert st.effective_date == RECEIVED_ON  # still 424.520(d) from the original filing
+    assert st.retrospective_billing_from == date(2025, 1, 11)
+    assert st.clocks == [] and st.is_closed
+
+
+def test_reconsideration_upheld_keeps_the_denial_and_closes():
+    s = run(
+        _denied(), plausible("reconsideration_requested", date(2025, 3, 1)), at(date(2025, 3, 1))
+    ).state
+    out = run(s, plausible("reconsideration_decided", date(2025, 4, 1)), at(date(2025, 4, 1)))
+    st = out.state
+    assert st.status == S.DENIED
+    assert st.reconsideration_outcome == "upheld"
+    assert st.decision is not None and st.decision.kind == "denied"
+    assert st.clocks == [] and st.is_closed
+    # A second reconsideration of the same denial is refused: there is no window any more.
+    err = refused(
+        st, plausible("reconsideration_requested", date(2025, 4, 2)), at(date(2025, 4, 2))
+    )
+    assert err.code == "InvalidEventData" and err.field == "filed_on"
+
+
+def test_reconsideration_request_closes_the_cap_and_reconsideration_windows():
+    s = _denied()
+    out = run(s, plausible("reconsideration_requested", date(2025, 3, 1)), at(date(2025, 3, 1)))
+    closed = {c.clock.kind: c.outcome for c in out.state.closed_clocks}
+    assert closed[ClockKind.RECONSIDERATION_REQUEST] == "satisfied"
+    assert ClockKind.CORRECTIVE_ACTION_PLAN in closed
+
+
+# --- reminders ------------------------------------------------------------------------------
+
+
+def test_development_reminders_7_and_1_days_before_each_sent_once():
+    s = _dev_requested()
+    c = clock(s, ClockKind.DEVELOPMENT_RESPONSE)
+    assert [(r.days_before, r.on) for r in c.reminders] == [
+        (7, date(2025, 3, 15)),
+        (1, date(2025, 3, 21)),
+    ]
+
+    assert fire_due_clocks(s, start(date(2025, 3, 15)) - timedelta(microseconds=1)).notices == []
+    first = fire_due_clocks(s, at(date(2025, 3, 15)))
+    assert [(n.kind, n.key) for n in first.notices] == [
+        (NoticeKind.REMINDER, f"{c.clock_id}:reminder:7")
+    ]
+    n = first.notices[0]
+    assert n.due_date == date(2025, 3, 22) and n.clock_id == c.clock_id
+    assert n.body == c.explanation
+    assert "2025-03-22" in n.subject and "7 days left" in n.subject
+    assert first.state.status == S.DEVELOPMENT_REQUESTED
+
+    again = fire_due_clocks(first.state, at(date(2025, 3, 15)))
+    assert again.notices == []
+    assert dump(again.state) == dump(first.state)
+    assert fire_due_clocks(first.state, at(date(2025, 3, 20))).notices == []
+
+    second = fire_due_clocks(first.state, at(date(2025, 3, 21)))
+    assert [n.key for n in second.notices] == [f"{c.clock_id}:reminder:1"]
+    assert fire_due_clocks(second.state, at(date(2025, 3, 21), hours=20)).notices == []
+    assert second.state.next_wake() == c.fires_at
+    assert sorted(second.state.reminders_sent) == sorted(
+        [f"{c.clock_id}:reminder:7", f"{c.clock_id}:reminder:1"]
+    )
+
+
+def test_after_an_outage_only_the_latest_reminder_is_sent():
+    s = _dev_requested()
+    c = clock(s, ClockKind.DEVELOPMENT_RESPONSE)
+    out = fire_due_clocks(s, at(date(2025, 3, 21)))
+    assert [n.key for n in out.notices] == [f"{c.clock_id}:reminder:1"]
+    assert set(out.state.reminders_sent) == {
+        f"{c.clock_id}:reminder:7",
+        f"{c.clock_id}:reminder:1",
+    }
+    assert fire_due_clocks(out.state, at(date(2025, 3, 21), hours=13)).notices == []
+
+
+def test_no_reminder_once_the_deadline_has_passed():
+    s = _dev_requested()
+    out = fire_due_clocks(s, start(date(2025, 3, 23)))
+    assert [n.kind for n in out.notices] == [NoticeKind.CONSEQUENCE]
+    assert out.state.reminders_sent == []
+
+
+def test_fire_due_clocks_is_idempotent_at_the_same_instant():
+    s = _dev_requested()
+    now = start(date(2025, 3, 23))
+    once = fire_due_clocks(s, now)
+    twice = fire_due_clocks(once.state, now)
+    assert twice.notices == []
+    assert dump(twice.state) == dump(once.state)
+
+
+# --- back-dated events ------------------------------------------------------------------------
+
+
+def test_back_dated_development_request_whose_period_ended_rejects_at_once():
+    s = in_review()
+    now = at(date(2025, 4, 10))
+    request = plausible("development_requested", date(2025, 3, 1))  # last day 2025-03-31
+    check_event(s, request, now)
+    out = apply_event(s, request, now)
+    st = out.state
+    assert st.status == S.REJECTED
+    dev_rec, expiry_rec = st.events[-2], st.events[-1]
+    assert dev_rec.event == "development_requested"
+    assert dev_rec.to_status == S.DEVELOPMENT_REQUESTED
+    assert any("already ended on 2025-03-31" in note for note in dev_rec.notes)
+    assert expiry_rec.event == "development_window_expired"
+    assert expiry_rec.event_date == date(2025, 4, 1)
+    assert expiry_rec.recorded_at == now
+    assert expiry_rec.seq == dev_rec.seq + 1
+    assert [n.kind for n in out.notices] == [NoticeKind.EVENT, NoticeKind.CONSEQUENCE]
+    assert "already ended" in out.notices[0].body
+    assert st.decision.kind == "rejected" and st.decision.on == date(2025, 4, 1)
+    assert st.clocks == []
+
+
+def test_back_dated_submission_past_its_signature_window_rejects_at_once():
+    s = create(on=date(2025, 3, 1))
+    out = run(s, plausible("submit", date(2025, 2, 1)), at(date(2025, 3, 1)))
+    assert out.state.status == S.REJECTED
+    assert any("already ended on 2025-02-21" in n for n in out.state.events[-2].notes)
+
+
+def test_back_dated_development_request_with_time_left_sends_the_latest_due_reminder():
+    s = in_review()
+    now = at(date(2025, 3, 27))
+    out = run(s, plausible("development_requested", date(2025, 2, 27)), now)  # last day 03-29
+    c = clock(out.state, ClockKind.DEVELOPMENT_RESPONSE)
+    assert out.state.status == S.DEVELOPMENT_REQUESTED
+    assert [n.kind for n in out.notices] == [NoticeKind.EVENT, NoticeKind.REMINDER]
+    assert out.notices[1].key == f"{c.clock_id}:reminder:7"
+
+
+def test_second_development_request_supersedes_the_first_clock():
+    s = _dev_requested()
+    first = clock(s, ClockKind.DEVELOPMENT_RESPONSE)
+    out = run(s, plausible("development_requested", date(2025, 3, 5)), at(date(2025, 3, 5)))
+    second = clock(out.state, ClockKind.DEVELOPMENT_RESPONSE)
+    assert second.clock_id != first.clock_id
+    assert second.last_day == date(2025, 4, 4)
+    assert [(c.clock.clock_id, c.outcome) for c in out.state.closed_clocks][-1] == (
+        first.clock_id,
+        "superseded",
+    )
+    assert len(out.state.development_requests) == 2
+    # The first deadline no longer rejects.
+    assert (
+        fire_due_clocks(out.state, start(date(2025, 3, 23))).state.status == S.DEVELOPMENT_REQUESTED
+    )
+
+
+# --- closing events ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [_pending_signature, lambda: _pending_fee(True), _dev_requested, _screening],
+    ids=["pending_signature", "pending_fee", "development_requested", "screening"],
+)
+@pytest.mark.parametrize(
+    ("event", "status"),
+    [("withdrawn", S.WITHDRAWN), ("rejected", S.REJECTED), ("returned", S.RETURNED)],
+)
+def test_closing_events_close_every_clock(make, event, status):
+    s = make()
+    open_ids = {c.clock_id for c in s.clocks}
+    assert open_ids
+    on = date(2025, 3, 1)
+    out = run(s, plausible(event, on), at(on))
+    st = out.state
+    assert st.status == status
+    assert st.clocks == []
+    seq = st.events[-1].seq
+    closed_now = {c.clock.clock_id for c in st.closed_clocks if c.by_event_seq == seq}
+    assert closed_now == open_ids
+    assert all(c.outcome == "superseded" for c in st.closed_clocks if c.by_event_seq == seq)
+    assert set(st.events[-1].clocks_closed) == open_ids
+    assert st.decision is not None and st.decision.kind == event and st.decision.on == on
+    assert st.is_closed
+    later = fire_due_clocks(st, at(date(2026, 1, 1)))
+    assert later.notices == [] and len(later.state.events) == len(st.events)
+
+
+def test_withdrawal_grounds_are_the_reason_given():
+    s = run(
+        _pending_signature(), plausible("withdrawn", date(2025, 2, 4)), at(date(2025, 2, 4))
+    ).state
+    assert s.decision.grounds == "from the MAC letter"
+
+
+def test_site_visit_is_recorded_and_a_failure_is_flagged():
+    s = in_review()
+    out = run(
+        s,
+        ev("site_visit_completed", visit_date=date(2025, 2, 20), result="not_operational"),
+        at(date(2025, 2, 20)),
+    )
+    assert out.state.status == S.IN_REVIEW
+    assert out.state.site_visits == [(date(2025, 2, 20), "not_operational")]
+    assert any("424.530(a)(5)" in n for n in out.state.events[-1].notes)
+
+
+# --- purity -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "req", "now"),
+    [
+        (create, plausible("submit", SUBMITTED_ON), at(SUBMITTED_ON)),
+        (in_review, plausible("development_requested", date(2025, 3, 1)), at(date(2025, 4, 10))),
+        (
+            _dev_requested,
+            plausible("development_responded", date(2025, 3, 1)),
+            at(date(2025, 3, 1)),
+        ),
+        (_denied, plausible("reconsideration_requested", date(2025, 3, 1)), at(date(2025, 3, 1))),
+    ],
+)
+def test_check_and_apply_do_not_mutate_their_input(make, req, now):
+    s = make()
+    before = dump(s)
+    check_event(s, req, now)
+    assert dump(s) == before
+    out = apply_event(s, req, now)
+    assert out.state is not s
+    assert dump(s) == before
+    assert dump(out.state) != before
+
+
+def test_fire_due_clocks_does_not_mutate_its_input():
+    s = _dev_requested()
+    before = dump(s)
+    out = fire_due_clocks(s, start(date(2025, 3, 23)))
+    assert dump(s) == before
+    assert out.state.status == S.REJECTED and s.status == S.DEVELOPMENT_REQUESTED
+
+
+@freeze_time("2031-07-01 12:00:00")
+def test_the_reducer_uses_the_given_now_not_the_wall_clock():
+    s = in_review()
+    now = at(date(2025, 3, 1))
+    err = refused(s, plausible("development_requested", date(2025, 3, 2)), now)
+    assert err.code == "InvalidEventData"
+    out = run(s, plausible("development_requested", date(2025, 3, 1)), now)
+    assert out.state.status == S.DEVELOPMENT_REQUESTED
+    assert out.state.events[-1].recorded_at == now
+    assert fire_due_clocks(out.state, now).notices == []
+
+
+# --- known bugs ---------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a development request during screening moves the application out of "
+    "'screening' with the fingerprint clock still open; its expiry then finds no row "
+    "(development_requested/in_review + fingerprint_window_expired) and is dropped with "
+    "'nothing to apply', so an application whose fingerprints never arrived is not denied.",
+)
+def test_fingerprint_deadline_survives_a_development_request_during_screening():
+    s = _screening()
+    s = run(s, plausible("development_requested", date(2025, 2, 24)), at(date(2025, 2, 24))).state
+    s = run(s, plausible("development_responded", date(2025, 2, 27)), at(date(2025, 2, 27))).state
+    out = fire_due_clocks(s, start(date(2025, 3, 23)))  # fingerprint last day was 2025-03-22
+    assert out.state.status == S.DENIED
+
+
+def _open_clock_cases():
+    def dev():
+        return _dev_requested(), "development_responded", ClockKind.DEVELOPMENT_RESPONSE
+
+    def sig():
+        return _pending_signature(), "signatures_completed", ClockKind.SIGNATURES
+
+    def fee():
+        return _pending_fee(True), "fee_paid", ClockKind.FEE_PAYMENT
+
+    def fp():
+        return _screening(), "fingerprints_received", ClockKind.FINGERPRINTS
+
+    return [dev, sig, fee, fp]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: check_event/apply_event do not settle clocks already due at `now`, so an "
+    "event dated after a clock's last day (recorded before the timer woke the workflow) "
+    "still satisfies the clock: a day-31 development response keeps the application in "
+    "review (domain.md 7.0: rejected at the start of day 31).",
+)
+@pytest.mark.parametrize(
+    "case", _open_clock_cases(), ids=["development", "signatures", "fee", "fingerprints"]
+)
+def test_an_event_dated_after_the_last_day_does_not_beat_the_clock(case):
+    s, event, kind = case()
+    last = clock(s, kind).last_day
+    late = last + timedelta(days=1)
+    request = plausible(event, late)
+    now = at(late)
+    try:
+        check_event(s, request, now)
+    except EventRefused:
+        return
+    out = apply_event(s, request, now)
+    expected = {ClockKind.FINGERPRINTS: S.DENIED}.get(kind, S.REJECTED)
+    assert out.state.status == expected
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: Denied.received_on is not checked against today; a receipt date in the "
+    "future is accepted and pushes the CAP/reconsideration windows out (domain.md 7.0: "
+    "a date in the future is refused).",
+)
+def test_denial_receipt_date_in_the_future_is_refused():
+    s = in_review()
+    request = ev("denied", notice_date=date(2025, 2, 20), grounds="g", received_on=date(2025, 4, 1))
+    err = refused(s, request, at(date(2025, 2, 21)))
+    assert err.code == "InvalidEventData" and err.field == "received_on"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a reconsideration filed within the window but recorded after the window "
+    "clock expired is refused ('window has closed'): check_event looks only at open "
+    "clocks, not at the filed_on date (domain.md 7.0: clocks run from the event's date).",
+)
+def test_reconsideration_filed_in_time_but_recorded_late_is_accepted():
+    s = _denied()
+    last = NOTICE + timedelta(days=65)
+    s = fire_due_clocks(s, start(last + timedelta(days=3))).state
+    assert s.clocks == []
+    check_event(s, plausible("reconsideration_requested", last), at(last + timedelta(days=3)))

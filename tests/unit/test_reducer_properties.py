@@ -1,0 +1,381 @@
+"""Property test of the application reducer against the lifecycle table (models/application.py,
+models/lifecycle.py; domain.md 7.0, 7.1).
+
+Random runs of operator events (with plausible, valid-looking data) and time advances of 0-40
+days are driven through check_event / apply_event / fire_due_clocks, as the workflow does: the
+clocks are settled at every wake-up before the next event is checked.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import TypeAdapter
+
+from models.application import (
+    EXPIRY_EVENT,
+    ApplicationCreate,
+    ApplicationEventRequest,
+    ApplicationState,
+    EventRefused,
+    Outcome,
+    apply_event,
+    check_event,
+    fire_due_clocks,
+    new_application,
+)
+from models.calendar import ClockKind, start_of_day
+from models.lifecycle import APPLICATION_LIFECYCLE, ApplicationEvent, ApplicationStatus
+from models.notices import NoticeKind
+
+L = APPLICATION_LIFECYCLE
+S = ApplicationStatus
+K = ClockKind
+EVENTS = TypeAdapter(ApplicationEventRequest)
+OPERATOR_EVENTS = [e for e in ApplicationEvent if L.is_operator_event(e)]
+ZONES = ["America/New_York", "America/Los_Angeles"]
+CLOSING_EVENTS = {"withdrawn", "rejected", "returned"}
+
+# Where each clock may be open (and the states that must have one).
+CLOCK_STATES: dict[ClockKind, set[ApplicationStatus]] = {
+    K.SIGNATURES: {S.PENDING_SIGNATURE},
+    K.FEE_PAYMENT: {S.PENDING_FEE},
+    K.DEVELOPMENT_RESPONSE: {S.DEVELOPMENT_REQUESTED},
+    K.FINGERPRINTS: {S.SCREENING},
+    K.CORRECTIVE_ACTION_PLAN: {S.DENIED},
+    K.RECONSIDERATION_REQUEST: {S.DENIED},
+    K.RECONSIDERATION_DECISION: {S.RECONSIDERATION_REQUESTED},
+}
+REQUIRED_CLOCK: dict[ApplicationStatus, ClockKind] = {
+    S.PENDING_SIGNATURE: K.SIGNATURES,
+    S.PENDING_FEE: K.FEE_PAYMENT,
+    S.DEVELOPMENT_REQUESTED: K.DEVELOPMENT_RESPONSE,
+    S.SCREENING: K.FINGERPRINTS,
+}
+# Period length in days from the clock's start date (domain.md 7.1).
+PERIOD_DAYS: dict[ClockKind, int] = {
+    K.SIGNATURES: 20,
+    K.FEE_PAYMENT: 30,
+    K.DEVELOPMENT_RESPONSE: 30,
+    K.FINGERPRINTS: 30,
+    K.RECONSIDERATION_DECISION: 90,
+}
+
+
+class Model:
+    """What the test itself knows about the run, independent of the reducer's bookkeeping."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self.legal_name = True
+        # Receipt date of the denial notice the CAP/reconsideration windows count from.
+        self.denial_receipt: date | None = None
+        self.reminder_keys: list[str] = []
+        self.timeline: list[str] = []
+
+
+def _event(name: str, when: date, draw: Any, state: ApplicationState) -> Any:
+    base: dict[str, Any] = {"event": name, "actor": "ops@example.org", "reason": "from a letter"}
+    iso = when.isoformat()
+    data: dict[str, Any]
+    if name == "update_draft":
+        data = {"changes": {"legal_name": draw(st.sampled_from([None, "Jane Q Doe"]))}}
+    elif name == "submit":
+        data = {"web_tracking_id": "WTID-1", "submitted_on": iso}
+        today = state.today(NOW[0])
+        signed = draw(
+            st.one_of(
+                st.none(),
+                st.integers(0, (today - when).days).map(lambda d: when + timedelta(days=d)),
+            )
+        )
+        if signed is not None:
+            data["signed_on"] = signed.isoformat()
+    elif name == "signatures_completed":
+        data = {"signed_on": iso}
+    elif name == "fee_requested":
+        data = {"letter_date": iso}
+    elif name == "fee_paid":
+        data = {"paid_on": iso}
+    elif name == "received_by_mac":
+        data = {"case_number": "CASE-1", "receipt_date": iso}
+    elif name == "development_requested":
+        data = {"request_date": iso, "items": ["bank letter"]}
+    elif name == "development_responded":
+        data = {"responded_on": iso}
+    elif name == "site_visit_completed":
+        data = {"visit_date": iso, "result": draw(st.sampled_from(["passed", "failed"]))}
+    elif name == "fingerprints_requested":
+        data = {"letter_date": iso}
+    elif name == "fingerprints_received":
+        data = {"received_on": iso}
+    elif name == "approved":
+        data = {"ptan": "PTAN1", "approval_date": iso}
+    elif name == "denied":
+        today = state.today(NOW[0])
+        received = draw(
+            st.one_of(
+                st.none(),
+                st.integers(0, (today - when).days).map(lambda d: when + timedelta(days=d)),
+            )
+        )
+        data = {"notice_date": iso, "grounds": "424.530(a)(1)"}
+        if received is not None:
+            data["received_on"] = received.isoformat()
+    elif name == "reconsideration_requested":
+        data = {"filed_on": iso}
+    elif name == "reconsideration_decided":
+        outcome = draw(st.sampled_from(["upheld", "reversed"]))
+        data = {"decision_date": iso, "outcome": outcome}
+        if outcome == "reversed":
+            data["ptan"] = "PTAN2"
+    elif name in ("rejected", "returned"):
+        data = {"notice_date": iso, "grounds": "from the MAC"}
+    elif name == "withdrawn":
+        data = {"requested_on": iso}
+    else:  # pragma: no cover - every operator event is listed above
+        raise AssertionError(name)
+    return EVENTS.validate_python({**base, **data})
+
+
+NOW: list[datetime] = [datetime(2025, 1, 1, tzinfo=UTC)]
+
+
+def _expected_target(state: ApplicationState, request: Any, model: Model) -> ApplicationStatus:
+    event = ApplicationEvent(request.event)
+
+    def holds(guard: str) -> bool:
+        return {
+            "signatures_outstanding": getattr(request, "signed_on", None) is None,
+            "signed_at_submission": getattr(request, "signed_on", None) is not None,
+            "received_by_mac": model.received,
+            "not_received_by_mac": not model.received,
+            "denial_reversed": getattr(request, "outcome", None) == "reversed",
+            "denial_upheld": getattr(request, "outcome", None) == "upheld",
+        }[guard]
+
+    target = L.resolve(state.status, event, holds)
+    assert target is not None
+    return target
+
+
+def _data_valid(state: ApplicationState, request: Any, model: Model) -> bool:
+    if request.event == "submit":
+        return model.legal_name
+    if request.event == "reconsideration_requested":
+        windows = [c for c in state.clocks if c.kind == K.RECONSIDERATION_REQUEST]
+        return bool(windows) and request.filed_on <= windows[0].last_day
+    return True
+
+
+def _check_invariants(state: ApplicationState, now: datetime, model: Model) -> None:
+    ctx = "\n".join(model.timeline)
+    # Seq numbers are 1..n.
+    assert [e.seq for e in state.events] == list(range(1, len(state.events) + 1)), ctx
+    # Records chain: each starts where the previous one ended.
+    for prev, rec in zip(state.events, state.events[1:], strict=False):
+        assert rec.from_status == prev.to_status, ctx
+    assert state.events[-1].to_status == state.status, ctx
+    # No clock stays open past its time.
+    assert all(c.fires_at > now for c in state.clocks), ctx
+    # Open clocks are consistent with the status.
+    kinds = [c.kind for c in state.clocks]
+    assert len(kinds) == len(set(kinds)), ctx
+    for c in state.clocks:
+        assert state.status in CLOCK_STATES[c.kind], (c.kind, state.status, ctx)
+    if state.status in REQUIRED_CLOCK:
+        assert REQUIRED_CLOCK[state.status] in kinds, ctx
+    if state.is_final and state.status != S.DENIED:
+        assert state.clocks == [], ctx
+    # Every open clock counts as domain.md 7.0 says.
+    for c in state.clocks:
+        if c.kind in PERIOD_DAYS:
+            assert c.last_day == c.started_on + timedelta(days=PERIOD_DAYS[c.kind]), ctx
+        else:
+            assert state.decision is not None and state.decision.kind == "denied", ctx
+            days = 30 if c.kind == K.CORRECTIVE_ACTION_PLAN else 60
+            if state.decision.by_engine:
+                # The MAC still mails the denial: presumed received 5 days after its date.
+                receipt = state.decision.on + timedelta(days=5)
+            else:
+                assert model.denial_receipt is not None, ctx
+                receipt = model.denial_receipt
+            assert c.started_on == state.decision.on, ctx
+            assert c.last_day == receipt + timedelta(days=days), ctx
+        assert c.fires_at == start_of_day(c.last_day + timedelta(days=1), state.time_zone), ctx
+    # Reminders are never sent twice.
+    assert len(state.reminders_sent) == len(set(state.reminders_sent)), ctx
+    assert len(model.reminder_keys) == len(set(model.reminder_keys)), ctx
+    # Nothing due is left for next_wake to point at in the past.
+    wake = state.next_wake()
+    assert wake is None or wake > now or any(r.at <= now for c in state.clocks for r in c.reminders)
+
+
+def _check_engine_records(before: ApplicationState, out: Outcome, first_seq: int, now: datetime):
+    """Records appended by fire_due_clocks follow the table's timer rows."""
+    state = out.state
+    for rec in state.events[first_seq - 1 :]:
+        event = ApplicationEvent(rec.event)
+        assert event in L.timer_events
+        assert rec.actor == "engine"
+        target = L.resolve(rec.from_status, event, lambda g: False)
+        assert rec.to_status == (target if target is not None else rec.from_status)
+        closed = [c for c in state.closed_clocks if c.by_event_seq == rec.seq]
+        expired = [c for c in closed if c.outcome == "expired"]
+        assert len(expired) == 1
+        assert EXPIRY_EVENT[expired[0].clock.kind] == event
+        assert expired[0].clock.fires_at <= now
+        assert rec.event_date == expired[0].clock.last_day + timedelta(days=1)
+
+
+def _absorb_notices(out: Outcome, now: datetime, model: Model) -> None:
+    for n in out.notices:
+        if n.kind == NoticeKind.REMINDER:
+            model.reminder_keys.append(n.key)
+            assert n.due_date is not None and n.clock_id is not None
+            assert now < start_of_day(n.due_date + timedelta(days=1), out.state.time_zone)
+
+
+def _fire(state: ApplicationState, now: datetime, model: Model) -> ApplicationState:
+    before = state.model_dump()
+    out = fire_due_clocks(state, now)
+    assert state.model_dump() == before  # not mutated
+    _check_engine_records(state, out, len(state.events) + 1, now)
+    _absorb_notices(out, now, model)
+    # Idempotent at the same instant.
+    again = fire_due_clocks(out.state, now)
+    assert again.notices == []
+    assert again.state.model_dump() == out.state.model_dump()
+    return out.state
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_reducer_follows_the_lifecycle_table(data):
+    draw = data.draw
+    tz = draw(st.sampled_from(ZONES), label="zone")
+    first_day = draw(st.dates(date(2024, 1, 1), date(2026, 6, 30)), label="created")
+    now = start_of_day(first_day, tz).astimezone(UTC) + timedelta(hours=draw(st.integers(0, 23)))
+    NOW[0] = now
+    model = Model()
+    state = new_application(
+        ApplicationCreate(
+            application_id="app-1",
+            organization_id="org-1",
+            form="CMS-855I",
+            purpose="initial",
+            time_zone=tz,
+            details={
+                "legal_name": "Jane Q Doe",
+                "npi": "1234567893",
+                "ssn": "123-45-6789",
+                "state": "NY",
+            },
+            actor="ops@example.org",
+        ),
+        now,
+    )
+    _check_invariants(state, now, model)
+
+    for _ in range(draw(st.integers(1, 40), label="steps")):
+        # Time passes more often while a clock runs (so deadlines are met and missed).
+        if draw(st.integers(0, 2 if state.clocks else 5)) == 0:
+            now = now + timedelta(days=draw(st.integers(0, 40)), hours=draw(st.integers(0, 23)))
+            NOW[0] = now
+            model.timeline.append(f"advance to {now.isoformat()}")
+            state = _fire(state, now, model)
+            _check_invariants(state, now, model)
+            continue
+
+        # Mostly events the table allows that move the application on; sometimes one that
+        # ends it; sometimes any operator event at all (to exercise refusals).
+        allowed = [e.value for e in L.allowed_events(state.status)]
+        onward = [e for e in allowed if e not in CLOSING_EVENTS]
+        advancing = [
+            e
+            for e in onward
+            if any(t.target != state.status for t in L.options(state.status, ApplicationEvent(e)))
+        ]
+        pick = draw(st.integers(0, 9))
+        if pick == 0 or not allowed:
+            name = draw(st.sampled_from([e.value for e in OPERATOR_EVENTS]))
+        elif pick == 1 or not onward:
+            name = draw(st.sampled_from(allowed))
+        elif pick <= 3 or not advancing:
+            name = draw(st.sampled_from(onward))
+        else:
+            name = draw(st.sampled_from(advancing))
+        if state.status == S.SCREENING and name == "development_requested":
+            # Known bug, covered by test_fingerprint_deadline_survives_a_development_request_
+            # during_screening (xfail) in test_application_reducer.py.
+            name = "site_visit_completed"
+        today = state.today(now)
+        floor = max(e.event_date for e in state.events)
+        span = (today - floor).days
+        # Usually recorded within a few days; sometimes back-dated as far as the record allows.
+        back = draw(st.one_of(st.integers(0, min(span, 3)), st.integers(0, span)))
+        when = today - timedelta(days=back)
+        request = _event(name, when, draw, state)
+        model.timeline.append(f"{state.status} + {request!r}")
+
+        status = state.status
+        event = ApplicationEvent(name)
+        expected = L.allows(status, event) and _data_valid(state, request, model)
+        before = state.model_dump()
+        try:
+            check_event(state, request, now)
+            accepted = True
+        except EventRefused as err:
+            accepted = False
+            assert err.status == status.value
+            assert err.allowed_events == [e.value for e in L.allowed_events(status)]
+            if not L.allows(status, event):
+                assert err.code == "IllegalTransition"
+            elif name == "submit":
+                assert err.code == "PresubmissionChecksFailed"
+                assert [f.field for f in err.findings] == ["legal_name"]
+            else:
+                assert err.code == "InvalidEventData"
+        assert state.model_dump() == before  # check_event is pure
+        assert accepted == expected, "\n".join(model.timeline)
+        if state.is_final and accepted:
+            assert (status, event) == (S.DENIED, ApplicationEvent.RECONSIDERATION_REQUESTED)
+        if not accepted:
+            continue
+
+        target = _expected_target(state, request, model)
+        seq = len(state.events) + 1
+        out = apply_event(state, request, now)
+        assert state.model_dump() == before  # apply_event does not mutate its input
+        new = out.state
+        rec = new.events[seq - 1]
+        assert (rec.seq, rec.event, rec.from_status, rec.to_status) == (seq, name, status, target)
+        assert rec.event_date == (request.event_date() or today)
+        assert out.notices[0].kind == NoticeKind.EVENT and out.notices[0].key == f"event-{seq}"
+        _check_engine_records(state, out, seq + 1, now)
+        _absorb_notices(out, now, model)
+
+        if name == "received_by_mac":
+            model.received = True
+        elif name == "update_draft":
+            model.legal_name = request.changes.legal_name is not None
+        elif name == "denied":
+            model.denial_receipt = request.received_on or when + timedelta(days=5)
+        if target == S.APPROVED:
+            assert new.ptan is not None and new.effective_date is not None
+            assert new.retrospective_billing_from == new.effective_date - timedelta(days=30)
+        state = new
+        _check_invariants(state, now, model)
+
+    # Run the clock out: everything left open settles, and an application ends closed or in
+    # a state that waits for an operator, never with a clock overdue.
+    now = now + timedelta(days=400)
+    state = _fire(state, now, model)
+    _check_invariants(state, now, model)
+    assert state.clocks == [] or all(c.kind == K.RECONSIDERATION_DECISION for c in state.clocks)

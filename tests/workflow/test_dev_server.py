@@ -1,0 +1,65 @@
+"""ApplicationWorkflow on the real dev server (`temporal server start-dev` from the wheel): what
+the Java time-skipping server does not show faithfully."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.engine import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from models.calendar import add_days
+from models.lifecycle import ApplicationStatus
+from tests.workflow.harness import ApplicationDriver
+from worker import build_worker
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest.fixture
+async def driver(
+    dev_env: WorkflowEnvironment, sqlite_engine: Engine
+) -> AsyncIterator[ApplicationDriver]:
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with build_worker(dev_env.client, sqlite_engine, task_queue=task_queue):
+        yield ApplicationDriver(dev_env, task_queue, sqlite_engine)
+
+
+async def test_illegal_event_leaves_history_unchanged(driver: ApplicationDriver) -> None:
+    handle = await driver.create()
+    for event in ("submit", "signatures_completed", "received_by_mac"):
+        await driver.record(handle, event)
+    before = (await handle.fetch_history()).events
+    err = await driver.refused(handle, "approved", ptan="P", approval_date="2020-01-01")
+    assert err.type == "InvalidEventData"
+    err = await driver.refused(handle, "submit", web_tracking_id="WT-2")
+    assert err.type == "IllegalTransition"
+    assert "Allowed now:" in err.message
+    after = (await handle.fetch_history()).events
+    assert len(after) == len(before)
+    assert [e.event_id for e in after] == [e.event_id for e in before]
+
+
+async def test_update_that_closes_the_application_returns_its_result(
+    driver: ApplicationDriver,
+) -> None:
+    handle = await driver.create()
+    today = await driver.today()
+    old = add_days(today, -40)
+    await driver.send(
+        handle,
+        "submit",
+        web_tracking_id="WT-1",
+        submitted_on=old.isoformat(),
+        signed_on=old.isoformat(),
+    )
+    await driver.send(handle, "received_by_mac", case_number="C", receipt_date=old.isoformat())
+    state = await driver.send(
+        handle, "development_requested", request_date=add_days(old, 1).isoformat(), items=["x"]
+    )
+    assert state.status == ApplicationStatus.REJECTED
+    record = next(e for e in state.events if e.event == "development_requested")
+    assert any("already ended" in n for n in record.notes)
+    assert (await handle.result()).status == ApplicationStatus.REJECTED

@@ -1,0 +1,84 @@
+"""Builds and runs the worker: every workflow and activity, on the one data converter.
+
+`python worker.py` and `enroll worker` run it against TEMPORAL_ADDRESS; `enroll dev` and the
+tests build it in-process with `build_worker`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+import structlog
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.checks import check_application
+from activities.database import create_db_engine, create_schema
+from activities.notifications import NotificationActivities
+from activities.projection import ProjectionActivities
+from activities.structured_logging import configure_logging
+from models.settings import Settings
+from workflows.application import ApplicationWorkflow
+from workflows.client import connect
+
+WORKFLOWS = [ApplicationWorkflow]
+
+log = structlog.get_logger("worker")
+
+
+def build_worker(client: Client, engine: Engine, *, task_queue: str) -> Worker:
+    notifications = NotificationActivities(engine)
+    projection = ProjectionActivities(engine)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=[
+            check_application,
+            notifications.record_notification,
+            projection.project_application,
+        ],
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    engine = create_db_engine(settings.resolved_database_url())
+    create_schema(engine)
+    client = await connect(settings)
+    worker = build_worker(client, engine, task_queue=settings.task_queue)
+    log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
+    async with worker:
+        await stop.wait()
+    log.info("worker stopped")
+
+
+async def _main() -> None:
+    settings = Settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await run_worker(settings, stop)
+
+
+def main() -> None:
+    status = 0
+    try:
+        asyncio.run(_main())
+    except Exception:
+        log.exception("worker failed")
+        status = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The SDK's runtime threads can abort the interpreter at exit (sdk-python #300).
+    os._exit(status)
+
+
+if __name__ == "__main__":
+    main()
