@@ -46,7 +46,8 @@ def field_errors(errors: list[Any], prefix: tuple[str | int, ...] = ()) -> list[
     out = []
     for e in errors:
         loc = [str(p) for p in (*prefix, *e.get("loc", ())) if p not in ("body",)]
-        out.append({"field": ".".join(loc) or "body", "reason": str(e.get("msg", ""))})
+        reason = str(e.get("msg", "")).removeprefix("Value error, ")
+        out.append({"field": ".".join(loc) or "body", "reason": reason})
     return out
 
 
