@@ -1,16 +1,27 @@
-"""The FastAPI application: routes by resource, problem+json errors, one Temporal client."""
+"""The FastAPI application: routes by resource, problem+json errors, one Temporal client,
+one read-model engine."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
 
-from fastapi import FastAPI
+import structlog
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
-from api.problems import Problem, problem_handler, request_validation_handler
-from api.routes import applications, lifecycle
+from activities.database import create_db_engine, create_schema
+from api.problems import PROBLEM_JSON, Problem, problem_handler, request_validation_handler
+from api.routes import applications, deadlines, lifecycle
 from models.settings import Settings
 from workflows.client import connect
 
@@ -18,18 +29,40 @@ DESCRIPTION = """
 The system of record for Medicare enrollment applications and enrollments. Every change is an
 event recorded on a durable Temporal workflow, validated against the lifecycle table before it
 enters history; every regulatory clock is a durable timer that explains itself.
-Errors are RFC 9457 problem details naming the field or the state.
+Lists and the deadlines screen are served from the SQL read model; one record is read from its
+workflow. Errors are RFC 9457 problem details naming the field or the state.
 """
 
+# How long /readyz waits for each dependency before calling it down.
+READY_TIMEOUT = timedelta(seconds=3)
 
-def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
+log = structlog.get_logger("api")
+
+
+def create_app(
+    settings: Settings | None = None,
+    client: Client | None = None,
+    engine: Engine | None = None,
+) -> FastAPI:
+    """The API. Without `client` it connects to `settings.temporal_address` on startup; without
+    `engine` it opens the read model at `settings.resolved_database_url()` and creates any
+    missing tables on startup (an engine passed in is used as is, and not disposed)."""
     settings = settings or Settings()
+    owns_engine = engine is None
+    db = engine if engine is not None else create_db_engine(settings.resolved_database_url())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        app.state.engine = db
+        if owns_engine:
+            await asyncio.to_thread(_prepare_schema, settings, db)
         app.state.client = client or await connect(settings)
-        yield
+        try:
+            yield
+        finally:
+            if owns_engine:
+                db.dispose()
 
     app = FastAPI(
         title="Medicare Enrollment Engine",
@@ -37,13 +70,104 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    app.state.settings = settings
+    app.state.engine = db
     app.add_exception_handler(Problem, problem_handler)
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.include_router(applications.router)
+    app.include_router(deadlines.router)
     app.include_router(lifecycle.router)
 
     @app.get("/healthz", tags=["health"], summary="The API process is up")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="Temporal and the read-model database both answer",
+        responses={503: {"description": "A dependency is down (problem+json names it)"}},
+    )
+    async def readyz(request: Request) -> JSONResponse:
+        temporal, database = await asyncio.gather(
+            _check_temporal(request.app.state.client, settings),
+            _check_database(request.app.state.engine),
+        )
+        checks = {"temporal": temporal, "database": database}
+        down = [name for name, check in checks.items() if check["status"] != "ok"]
+        if not down:
+            return JSONResponse({"status": "ready", "checks": checks})
+        problem = Problem(
+            503,
+            "Not ready",
+            "Down: "
+            + "; ".join(
+                f"{name} ({checks[name]['error']}): {checks[name]['check']}" for name in down
+            ),
+            type_="https://enrollment-engine.dev/problems/not-ready",
+            down=down,
+            checks=checks,
+        )
+        return JSONResponse(
+            problem.body(request.url.path), status_code=503, media_type=PROBLEM_JSON
+        )
+
     return app
+
+
+def _prepare_schema(settings: Settings, engine: Engine) -> None:
+    if engine.dialect.name == "sqlite" and not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        create_schema(engine)
+    except SQLAlchemyError as exc:
+        # Start anyway: /readyz reports the database as down until it answers, and the worker
+        # creates the schema too when it starts.
+        log.warning("read-model schema not created", error=_first_line(exc))
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+
+
+async def _check_temporal(client: Client, settings: Settings) -> dict[str, Any]:
+    target = f"{settings.temporal_address} namespace {settings.temporal_namespace}"
+    try:
+        await asyncio.wait_for(
+            client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=READY_TIMEOUT),
+            READY_TIMEOUT.total_seconds() + 1,
+        )
+    except Exception as exc:
+        return {
+            "status": "down",
+            "error": f"{type(exc).__name__}: {_first_line(exc)}"[:300],
+            "check": f"is the Temporal frontend at {target} running and reachable from the API "
+            "(TEMPORAL_ADDRESS, TLS/API key settings)?",
+        }
+    return {"status": "ok"}
+
+
+def _select_one(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+async def _check_database(engine: Engine) -> dict[str, Any]:
+    where = make_url(engine.url).render_as_string(hide_password=True)
+    try:
+        await asyncio.wait_for(
+            asyncio.to_thread(_select_one, engine), READY_TIMEOUT.total_seconds()
+        )
+    except Exception as exc:
+        if isinstance(exc, TimeoutError):
+            error = f"no answer within {READY_TIMEOUT.total_seconds():g} s"
+        else:
+            error = f"{type(exc).__name__}: {_first_line(exc)}"
+        return {
+            "status": "down",
+            "error": error[:300],
+            "check": f"is the read-model database at {where} running and reachable, with the "
+            "credentials in ENROLL_DATABASE_URL?",
+        }
+    return {"status": "ok"}

@@ -45,7 +45,7 @@ class Problem(Exception):
 def field_errors(errors: list[Any], prefix: tuple[str | int, ...] = ()) -> list[dict[str, str]]:
     out = []
     for e in errors:
-        loc = [str(p) for p in (*prefix, *e.get("loc", ())) if p not in ("body",)]
+        loc = [str(p) for p in (*prefix, *e.get("loc", ())) if p not in ("body", "query")]
         reason = str(e.get("msg", "")).removeprefix("Value error, ")
         out.append({"field": ".".join(loc) or "body", "reason": reason})
     return out

@@ -1,18 +1,25 @@
-"""Applications: create a draft, record what happened, read the full state."""
+"""Applications: create a draft, record what happened, read the full state, list them."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 import uuid
+from datetime import date
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Body, Header, Request, status
+from fastapi import APIRouter, Body, Header, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import and_, or_
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.problems import Problem, from_validation_error, invalid
+from api.reads import bad_parameter, choices, decode_cursor, encode_cursor, engine_of
 from api.temporal import client_of, is_not_found, not_found, refusal, settings_of
 from api.views import application_view
 from models.application import (
@@ -27,13 +34,24 @@ from models.application import (
     Reason,
     application_workflow_id,
 )
-from models.forms import FormInput, Purpose
-from models.lifecycle import APPLICATION_LIFECYCLE, ApplicationEvent
+from models.forms import Form, FormInput, Purpose, parse_form
+from models.identifiers import US_STATE_CODES
+from models.jurisdictions import AB_MAC_JURISDICTIONS, DME_MAC_JURISDICTIONS, NPE_JURISDICTIONS
+from models.lifecycle import APPLICATION_LIFECYCLE, ApplicationEvent, ApplicationStatus
+from models.read_model import ApplicationRow
 from workflows.application import ApplicationWorkflow
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
 
 OPERATOR_EVENTS = [e.value for e in ApplicationEvent if APPLICATION_LIFECYCLE.is_operator_event(e)]
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 500
+MAC_JURISDICTIONS = frozenset(
+    j.jurisdiction for j in (*AB_MAC_JURISDICTIONS, *DME_MAC_JURISDICTIONS, *NPE_JURISDICTIONS)
+)
+_MAC_BY_KEY = {j.upper(): j for j in MAC_JURISDICTIONS}  # "jn" -> "JN", "npe east" -> "NPE East"
+_NPI = re.compile(r"[0-9]{10}")
 
 
 class ApplicationCreateBody(BaseModel):
@@ -205,3 +223,80 @@ async def record_event(
             ) from None
         raise
     return application_view(state)
+
+
+@router.get(
+    "",
+    summary="List applications from the read model, newest change first",
+    description=(
+        "Served from the SQL read model (indexed), which the workflows keep current after every "
+        "event; read one application's full state with GET /v1/applications/{id}. "
+        "`status`, `form`, `state` and `mac` may be repeated (any of the values matches). "
+        "`deadline_before` keeps applications whose soonest open deadline is strictly before "
+        "that date. Pages are ordered by `updated_at` descending, then `application_id`; pass "
+        "`next_cursor` back as `cursor` for the next page (null on the last page)."
+    ),
+)
+async def list_applications(
+    request: Request,
+    status_: Annotated[list[str] | None, Query(alias="status")] = None,
+    form: Annotated[list[str] | None, Query()] = None,
+    state: Annotated[list[str] | None, Query(description="US state code, e.g. FL")] = None,
+    mac: Annotated[list[str] | None, Query(description="MAC jurisdiction, e.g. JN")] = None,
+    npi: Annotated[str | None, Query()] = None,
+    organization_id: Annotated[str | None, Query(max_length=64)] = None,
+    deadline_before: Annotated[date | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> dict[str, Any]:
+    statuses = choices("status", status_, (s.value for s in ApplicationStatus))
+    forms = choices("form", form, (f.value for f in Form), lambda v: parse_form(v).value)
+    states = choices("state", state, US_STATE_CODES, str.upper)
+    macs = choices("mac", mac, MAC_JURISDICTIONS, lambda v: _MAC_BY_KEY.get(v.upper(), v))
+    if npi is not None and not _NPI.fullmatch(npi):
+        raise bad_parameter("npi", npi, "is not an NPI (10 digits)")
+    after = decode_cursor(cursor) if cursor else None
+
+    query = select(ApplicationRow)
+    if statuses:
+        query = query.where(col(ApplicationRow.status).in_(statuses))
+    if forms:
+        query = query.where(col(ApplicationRow.form).in_(forms))
+    if states:
+        query = query.where(col(ApplicationRow.state).in_(states))
+    if macs:
+        query = query.where(col(ApplicationRow.mac_jurisdiction).in_(macs))
+    if npi is not None:
+        query = query.where(col(ApplicationRow.npi) == npi)
+    if organization_id is not None:
+        query = query.where(col(ApplicationRow.organization_id) == organization_id)
+    if deadline_before is not None:
+        query = query.where(col(ApplicationRow.next_deadline) < deadline_before)
+    if after is not None:
+        updated_at, application_id = after
+        query = query.where(
+            or_(
+                col(ApplicationRow.updated_at) < updated_at,
+                and_(
+                    col(ApplicationRow.updated_at) == updated_at,
+                    col(ApplicationRow.application_id) > application_id,
+                ),
+            )
+        )
+    query = query.order_by(
+        col(ApplicationRow.updated_at).desc(), col(ApplicationRow.application_id)
+    ).limit(limit + 1)
+
+    def fetch(engine: Engine) -> list[ApplicationRow]:
+        with Session(engine) as s:
+            return list(s.exec(query))
+
+    rows = await asyncio.to_thread(fetch, engine_of(request))
+    page, more = rows[:limit], len(rows) > limit
+    last = page[-1] if page else None
+    return {
+        "items": [row.model_dump(mode="json", exclude={"projected_seq"}) for row in page],
+        "next_cursor": encode_cursor(last.updated_at, last.application_id)
+        if more and last
+        else None,
+    }
