@@ -10,7 +10,6 @@ period has already ended: its consequence applies at once, and the event record 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,11 +30,22 @@ from models.calendar import (
     ClockKind,
     effective_date,
     local_date,
-    open_clock,
     presumed_receipt,
     retrospective_billing_start,
 )
 from models.checks import ApplicationFacts, Finding, blocking, presubmission_findings
+from models.clocks import (
+    Actor,
+    ClockOutcome,
+    ClockStep,
+    ClosedClock,
+    EventRefused,
+    OperatorEvent,
+    Reason,
+    due_reminders,
+    next_wake,
+    open_clock_of,
+)
 from models.forms import FeeDecision, Form, Purpose, application_fee, check_form_purpose
 from models.identifiers import (
     EIN,
@@ -56,8 +66,6 @@ from models.notices import Notice, NoticeKind
 
 ApplicationId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 OrganizationId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
-Actor = Annotated[str, Field(min_length=1, max_length=200)]
-Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 
 _S = ApplicationStatus
 _E = ApplicationEvent
@@ -165,17 +173,9 @@ class ApplicationCreate(BaseModel):
 # --- Events an operator records -------------------------------------------------------------
 
 
-class _Event(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+_Event = OperatorEvent
 
-    event: str
-    actor: Actor
-    role: str | None = None
-    reason: Reason
-
-    def event_date(self) -> date | None:
-        """The date the thing happened (letter date, receipt date...), None = today."""
-        return None
+__all__ = ["Actor", "ClockOutcome", "ClosedClock", "EventRefused", "Reason"]
 
 
 class UpdateDraft(_Event):
@@ -411,16 +411,6 @@ class Decision(BaseModel):
     by_engine: bool = False
 
 
-ClockOutcome = Literal["satisfied", "expired", "superseded"]
-
-
-class ClosedClock(BaseModel):
-    clock: Clock
-    closed_on: date
-    outcome: ClockOutcome
-    by_event_seq: int
-
-
 class EventRecord(BaseModel):
     """One line of the application's own log (the Temporal history is the full audit trail)."""
 
@@ -501,14 +491,7 @@ class ApplicationState(BaseModel):
 
     def next_wake(self) -> datetime | None:
         """The next instant a clock fires or a reminder is due."""
-        instants = [c.fires_at for c in self.clocks]
-        for c in self.clocks:
-            instants += [
-                r.at
-                for r in c.reminders
-                if _reminder_key(c, r.days_before) not in self.reminders_sent
-            ]
-        return min(instants) if instants else None
+        return next_wake(self.clocks, self.reminders_sent)
 
 
 def application_workflow_id(application_id: str) -> str:
@@ -516,39 +499,6 @@ def application_workflow_id(application_id: str) -> str:
 
 
 # --- Refusals ---------------------------------------------------------------------------------
-
-
-class EventRefused(Exception):
-    """Why an event cannot be recorded. The workflow turns it into an ApplicationError whose type
-    is `code`; the API into a 409 (illegal in this state) or 422 (bad data)."""
-
-    def __init__(
-        self,
-        code: Literal["IllegalTransition", "InvalidEventData", "PresubmissionChecksFailed"],
-        message: str,
-        *,
-        status: str,
-        allowed_events: Sequence[str],
-        field: str | None = None,
-        findings: Sequence[Finding] = (),
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-        self.allowed_events = list(allowed_events)
-        self.field = field
-        self.findings = list(findings)
-
-    def details(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "message": self.message,
-            "status": self.status,
-            "allowed_events": self.allowed_events,
-            "field": self.field,
-            "findings": [f.model_dump(mode="json") for f in self.findings],
-        }
 
 
 def _refuse_data(state: ApplicationState, message: str, field: str | None) -> EventRefused:
@@ -747,10 +697,7 @@ def _merged_details(
 
 
 def _open_clock_of(state: ApplicationState, kind: ClockKind) -> Clock | None:
-    for c in state.clocks:
-        if c.kind == kind:
-            return c
-    return None
+    return open_clock_of(state.clocks, kind)
 
 
 # --- Application of events ----------------------------------------------------------------------
@@ -761,64 +708,7 @@ class Outcome(BaseModel):
     notices: list[Notice] = Field(default_factory=list)
 
 
-class _Step:
-    """Mutable working copy for one event: collects the record's clocks and notes."""
-
-    def __init__(self, state: ApplicationState, seq: int, today: date) -> None:
-        self.state = state
-        self.seq = seq
-        self.today = today
-        self.opened: list[str] = []
-        self.closed: list[str] = []
-        self.notes: list[str] = []
-        self.notices: list[Notice] = []
-
-    def open(
-        self,
-        kind: ClockKind,
-        rule_key: Any,
-        started_on: date,
-        started_by: str,
-        consequence: str,
-        period_start: date | None = None,
-    ) -> Clock:
-        clock = open_clock(
-            clock_id=f"{kind.value}-{self.seq}",
-            kind=kind,
-            rule_key=rule_key,
-            started_on=started_on,
-            started_by=started_by,
-            time_zone=self.state.time_zone,
-            consequence=consequence,
-            period_start=period_start,
-        )
-        self.state.clocks.append(clock)
-        self.opened.append(clock.clock_id)
-        self.notes.append(clock.explanation)
-        if clock.last_day < self.today:
-            self.notes.append(
-                f"This {clock.rule.name.lower()} already ended on {clock.last_day.isoformat()}: "
-                f"{clock.consequence} now."
-            )
-        return clock
-
-    def close(self, kinds: Sequence[ClockKind] | None, outcome: ClockOutcome) -> None:
-        keep: list[Clock] = []
-        for c in self.state.clocks:
-            if kinds is None or c.kind in kinds:
-                self.state.closed_clocks.append(
-                    ClosedClock(
-                        clock=c,
-                        closed_on=self.today,
-                        outcome=outcome,
-                        by_event_seq=self.seq,
-                    )
-                )
-                self.closed.append(c.clock_id)
-            else:
-                keep.append(c)
-        self.state.clocks = keep
-
+_Step = ClockStep
 
 _RULE_FOR = {
     ClockKind.SIGNATURES: "signature_window",
@@ -1106,40 +996,15 @@ def _event_notice(
 # --- Clocks -------------------------------------------------------------------------------------
 
 
-def _reminder_key(clock: Clock, days_before: int) -> str:
-    return f"{clock.clock_id}:reminder:{days_before}"
-
-
 def fire_due_clocks(state: ApplicationState, now: datetime) -> Outcome:
     """Send due reminders and apply the consequence of every clock whose time has come, oldest
     first. Idempotent: a second call at the same instant changes nothing."""
     state = state.model_copy(deep=True)
     notices: list[Notice] = []
     today = state.today(now)
-    for clock in sorted(state.clocks, key=lambda c: c.fires_at):
-        due = [r for r in clock.reminders if r.at <= now and clock.fires_at > now]
-        pending = [
-            r for r in due if _reminder_key(clock, r.days_before) not in state.reminders_sent
-        ]
-        if pending:
-            # After a back-dated event or an outage only the latest reminder still matters.
-            latest = min(pending, key=lambda r: r.days_before)
-            for r in pending:
-                state.reminders_sent.append(_reminder_key(clock, r.days_before))
-            notices.append(
-                Notice(
-                    key=_reminder_key(clock, latest.days_before),
-                    kind=NoticeKind.REMINDER,
-                    subject=(
-                        f"{state.form} {state.application_id}: {clock.rule.name} due "
-                        f"{clock.last_day} ({clock.days_left(today)} days left)"
-                    ),
-                    body=clock.explanation,
-                    status=state.status.value,
-                    clock_id=clock.clock_id,
-                    due_date=clock.last_day,
-                )
-            )
+    notices += due_reminders(
+        state, now, today, f"{state.form} {state.application_id}", state.status.value
+    )
     while True:
         expired = [c for c in state.clocks if c.fires_at <= now]
         if not expired:
@@ -1153,7 +1018,7 @@ def fire_due_clocks(state: ApplicationState, now: datetime) -> Outcome:
 def _expire(
     state: ApplicationState, clock: Clock, now: datetime
 ) -> tuple[ApplicationState, Notice]:
-    event = EXPIRY_EVENT[clock.kind]
+    event = EXPIRY_EVENT[ClockKind(clock.kind)]
     seq = len(state.events) + 1
     fired_on = local_date(clock.fires_at, state.time_zone)
     step = _Step(state, seq, fired_on)

@@ -81,6 +81,24 @@ class ClockKind(StrEnum):
     RECONSIDERATION_DECISION = "reconsideration_decision"
 
 
+class EnrollmentClockKind(StrEnum):
+    """Clocks of an enrollment record (domain.md 4, 7.2). A separate enum from the application's
+    so each reducer's expiry table covers exactly its own kinds."""
+
+    REVALIDATION_DUE = "revalidation_due"
+    REVALIDATION_TARGET = "revalidation_target"
+    REVALIDATION_NOTICE = "revalidation_notice"
+    STAY = "stay"
+    CHANGE_REPORT = "change_report"
+    NON_BILLING = "non_billing"
+    ORDERING_REFERRING = "ordering_referring"
+    DEACTIVATION_REBUTTAL = "deactivation_rebuttal"
+    REENROLLMENT_BAR = "reenrollment_bar"
+
+
+AnyClockKind = ClockKind | EnrollmentClockKind
+
+
 class Reminder(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -99,7 +117,7 @@ class Clock(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     clock_id: str
-    kind: ClockKind
+    kind: AnyClockKind
     rule: RuleRef
     started_on: date
     started_by: str
@@ -127,29 +145,39 @@ class Clock(BaseModel):
 def open_clock(
     *,
     clock_id: str,
-    kind: ClockKind,
+    kind: AnyClockKind,
     rule_key: RuleKey,
     started_on: date,
     started_by: str,
     time_zone: str,
     consequence: str,
     period_start: date | None = None,
+    last_day: date | None = None,
+    period: str | None = None,
+    reminder_offsets_days: tuple[int, ...] | None = None,
+    reminder_days: tuple[date, ...] | None = None,
 ) -> Clock:
     """Open a clock for a rule; `period_start` differs from `started_on` when a mailed notice
-    is presumed received some days after its date."""
+    is presumed received some days after its date. A clock whose last day is not the rule's
+    plain period (a due date from the CMS list, a month-end, a bar set in a notice) passes
+    `last_day` and `period` (the words that explain it); reminders default to the rule's
+    offsets, or come as other offsets (`reminder_offsets_days`) or as dates (`reminder_days`)."""
     r = rule(rule_key, started_on)
-    last_day = period_last_day(period_start or started_on, r)
-    period = r.describe_period()
-    if period_start and period_start != started_on:
-        period = f"{period} from presumed receipt on {period_start.isoformat()}, counted"
-    reminders = tuple(
-        Reminder(
-            days_before=offset,
-            on=add_days(last_day, -offset),
-            at=start_of_day(add_days(last_day, -offset), time_zone),
+    if last_day is None:
+        last_day = period_last_day(period_start or started_on, r)
+    if period is None:
+        period = r.describe_period()
+        if period_start and period_start != started_on:
+            period = f"{period} from presumed receipt on {period_start.isoformat()}, counted"
+    if reminder_days is None:
+        offsets = (
+            r.reminder_offsets_days if reminder_offsets_days is None else reminder_offsets_days
         )
-        for offset in r.reminder_offsets_days
-        if add_days(last_day, -offset) > started_on
+        reminder_days = tuple(add_days(last_day, -offset) for offset in offsets)
+    reminders = tuple(
+        Reminder(days_before=(last_day - on).days, on=on, at=start_of_day(on, time_zone))
+        for on in reminder_days
+        if started_on < on <= last_day
     )
     return Clock(
         clock_id=clock_id,
@@ -200,3 +228,15 @@ def revalidation_window_opens(due: date, on: date | None = None) -> date:
     """First day a revalidation may be received without being returned as unsolicited."""
     r = rule(RuleKey.EARLY_SUBMISSION_REVALIDATION, on or due)
     return add_months(due, -(r.months or 0))
+
+
+def first_month_without_claim(last_claim: date) -> date:
+    """First day of the month after the month of the latest claim (domain.md 4.5)."""
+    return add_months(last_claim.replace(day=1), 1)
+
+
+def consecutive_months_last_day(first_month: date, months: int) -> date:
+    """Last day of the `months`-th consecutive calendar month starting with `first_month`:
+    "12 consecutive calendar months" run from the first day of the first month through the
+    last day of the twelfth (42 CFR 424.540(a)(1), domain.md 4.5)."""
+    return last_day_of_month(add_months(first_month.replace(day=1), months - 1))

@@ -4,7 +4,7 @@ This module is the single source of truth for what may happen in which state. Wo
 it (their update validators refuse what is not here), the API turns its refusals into 409 answers
 that list the allowed events, and the docs render it as Mermaid from the same table. Guards are
 named here and described in words; their predicates live with the domain logic that owns the data
-they read (models/application.py), so the table stays plain data.
+they read (models/application.py, models/enrollment.py), so the table stays plain data.
 """
 
 from __future__ import annotations
@@ -252,5 +252,134 @@ APPLICATION_LIFECYCLE: Lifecycle[ApplicationStatus, ApplicationEvent] = Lifecycl
         *_rows(_OPEN_AFTER_SUBMIT, _E.REJECTED, _A.REJECTED),
         *_rows(_OPEN_AFTER_SUBMIT, _E.RETURNED, _A.RETURNED),
         *_rows((_A.DRAFT, *_OPEN_AFTER_SUBMIT), _E.WITHDRAWN, _A.WITHDRAWN),
+    ),
+)
+
+
+# --- Enrollment record (domain.md 4, 7.2) ------------------------------------------------------
+
+
+class EnrollmentStatus(StrEnum):
+    """Billing status of one enrollment (ENRLMT_ID). The revalidation window, a pending
+    revalidation and an open reporting window are clocks and dates, not states: the provider is
+    enrolled and paid throughout, and they overlap freely (a practice-location change may be
+    pending inside the revalidation window), so making them states would multiply the table."""
+
+    ACTIVE = "active"
+    STAYED = "stayed"  # 42 CFR 424.541: still enrolled, claims for dates in the stay reject
+    DEACTIVATED = "deactivated"  # 424.540 / 424.547: not paid until reactivated
+    REVOKED = "revoked"  # 424.535: re-enrollment bar
+    VOLUNTARILY_TERMINATED = "voluntarily_terminated"
+
+
+class EnrollmentEvent(StrEnum):
+    # Recorded by operators (a MAC letter, a PECOS submission, a claims report)
+    REVALIDATION_NOTICE_RECEIVED = "revalidation_notice_received"
+    REVALIDATION_SUBMITTED = "revalidation_submitted"
+    REVALIDATION_APPROVED = "revalidation_approved"
+    CHANGE_OCCURRED = "change_occurred"
+    CHANGE_REPORTED = "change_reported"
+    CLAIM_ACTIVITY = "claim_activity"
+    DEACTIVATED = "deactivated"
+    REBUTTAL_SUBMITTED = "rebuttal_submitted"
+    REACTIVATION_SUBMITTED = "reactivation_submitted"
+    REACTIVATION_APPROVED = "reactivation_approved"
+    REVOKED = "revoked"
+    VOLUNTARILY_TERMINATED = "voluntarily_terminated"
+    # Fired by the engine's own durable timers
+    REVALIDATION_TARGET_PASSED = "revalidation_target_passed"
+    REVALIDATION_DUE_DATE_PASSED = "revalidation_due_date_passed"
+    REVALIDATION_NOTICE_WINDOW_EXPIRED = "revalidation_notice_window_expired"
+    CHANGE_REPORT_WINDOW_EXPIRED = "change_report_window_expired"
+    STAY_EXPIRED = "stay_expired"
+    NON_BILLING_PERIOD_EXPIRED = "non_billing_period_expired"
+    ORDERING_REFERRING_PERIOD_EXPIRED = "ordering_referring_period_expired"
+    REBUTTAL_WINDOW_EXPIRED = "rebuttal_window_expired"
+    REENROLLMENT_BAR_EXPIRED = "reenrollment_bar_expired"
+
+
+_N = EnrollmentStatus
+_V = EnrollmentEvent
+
+_ENROLLED = (_N.ACTIVE, _N.STAYED)
+_NOT_ENDED = (_N.ACTIVE, _N.STAYED, _N.DEACTIVATED)
+# A missed deadline curable by an application: stayed where the stay rule was in force.
+_MISSED_DEADLINES = (
+    _V.REVALIDATION_DUE_DATE_PASSED,
+    _V.REVALIDATION_NOTICE_WINDOW_EXPIRED,
+    _V.CHANGE_REPORT_WINDOW_EXPIRED,
+)
+# Events that cure one stay: back to active only when no other stay is open.
+_CURES = (_V.REVALIDATION_SUBMITTED, _V.CHANGE_REPORTED)
+
+ENROLLMENT_LIFECYCLE: Lifecycle[EnrollmentStatus, EnrollmentEvent] = Lifecycle(
+    name="enrollment",
+    states=EnrollmentStatus,
+    events=EnrollmentEvent,
+    initial=_N.ACTIVE,
+    terminal=frozenset({_N.REVOKED, _N.VOLUNTARILY_TERMINATED}),
+    timer_events=frozenset(
+        {
+            _V.REVALIDATION_TARGET_PASSED,
+            _V.REVALIDATION_DUE_DATE_PASSED,
+            _V.REVALIDATION_NOTICE_WINDOW_EXPIRED,
+            _V.CHANGE_REPORT_WINDOW_EXPIRED,
+            _V.STAY_EXPIRED,
+            _V.NON_BILLING_PERIOD_EXPIRED,
+            _V.ORDERING_REFERRING_PERIOD_EXPIRED,
+            _V.REBUTTAL_WINDOW_EXPIRED,
+            _V.REENROLLMENT_BAR_EXPIRED,
+        }
+    ),
+    guards={
+        "stay_in_force": "the deadline was missed on or after 2024-01-01, when the stay of "
+        "enrollment (42 CFR 424.541) took effect: the enrollment is stayed",
+        "stay_not_in_force": "the deadline was missed before 2024-01-01: no stay existed, "
+        "the enrollment is deactivated at once",
+        "last_stay_cured": "this cures the only open stay: billing resumes",
+        "other_stay_remains": "another stay is still open: the enrollment stays stayed",
+    },
+    transitions=(
+        *[
+            Transition(s, e, s)
+            for e in (
+                _V.REVALIDATION_NOTICE_RECEIVED,
+                _V.REVALIDATION_APPROVED,
+                _V.CHANGE_OCCURRED,
+                _V.CLAIM_ACTIVITY,
+                _V.REVALIDATION_TARGET_PASSED,
+            )
+            for s in _ENROLLED
+        ],
+        Transition(_N.ACTIVE, _V.REVALIDATION_SUBMITTED, _N.ACTIVE),
+        Transition(_N.ACTIVE, _V.CHANGE_REPORTED, _N.ACTIVE),
+        *[
+            Transition(_N.STAYED, e, target, guard)
+            for e in _CURES
+            for target, guard in (
+                (_N.ACTIVE, "last_stay_cured"),
+                (_N.STAYED, "other_stay_remains"),
+            )
+        ],
+        *[
+            Transition(_N.ACTIVE, e, target, guard)
+            for e in _MISSED_DEADLINES
+            for target, guard in (
+                (_N.STAYED, "stay_in_force"),
+                (_N.DEACTIVATED, "stay_not_in_force"),
+            )
+        ],
+        *[Transition(_N.STAYED, e, _N.STAYED) for e in _MISSED_DEADLINES],
+        Transition(_N.STAYED, _V.STAY_EXPIRED, _N.DEACTIVATED),
+        *_rows(_ENROLLED, _V.NON_BILLING_PERIOD_EXPIRED, _N.DEACTIVATED),
+        *_rows(_ENROLLED, _V.ORDERING_REFERRING_PERIOD_EXPIRED, _N.DEACTIVATED),
+        *_rows(_ENROLLED, _V.DEACTIVATED, _N.DEACTIVATED),
+        Transition(_N.DEACTIVATED, _V.REBUTTAL_SUBMITTED, _N.DEACTIVATED),
+        Transition(_N.DEACTIVATED, _V.REBUTTAL_WINDOW_EXPIRED, _N.DEACTIVATED),
+        Transition(_N.DEACTIVATED, _V.REACTIVATION_SUBMITTED, _N.DEACTIVATED),
+        Transition(_N.DEACTIVATED, _V.REACTIVATION_APPROVED, _N.ACTIVE),
+        *_rows(_NOT_ENDED, _V.REVOKED, _N.REVOKED),
+        Transition(_N.REVOKED, _V.REENROLLMENT_BAR_EXPIRED, _N.REVOKED),
+        *_rows(_NOT_ENDED, _V.VOLUNTARILY_TERMINATED, _N.VOLUNTARILY_TERMINATED),
     ),
 )
