@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -20,6 +22,7 @@ import typer
 import uvicorn
 from rich.console import Console
 from rich.panel import Panel
+from rich.text import Text
 from temporalio.client import Client
 
 from activities.database import create_db_engine, create_schema
@@ -32,6 +35,8 @@ app = typer.Typer(no_args_is_help=True, help="Medicare enrollment lifecycle engi
 console = Console(stderr=True)
 
 KEYS_FILE = "payload-keys"
+API_KEYS_FILE = "api-keys.json"
+DEV_ACTORS = {"operator": "dev-operator", "auditor": "dev-auditor"}
 
 
 def _exit(status: int) -> None:
@@ -78,6 +83,46 @@ def dev_payload_keys(data_dir: Path) -> str:
     return spec
 
 
+def dev_api_keys(data_dir: Path) -> str:
+    """ENROLL_API_KEYS for the dev stack: an operator key and an auditor key, generated once and
+    kept in the data dir (mode 0600) so a restart keeps them."""
+    from api.auth import parse_api_keys
+
+    path = data_dir / API_KEYS_FILE
+    if path.exists():
+        text = path.read_text()
+        parse_api_keys(text, source=str(path))  # a hand-edited file gets the same checks
+        return text
+    keys = {
+        secrets.token_urlsafe(32): {"actor": actor, "role": role}
+        for role, actor in DEV_ACTORS.items()
+    }
+    text = json.dumps(keys, indent=2) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return text
+
+
+def _dev_key_lines(settings: Settings, generated: bool, base_url: str, data_dir: Path) -> str:
+    """The startup panel's lines about keys; key material only for the dev keys it generated."""
+    if not generated:
+        return "API keys       from ENROLL_API_KEYS\n"
+    by_role = {spec["role"]: key for key, spec in json.loads(settings.api_keys or "{}").items()}
+    lines = [
+        f"{role.capitalize():<15}{key}  ({DEV_ACTORS.get(role, role)})"
+        for role, key in sorted(by_role.items(), reverse=True)
+    ]
+    operator = by_role.get("operator", "<key>")
+    return (
+        "\n".join(lines)
+        + f"\nKeys file      {(data_dir / API_KEYS_FILE).resolve()}\n"
+        + "Try it:\n"
+        + f'curl -H "Authorization: Bearer {operator}" \\\n'
+        + f"  {base_url}/v1/applications\n"
+    )
+
+
 async def _wait_for_temporal(settings: Settings, server: asyncio.subprocess.Process) -> Client:
     last: Exception | None = None
     for _ in range(150):
@@ -120,6 +165,12 @@ async def _dev(data_dir: Path, api_port: int, temporal_port: int, ui_port: int, 
     )
     if not settings.payload_keys:
         settings.payload_keys = dev_payload_keys(data_dir)
+    generated_keys = not settings.api_keys
+    if generated_keys:
+        settings.api_keys = dev_api_keys(data_dir)
+    from api.auth import parse_api_keys
+
+    parse_api_keys(settings.api_keys)  # refuse bad keys before starting anything
     configure_logging(settings.log_level, json=settings.log_json)
     log_file = (data_dir / "temporal.log").open("ab")
     server = await asyncio.create_subprocess_exec(
@@ -152,20 +203,29 @@ async def _dev(data_dir: Path, api_port: int, temporal_port: int, ui_port: int, 
         create_schema(engine)
         worker = build_worker(client, engine, task_queue=settings.task_queue)
         config = uvicorn.Config(
-            create_app(settings, client), host=host, port=api_port, log_config=None, lifespan="on"
+            create_app(settings, client),
+            host=host,
+            port=api_port,
+            log_config=None,
+            access_log=False,  # api/access_log.py writes one structured line per request
+            lifespan="on",
         )
         api = uvicorn.Server(config)
         async with worker:
-            console.print(
-                Panel.fit(
-                    f"API            http://{host}:{api_port}/v1\n"
-                    f"OpenAPI docs   http://{host}:{api_port}/docs\n"
-                    f"Temporal UI    http://{host}:{ui_port}\n"
-                    f"Temporal gRPC  {host}:{temporal_port}\n"
-                    f"Data           {data_dir.resolve()}\n"
-                    "Stop with Ctrl-C.",
-                    title="Medicare enrollment engine (dev)",
-                )
+            base_url = f"http://{host}:{api_port}"
+            body = (
+                f"API            {base_url}/v1\n"
+                f"OpenAPI docs   {base_url}/docs\n"
+                f"Temporal UI    http://{host}:{ui_port}\n"
+                f"Temporal gRPC  {host}:{temporal_port}\n"
+                f"Data           {data_dir.resolve()}\n"
+                + _dev_key_lines(settings, generated_keys, base_url, data_dir)
+                + "Stop with Ctrl-C."
+            )
+            # Wide enough that a key or the curl line is never broken across lines.
+            width = max(console.width, max(len(line) for line in body.splitlines()) + 4)
+            Console(stderr=True, width=width).print(
+                Panel.fit(Text(body), title="Medicare enrollment engine (dev)")
             )
             await api.serve()
         console.print("stopping the Temporal dev server…")
@@ -195,14 +255,17 @@ def api(
     port: int = typer.Option(8000, help="HTTP port."),
     host: str = typer.Option("127.0.0.1", help="Address to bind."),
 ) -> None:
-    """Run the HTTP API against TEMPORAL_ADDRESS and the read-model database."""
+    """Run the HTTP API against TEMPORAL_ADDRESS and the read-model database; API keys come from
+    ENROLL_API_KEYS."""
 
     async def main() -> int:
         from api.app import create_app
 
         settings = Settings()
         configure_logging(settings.log_level, json=settings.log_json)
-        config = uvicorn.Config(create_app(settings), host=host, port=port, log_config=None)
+        config = uvicorn.Config(
+            create_app(settings), host=host, port=port, log_config=None, access_log=False
+        )
         await uvicorn.Server(config).serve()
         return 0
 

@@ -20,6 +20,8 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
 from activities.database import create_db_engine, create_schema
+from api.access_log import AccessLogMiddleware
+from api.auth import parse_api_keys
 from api.problems import PROBLEM_JSON, Problem, problem_handler, request_validation_handler
 from api.routes import applications, deadlines, lifecycle
 from models.settings import Settings
@@ -46,8 +48,12 @@ def create_app(
 ) -> FastAPI:
     """The API. Without `client` it connects to `settings.temporal_address` on startup; without
     `engine` it opens the read model at `settings.resolved_database_url()` and creates any
-    missing tables on startup (an engine passed in is used as is, and not disposed)."""
+    missing tables on startup (an engine passed in is used as is, and not disposed).
+
+    Raises `ApiKeyError` (a ValueError naming the entry, never the key) when
+    `settings.api_keys` (ENROLL_API_KEYS) cannot be used."""
     settings = settings or Settings()
+    api_keys = parse_api_keys(settings.api_keys)
     owns_engine = engine is None
     db = engine if engine is not None else create_db_engine(settings.resolved_database_url())
 
@@ -55,6 +61,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.engine = db
+        app.state.api_keys = api_keys
+        if not api_keys:
+            log.warning(
+                "ENROLL_API_KEYS is not set: every /v1 route answers 401 until keys are "
+                "configured (see README, Configuration)"
+            )
         if owns_engine:
             await asyncio.to_thread(_prepare_schema, settings, db)
         app.state.client = client or await connect(settings)
@@ -72,6 +84,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = db
+    app.state.api_keys = api_keys
+    app.add_middleware(AccessLogMiddleware)
     app.add_exception_handler(Problem, problem_handler)
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.include_router(applications.router)

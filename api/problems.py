@@ -20,6 +20,7 @@ class Problem(Exception):
         detail: str,
         *,
         type_: str = "about:blank",
+        headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(detail)
@@ -27,6 +28,7 @@ class Problem(Exception):
         self.title = title
         self.detail = detail
         self.type = type_
+        self.headers = headers
         self.extra = extra
 
     def body(self, instance: str | None = None) -> dict[str, Any]:
@@ -69,7 +71,12 @@ def from_validation_error(exc: ValidationError, prefix: tuple[str | int, ...] = 
 
 async def problem_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
-    return JSONResponse(exc.body(request.url.path), status_code=exc.status, media_type=PROBLEM_JSON)
+    return JSONResponse(
+        exc.body(request.url.path),
+        status_code=exc.status,
+        media_type=PROBLEM_JSON,
+        headers=exc.headers,
+    )
 
 
 async def request_validation_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # "kid:base64key,kid2:base64key" (first encrypts, all decrypt); unset = payloads in clear.
     payload_keys: str | None = None
+    # JSON object {"<key>": {"actor": "...", "role": "operator|auditor|admin"}}; parsed and
+    # checked by api/auth.py. Unset = every /v1 route answers 401. Kept out of repr().
+    api_keys: str | None = Field(default=None, repr=False)
     default_time_zone: str = DEFAULT_TIME_ZONE
     default_organization: str = "default"
     log_level: str = "INFO"

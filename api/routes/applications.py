@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import uuid
 from datetime import date
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Body, Header, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from fastapi import APIRouter, Body, Header, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import and_, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -18,13 +19,13 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from api.auth import AUTH_RESPONSES, Reader, Writer
 from api.problems import Problem, from_validation_error, invalid
 from api.reads import bad_parameter, choices, decode_cursor, encode_cursor, engine_of
 from api.temporal import client_of, is_not_found, not_found, refusal, settings_of
 from api.views import application_view
 from models.application import (
     EVENT_MODELS,
-    Actor,
     ApplicationCreate,
     ApplicationDetails,
     ApplicationEventRequest,
@@ -41,7 +42,7 @@ from models.lifecycle import APPLICATION_LIFECYCLE, ApplicationEvent, Applicatio
 from models.read_model import ApplicationRow
 from workflows.application import ApplicationWorkflow
 
-router = APIRouter(prefix="/v1/applications", tags=["applications"])
+router = APIRouter(prefix="/v1/applications", tags=["applications"], responses=AUTH_RESPONSES)
 
 OPERATOR_EVENTS = [e.value for e in ApplicationEvent if APPLICATION_LIFECYCLE.is_operator_event(e)]
 
@@ -52,6 +53,22 @@ MAC_JURISDICTIONS = frozenset(
 )
 _MAC_BY_KEY = {j.upper(): j for j in MAC_JURISDICTIONS}  # "jn" -> "JN", "npe east" -> "NPE East"
 _NPI = re.compile(r"[0-9]{10}")
+
+
+def _refuse_actor(data: Any) -> Any:
+    if isinstance(data, dict) and ("actor" in data or "role" in data):
+        raise ValueError(
+            "'actor' and 'role' come from your API key (Authorization: Bearer <key>); "
+            "remove them from the body"
+        )
+    return data
+
+
+def idempotent_application_id(organization_id: str, idempotency_key: str) -> str:
+    """The application id an Idempotency-Key stands for: the same (organization, key) always
+    names the same application, so a retried create finds the workflow the first one started."""
+    digest = hashlib.sha256(f"{organization_id}\n{idempotency_key}".encode()).hexdigest()
+    return f"idem-{digest[:24]}"
 
 
 class ApplicationCreateBody(BaseModel):
@@ -72,7 +89,6 @@ class ApplicationCreateBody(BaseModel):
                         "state": "FL",
                         "requested_effective_date": "2026-12-01",
                     },
-                    "actor": "ops@sunrise.example",
                     "reason": "new hire starting in December",
                 }
             ]
@@ -87,8 +103,12 @@ class ApplicationCreateBody(BaseModel):
     purpose: Purpose
     time_zone: str | None = None
     details: ApplicationDetails = Field(default_factory=ApplicationDetails)
-    actor: Actor
     reason: Reason = "new application"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_actor(cls, data: Any) -> Any:
+        return _refuse_actor(data)
 
 
 class EventBody(BaseModel):
@@ -99,7 +119,6 @@ class EventBody(BaseModel):
                 {
                     "event": "development_requested",
                     "data": {"request_date": "2026-11-20", "items": ["State license copy"]},
-                    "actor": "ops@sunrise.example",
                     "reason": "MAC letter received by email",
                 }
             ]
@@ -108,8 +127,12 @@ class EventBody(BaseModel):
 
     event: str = Field(description="One of the operator events of GET /v1/lifecycle.")
     data: dict[str, Any] = Field(default_factory=dict)
-    actor: Actor
     reason: Reason
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_actor(cls, data: Any) -> Any:
+        return _refuse_actor(data)
 
 
 async def _query(request: Request, application_id: str) -> ApplicationState:
@@ -124,20 +147,60 @@ async def _query(request: Request, application_id: str) -> ApplicationState:
         raise
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a draft application")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a draft application",
+    description=(
+        "Needs the operator or admin role; the actor and role recorded are the API key's. "
+        "Creating is idempotent: give your own `application_id`, or an `Idempotency-Key` header "
+        "(the application id is then derived from the organization and the key). A repeat of a "
+        "create that already happened answers 200 with the application as it is now; the same "
+        "id for a different form, purpose or organization answers 409."
+    ),
+    responses={
+        200: {"description": "Already created by an earlier identical request"},
+        409: {"description": "The id or Idempotency-Key is already used for another form"},
+    },
+)
 async def create_application(
-    request: Request, body: Annotated[ApplicationCreateBody, Body()]
+    request: Request,
+    response: Response,
+    principal: Writer,
+    body: Annotated[ApplicationCreateBody, Body()],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=200,
+            description="Makes a retried create safe when you do not choose application_id.",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     settings = settings_of(request)
+    if body.application_id and idempotency_key:
+        raise invalid(
+            "Send either application_id or an Idempotency-Key header, not both: each one names "
+            "the application to create.",
+            [{"field": "application_id", "reason": "given together with Idempotency-Key"}],
+        )
+    organization_id = body.organization_id or settings.default_organization
+    if body.application_id:
+        application_id = body.application_id
+    elif idempotency_key:
+        application_id = idempotent_application_id(organization_id, idempotency_key)
+    else:
+        application_id = uuid.uuid4().hex[:16]
     try:
         create = ApplicationCreate(
-            application_id=body.application_id or uuid.uuid4().hex[:16],
-            organization_id=body.organization_id or settings.default_organization,
+            application_id=application_id,
+            organization_id=organization_id,
             form=body.form,
             purpose=body.purpose,
             time_zone=body.time_zone or settings.default_time_zone,
             details=body.details,
-            actor=body.actor,
+            actor=principal.actor,
+            role=principal.role,
             reason=body.reason,
         )
     except ValidationError as exc:
@@ -160,21 +223,34 @@ async def create_application(
             create.organization_id,
         )
         if not same:
+            used = (
+                f"Idempotency-Key '{idempotency_key}' was already used to create"
+                if idempotency_key
+                else f"Application '{create.application_id}' already exists as"
+            )
+            fix = (
+                "Use a new Idempotency-Key."
+                if idempotency_key
+                else "Choose another application_id."
+            )
             raise Problem(
                 409,
                 "Application id already used",
-                f"Application '{create.application_id}' already exists as a "
-                f"{existing.form} {existing.purpose} of '{existing.organization_id}'. "
-                "Choose another application_id.",
+                f"{used} a {existing.form} {existing.purpose} of "
+                f"'{existing.organization_id}' (application '{existing.application_id}'). {fix}",
+                type_="https://enrollment-engine.dev/problems/already-exists",
                 state=existing.status.value,
+                application_id=existing.application_id,
             ) from None
-        request.state.replayed = True
+        response.status_code = status.HTTP_200_OK
         return application_view(existing)
     return application_view(await _query(request, create.application_id))
 
 
 @router.get("/{application_id}", summary="Full state: status, identifiers, deadlines, log")
-async def get_application(request: Request, application_id: str) -> dict[str, Any]:
+async def get_application(
+    request: Request, application_id: str, principal: Reader
+) -> dict[str, Any]:
     return application_view(await _query(request, application_id))
 
 
@@ -182,6 +258,7 @@ async def get_application(request: Request, application_id: str) -> dict[str, An
 async def record_event(
     request: Request,
     application_id: str,
+    principal: Writer,
     body: Annotated[EventBody, Body()],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> dict[str, Any]:
@@ -196,7 +273,13 @@ async def record_event(
         )
     try:
         payload = EVENT_MODELS[event].model_validate(
-            {**body.data, "event": event.value, "actor": body.actor, "reason": body.reason}
+            {
+                **body.data,
+                "event": event.value,
+                "actor": principal.actor,
+                "role": principal.role,
+                "reason": body.reason,
+            }
         )
     except ValidationError as exc:
         raise from_validation_error(exc, ("data",)) from None
@@ -239,6 +322,7 @@ async def record_event(
 )
 async def list_applications(
     request: Request,
+    principal: Reader,
     status_: Annotated[list[str] | None, Query(alias="status")] = None,
     form: Annotated[list[str] | None, Query()] = None,
     state: Annotated[list[str] | None, Query(description="US state code, e.g. FL")] = None,

@@ -9,16 +9,22 @@ import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Security
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from api.auth import AUTH_RESPONSES, READ_ROLES, require
 from api.reads import choices, engine_of
 from api.temporal import settings_of
 from models.calendar import ClockKind, local_date
 from models.read_model import ApplicationRow, DeadlineRow
 
-router = APIRouter(prefix="/v1/deadlines", tags=["deadlines"])
+router = APIRouter(
+    prefix="/v1/deadlines",
+    tags=["deadlines"],
+    dependencies=[Security(require(*READ_ROLES))],
+    responses=AUTH_RESPONSES,
+)
 
 MAX_WITHIN_DAYS = 3650
 DEFAULT_LIMIT = 1000

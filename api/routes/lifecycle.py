@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Security
 from fastapi.responses import PlainTextResponse
 
+from api.auth import AUTH_RESPONSES, READ_ROLES, require
 from models.application import EVENT_MODELS
 from models.lifecycle import APPLICATION_LIFECYCLE
 
-router = APIRouter(prefix="/v1/lifecycle", tags=["lifecycle"])
+router = APIRouter(
+    prefix="/v1/lifecycle",
+    tags=["lifecycle"],
+    dependencies=[Security(require(*READ_ROLES))],
+    responses=AUTH_RESPONSES,
+)
 
 
 @router.get("", summary="States, events and transitions of every workflow kind")

@@ -4,6 +4,7 @@ the time-skipping server, a SQLite read model. Writes go through the existing ro
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 import uuid
@@ -30,6 +31,9 @@ from worker import build_worker
 
 ZONE = "America/New_York"
 ACTOR = "ops@example.org"
+OPERATOR_KEY = "test-operator-key-0123456789abcdef"
+API_KEYS = json.dumps({OPERATOR_KEY: {"actor": ACTOR, "role": "operator"}})
+AUTH = {"Authorization": f"Bearer {OPERATOR_KEY}"}
 
 
 def npi(n: int) -> str:
@@ -56,8 +60,11 @@ def _listening_socket() -> Iterator[socket.socket]:
 
 
 @asynccontextmanager
-async def _serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """Serve `app` on a free 127.0.0.1 port; yield an HTTP client pointed at it."""
+async def _serve(
+    app: FastAPI, headers: dict[str, str] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Serve `app` on a free 127.0.0.1 port; yield an HTTP client pointed at it (sending
+    `headers`, e.g. a bearer key, with every request)."""
     with _listening_socket() as sock:
         port = sock.getsockname()[1]
         server = _Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
@@ -70,7 +77,9 @@ async def _serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
             await asyncio.sleep(0.01)
         try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", timeout=30, headers=headers
+            ) as http:
                 yield http
         finally:
             server.should_exit = True
@@ -88,7 +97,7 @@ class Stack:
         return local_date(await self.env.get_current_time(), ZONE)
 
     async def create(self, **body: Any) -> dict[str, Any]:
-        r = await self.http.post("/v1/applications", json={"actor": ACTOR, **body})
+        r = await self.http.post("/v1/applications", json=body)
         assert r.status_code == 201, r.text
         out: dict[str, Any] = r.json()
         return out
@@ -96,7 +105,7 @@ class Stack:
     async def event(self, application_id: str, event: str, **data: Any) -> httpx.Response:
         return await self.http.post(
             f"/v1/applications/{application_id}/events",
-            json={"event": event, "data": data, "actor": ACTOR, "reason": f"test {event}"},
+            json={"event": event, "data": data, "reason": f"test {event}"},
         )
 
     async def record(self, application_id: str, *events: str) -> dict[str, Any]:
@@ -124,10 +133,12 @@ async def stack(
     time_skipping_env: WorkflowEnvironment, sqlite_engine: Engine
 ) -> AsyncIterator[Stack]:
     task_queue = f"api-{uuid.uuid4()}"
-    settings = Settings(task_queue=task_queue, default_time_zone=ZONE, log_json=False)
+    settings = Settings(
+        task_queue=task_queue, default_time_zone=ZONE, log_json=False, api_keys=API_KEYS
+    )
     app = create_app(settings, client=time_skipping_env.client, engine=sqlite_engine)
     async with build_worker(time_skipping_env.client, sqlite_engine, task_queue=task_queue):
-        async with _serve(app) as http:
+        async with _serve(app, AUTH) as http:
             yield Stack(http, time_skipping_env, sqlite_engine, settings)
 
 
@@ -323,8 +334,9 @@ async def test_bad_filter_values_are_422_naming_the_parameter(
     allowed: str | None,
 ) -> None:
     # Refused before any read: no Temporal needed (the client is never touched).
-    app = create_app(Settings(log_json=False), client=_NoTemporal(), engine=sqlite_engine)  # type: ignore[arg-type]
-    async with _serve(app) as http:
+    settings = Settings(log_json=False, api_keys=API_KEYS)
+    app = create_app(settings, client=_NoTemporal(), engine=sqlite_engine)  # type: ignore[arg-type]
+    async with _serve(app, AUTH) as http:
         r = await http.get(path, params=params)
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
@@ -350,7 +362,6 @@ async def test_existing_routes_still_answer_as_before(stack: Stack) -> None:
             "form": "CMS-855I",
             "purpose": "initial",
             "details": {"legal_name": "Jane Doe", "npi": "1234567890", "state": "FL"},
-            "actor": ACTOR,
         },
     )
     assert bad.status_code == 422, bad.text
@@ -389,6 +400,8 @@ async def test_existing_routes_still_answer_as_before(stack: Stack) -> None:
     # (not a bare "123456789" check: the NPI 1234567893 contains those digits)
     assert "123-45-6789" not in shown.text and "45-6789" not in shown.text
     assert shown.json()["details"]["ssn"] == "***-**-6789"
+    first = shown.json()["events"][0]
+    assert (first["actor"], first["role"]) == (ACTOR, "operator")  # from the key
 
 
 # --- Readiness -----------------------------------------------------------------------------------

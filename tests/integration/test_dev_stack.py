@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -55,7 +56,10 @@ class DevStack:
             ],
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,
-            env={**os.environ, "ENROLL_LOG_LEVEL": "WARNING"},
+            env={
+                **{k: v for k, v in os.environ.items() if k != "ENROLL_API_KEYS"},
+                "ENROLL_LOG_LEVEL": "WARNING",
+            },
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -67,6 +71,17 @@ class DevStack:
                 pass
             time.sleep(0.3)
         raise AssertionError(f"enroll dev did not start: {self.log.read_text()[-3000:]}")
+
+    def keys(self) -> dict[str, tuple[str, str]]:
+        """role -> (key, actor), from the keys file `enroll dev` generated."""
+        path = self.data_dir / "api-keys.json"
+        assert path.stat().st_mode & 0o777 == 0o600
+        spec = json.loads(path.read_text())
+        return {v["role"]: (key, v["actor"]) for key, v in spec.items()}
+
+    def client(self, role: str | None = "operator") -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.keys()[role][0]}"} if role else {}
+        return httpx.Client(base_url=self.url, timeout=30, headers=headers)
 
     def stop(self) -> int:
         assert self.proc is not None
@@ -90,7 +105,7 @@ def stack(tmp_path: Path) -> Iterator[DevStack]:
 def _event(http: httpx.Client, app_id: str, event: str, **data: Any) -> httpx.Response:
     return http.post(
         f"/v1/applications/{app_id}/events",
-        json={"event": event, "data": data, "actor": "ops@example.org", "reason": f"MAC: {event}"},
+        json={"event": event, "data": data, "reason": f"MAC: {event}"},
     )
 
 
@@ -98,14 +113,35 @@ def test_enroll_dev_drives_an_application_to_approval_and_survives_restart(
     stack: DevStack,
 ) -> None:
     stack.start()
-    with httpx.Client(base_url=stack.url, timeout=30) as http:
-        openapi = http.get("/openapi.json").json()
+    keys = stack.keys()
+    assert set(keys) == {"operator", "auditor"}
+    operator_actor = keys["operator"][1]
+    assert keys["operator"][0] in stack.log.read_text()  # printed in the startup panel
+    with stack.client() as http, stack.client("auditor") as auditor, stack.client(None) as anon:
+        openapi = anon.get("/openapi.json").json()
         example = openapi["components"]["schemas"]["ApplicationCreateBody"]["examples"][0]
+        assert "actor" not in example
+        refused = anon.post("/v1/applications", json=example)
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+        assert auditor.post("/v1/applications", json=example).status_code == 403
         created = http.post("/v1/applications", json=example)
         assert created.status_code == 201, created.text
         app_id = created.json()["application_id"]
         assert created.json()["details"]["ssn"] == "***-**-6789"
-        assert http.post("/v1/applications", json=example).status_code == 201  # same request
+        again = http.post("/v1/applications", json=example)  # the same request: no second one
+        assert again.status_code == 200, again.text
+        assert again.json()["application_id"] == app_id
+
+        looked = auditor.get(f"/v1/applications/{app_id}")
+        assert looked.status_code == 200, looked.text
+        assert anon.get(f"/v1/applications/{app_id}").status_code == 401
+        withdraw = auditor.post(
+            f"/v1/applications/{app_id}/events",
+            json={"event": "withdrawn", "data": {}, "reason": "auditor tries"},
+        )
+        assert withdraw.status_code == 403, withdraw.text
+        assert "operator" in withdraw.json()["detail"]
 
         bad = _event(http, app_id, "approved", ptan="P1", approval_date=date.today().isoformat())
         assert bad.status_code == 409
@@ -140,12 +176,18 @@ def test_enroll_dev_drives_an_application_to_approval_and_survives_restart(
             assert answer.json()["status"] == expected
         approved = http.get(f"/v1/applications/{app_id}").json()
         assert approved["effective_date"] == today and approved["ptan"] == "PT-77"
+        # Who did it comes from the key, not from the body.
+        recorded = {e["event"]: (e["actor"], e["role"]) for e in approved["events"]}
+        for event in ("update_draft", *(step[0] for step in steps)):
+            assert recorded[event] == (operator_actor, "operator"), recorded
+        assert approved["events"][0]["actor"] == operator_actor  # the create
         lifecycle = http.get("/v1/lifecycle").json()
         assert "stateDiagram-v2" in lifecycle["mermaid"]["application"]
     assert stack.stop() == 0
 
-    stack.start()  # the same data dir: every workflow is still there
-    with httpx.Client(base_url=stack.url, timeout=30) as http:
+    stack.start()  # the same data dir: every workflow is still there, and the same keys
+    assert stack.keys() == keys
+    with stack.client() as http:
         again = http.get(f"/v1/applications/{app_id}")
         assert again.status_code == 200, again.text
         assert again.json()["status"] == "approved"
