@@ -1,0 +1,144 @@
+"""Replay verification (issue #7): the recorded histories in tests/histories/ must replay on the
+current workflow code. A failure here means a change would break workflows already running;
+guard it with ``workflow.patched`` instead of re-recording (tests/histories/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+
+# The sandbox re-imports this module for SleepFirstApplicationWorkflow; pass everything else
+# through (re-importing cryptography's Rust extension inside the sandbox fails).
+with workflow.unsafe.imports_passed_through():
+    import pytest
+
+    from models.application import ApplicationCreate, ApplicationState
+    from workflows.application import ApplicationWorkflow
+    from workflows.converter import KeyRing
+    from workflows.replay import (
+        REPLAY_WORKFLOWS,
+        load_history_dir,
+        load_history_file,
+        replay_histories,
+    )
+
+# No I/O at import: the sandbox re-imports this module and refuses file access.
+HISTORIES = Path(__file__).parent.parent / "histories"
+SCENARIOS = {"approval", "development-expired", "reconsideration-reversed", "withdrawal"}
+
+
+@workflow.defn(name="ApplicationWorkflow")
+class SleepFirstApplicationWorkflow(ApplicationWorkflow):
+    """An incompatible change: a timer before the first activity, without ``workflow.patched``."""
+
+    @workflow.run
+    async def run(self, create: ApplicationCreate) -> ApplicationState:
+        await workflow.sleep(1)
+        return await super().run(create)
+
+
+@workflow.defn(name="ApplicationWorkflow")
+class PatchedSleepFirstApplicationWorkflow(ApplicationWorkflow):
+    """The same change made safely: old histories take the old path."""
+
+    @workflow.run
+    async def run(self, create: ApplicationCreate) -> ApplicationState:
+        if workflow.patched("initial-grace-timer"):
+            await workflow.sleep(1)
+        return await super().run(create)
+
+
+@pytest.fixture(scope="module")
+def histories() -> list[WorkflowHistory]:
+    return load_history_dir(HISTORIES)
+
+
+@pytest.fixture(scope="module")
+def keyring() -> KeyRing:
+    """Test-only key: it protects the synthetic recorded histories and nothing else."""
+    return KeyRing.from_config((HISTORIES / "keyring.txt").read_text().strip())
+
+
+def _approval(histories: list[WorkflowHistory]) -> WorkflowHistory:
+    return next(h for h in histories if h.workflow_id == "application-approval")
+
+
+def test_recorded_set_is_complete(histories: list[WorkflowHistory]) -> None:
+    assert {h.workflow_id for h in histories} == {f"application-{s}" for s in SCENARIOS}
+    assert len({h.run_id for h in histories}) == len(histories)
+
+
+def test_replayer_knows_every_workflow_the_worker_runs() -> None:
+    from worker import WORKFLOWS
+
+    assert set(REPLAY_WORKFLOWS) == set(WORKFLOWS)
+
+
+async def test_every_recorded_history_replays_on_current_code(
+    histories: list[WorkflowHistory], keyring: KeyRing
+) -> None:
+    outcomes = await replay_histories(histories, keyring=keyring)
+    assert [o.workflow_id for o in outcomes] == [h.workflow_id for h in histories]
+    failed = [str(o) for o in outcomes if not o.ok]
+    assert not failed, "changed workflow code no longer replays:\n" + "\n".join(failed)
+
+
+async def test_an_incompatible_change_is_reported_as_nondeterminism(
+    histories: list[WorkflowHistory], keyring: KeyRing
+) -> None:
+    [outcome] = await replay_histories(
+        [_approval(histories)],
+        keyring=keyring,
+        workflows=[SleepFirstApplicationWorkflow],
+    )
+    assert not outcome.ok
+    assert outcome.nondeterministic, outcome
+    assert outcome.error_type == "NondeterminismError"
+    assert outcome.workflow_id == "application-approval"
+    assert outcome.error is not None
+    assert "Nondeterminism error: Timer machine does not handle this event" in outcome.error
+    assert "ActivityTaskScheduled" in outcome.error
+
+
+async def test_the_same_change_behind_a_patch_replays(
+    histories: list[WorkflowHistory], keyring: KeyRing
+) -> None:
+    outcomes = await replay_histories(
+        histories, keyring=keyring, workflows=[PatchedSleepFirstApplicationWorkflow]
+    )
+    assert all(o.ok for o in outcomes), [str(o) for o in outcomes]
+
+
+async def test_replay_needs_the_key_ring(histories: list[WorkflowHistory]) -> None:
+    [without] = await replay_histories([_approval(histories)], keyring=None)
+    assert not without.ok and not without.nondeterministic
+    assert without.error is not None
+    assert "Unknown payload encoding binary/encrypted" in without.error
+    assert "replay with the key ring" in without.error
+    [wrong] = await replay_histories(
+        [_approval(histories)], keyring=KeyRing.generate("histories-v1")
+    )
+    assert not wrong.ok and wrong.error is not None
+    assert wrong.error.startswith("payload encrypted with key 'histories-v1' failed authentication")
+
+
+def test_workflow_id_from_start_event_else_file_name(tmp_path: Path) -> None:
+    source = HISTORIES / "application-withdrawal.json"
+    assert load_history_file(source).workflow_id == "application-withdrawal"
+    document = json.loads(source.read_text())
+    document["events"][0]["workflowExecutionStartedEventAttributes"]["workflowId"] = "from-event"
+    copy = tmp_path / "exported.json"
+    copy.write_text(json.dumps(document))
+    assert load_history_file(copy).workflow_id == "from-event"
+    assert load_history_file(copy, workflow_id="given").workflow_id == "given"
+
+
+def test_not_a_history_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"workflowId": "x"}')
+    with pytest.raises(ValueError, match=r"bad\.json: not a workflow history"):
+        load_history_file(bad)
