@@ -32,6 +32,7 @@ from models.calendar import (
     local_date,
     presumed_receipt,
     retrospective_billing_start,
+    start_of_day,
 )
 from models.checks import ApplicationFacts, Finding, blocking, presubmission_findings
 from models.clocks import (
@@ -463,6 +464,13 @@ class ApplicationState(BaseModel):
     reminders_sent: list[str] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     events: list[EventRecord] = Field(default_factory=list)
+    # The state just before the engine applied a consequence, kept while an on-time event
+    # recorded late may still withdraw it (rule late_recording_grace).
+    before_consequence: ApplicationState | None = None
+    consequence_clock: Clock | None = None
+    # Whether engine consequences get the late-recording grace; workflows started before the
+    # grace existed run without it (workflow.patched("late-recording-grace")).
+    late_recording_grace: bool = True
 
     @property
     def workflow_id(self) -> str:
@@ -585,6 +593,7 @@ def _not_before(
 def check_event(state: ApplicationState, request: _Event, now: datetime) -> None:
     """Refuse (raise EventRefused) anything the lifecycle or the data do not allow.
     Pure and side-effect free: safe in a Temporal update validator."""
+    state, _, _ = _state_for_event(state, request, now)
     event = ApplicationEvent(request.event)
     lifecycle = APPLICATION_LIFECYCLE
     if not lifecycle.allows(state.status, event):
@@ -650,12 +659,27 @@ def check_event(state: ApplicationState, request: _Event, now: datetime) -> None
     elif isinstance(request, (Approved, Denied)):
         _not_before(state, when, state.receipt_date, "the MAC receipt date", field or "date")
         if isinstance(request, Denied) and request.received_on is not None:
+            if request.received_on > today:
+                raise _refuse_data(
+                    state,
+                    f"received_on {request.received_on} is in the future; record the day the "
+                    "notice actually arrived, or leave it out (5 days after the notice date "
+                    "is presumed).",
+                    "received_on",
+                )
             _not_before(
                 state, request.received_on, request.notice_date, "the notice date", "received_on"
             )
     elif isinstance(request, ReconsiderationRequested):
-        window = _open_clock_of(state, ClockKind.RECONSIDERATION_REQUEST)
-        if window is None or when > window.last_day:
+        window = _open_clock_of(state, ClockKind.RECONSIDERATION_REQUEST) or next(
+            (
+                c.clock
+                for c in reversed(state.closed_clocks)
+                if c.clock.kind == ClockKind.RECONSIDERATION_REQUEST
+            ),
+            None,
+        )
+        if window is None or when > window.last_day or window not in state.clocks:
             raise _refuse_data(
                 state,
                 "The reconsideration window for this denial has closed"
@@ -718,6 +742,7 @@ _RULE_FOR = {
     ClockKind.CORRECTIVE_ACTION_PLAN: "corrective_action_plan",
     ClockKind.RECONSIDERATION_REQUEST: "reconsideration_request",
     ClockKind.RECONSIDERATION_DECISION: "reconsideration_decision",
+    ClockKind.LATE_RECORDING: "late_recording_grace",
 }
 
 # The timer event each clock fires when its last day passes.
@@ -729,6 +754,7 @@ EXPIRY_EVENT: dict[ClockKind, ApplicationEvent] = {
     ClockKind.CORRECTIVE_ACTION_PLAN: _E.CAP_WINDOW_EXPIRED,
     ClockKind.RECONSIDERATION_REQUEST: _E.RECONSIDERATION_WINDOW_EXPIRED,
     ClockKind.RECONSIDERATION_DECISION: _E.RECONSIDERATION_DECISION_OVERDUE,
+    ClockKind.LATE_RECORDING: _E.LATE_RECORDING_WINDOW_CLOSED,
 }
 
 
@@ -742,6 +768,10 @@ def _guard(state: ApplicationState, request: _Event | None) -> Any:
             return state.case_number is not None
         if name == "not_received_by_mac":
             return state.case_number is None
+        if name == "fingerprints_outstanding":
+            return open_clock_of(state.clocks, ClockKind.FINGERPRINTS) is not None
+        if name == "no_fingerprints_outstanding":
+            return open_clock_of(state.clocks, ClockKind.FINGERPRINTS) is None
         if name == "denial_reversed":
             return isinstance(request, ReconsiderationDecided) and request.outcome == "reversed"
         if name == "denial_upheld":
@@ -814,12 +844,19 @@ def _approve(
 def apply_event(state: ApplicationState, request: _Event, now: datetime) -> Outcome:
     """Apply an operator event that `check_event` accepted, then settle any clock it left
     already expired. Returns a new state; the input is not modified."""
+    state, withdrawal, earlier = _state_for_event(state, request, now)
     state = state.model_copy(deep=True)
     event = ApplicationEvent(request.event)
     today = state.today(now)
     when = request.event_date() or today
     seq = len(state.events) + 1
     step = _Step(state, seq, today)
+    if withdrawal:
+        step.notes.append(withdrawal)
+    # The operator has acted: an engine consequence is no longer waiting to be withdrawn.
+    state.before_consequence = None
+    state.consequence_clock = None
+    step.close([ClockKind.LATE_RECORDING], "superseded")
     before = state.status
     target = APPLICATION_LIFECYCLE.resolve(state.status, event, _guard(state, request))
     if target is None:  # check_event guarantees a row; a guard mismatch is a bug
@@ -950,9 +987,47 @@ def apply_event(state: ApplicationState, request: _Event, now: datetime) -> Outc
 
     state.status = target
     _record(step, event.value, request.actor, request.role, request.reason, when, now, before)
-    notices = [_event_notice(state, step, event.value, before)]
+    notices = [*earlier, _event_notice(state, step, event.value, before)]
     settled = fire_due_clocks(state, now)
     return Outcome(state=settled.state, notices=notices + settled.notices)
+
+
+def _state_for_event(
+    state: ApplicationState, request: _Event, now: datetime
+) -> tuple[ApplicationState, str | None, list[Notice]]:
+    """The state an event applies to, as of the event's own date (domain.md 7.0).
+
+    A clock whose consequence took effect before the event's date is applied first, so an event
+    dated after a last day never beats the clock. Conversely, an event dated inside a window
+    that is recorded after the engine applied the window's consequence (and within the grace)
+    applies to the state before that consequence, which it withdraws.
+    """
+    today = state.today(now)
+    when = request.event_date() or today
+    notices: list[Notice] = []
+    if when <= today:
+        cutoff = min(now, start_of_day(when, state.time_zone))
+        if any(c.fires_at <= cutoff for c in state.clocks):
+            settled = fire_due_clocks(state, cutoff)
+            state, notices = settled.state, settled.notices
+    event = ApplicationEvent(request.event)
+    prior, clock = state.before_consequence, state.consequence_clock
+    if (
+        prior is not None
+        and clock is not None
+        and when <= clock.last_day
+        and APPLICATION_LIFECYCLE.allows(prior.status, event)
+    ):
+        prior = prior.model_copy(deep=True)
+        prior.events = [e.model_copy() for e in state.events]
+        prior.reminders_sent = list(state.reminders_sent)
+        note = (
+            f"Recorded after the engine applied '{EXPIRY_EVENT[ClockKind(clock.kind)].value}' "
+            f"(the {clock.rule.name.lower()} ended {clock.last_day}); dated {when}, inside "
+            "that window, so the engine's consequence is withdrawn."
+        )
+        return prior, note, notices
+    return state, None, notices
 
 
 def _deny(
@@ -1019,6 +1094,9 @@ def _expire(
     state: ApplicationState, clock: Clock, now: datetime
 ) -> tuple[ApplicationState, Notice]:
     event = EXPIRY_EVENT[ClockKind(clock.kind)]
+    prior = state.model_copy(deep=True)
+    prior.before_consequence = None
+    prior.consequence_clock = None
     seq = len(state.events) + 1
     fired_on = local_date(clock.fires_at, state.time_zone)
     step = _Step(state, seq, fired_on)
@@ -1044,6 +1122,23 @@ def _expire(
         # The MAC still mails the denial: its windows count from presumed receipt.
         _deny(step, fired_on, clock.consequence, None, by_engine=True)
     state.status = target
+    if event == _E.LATE_RECORDING_WINDOW_CLOSED:
+        state.before_consequence = None
+        state.consequence_clock = None
+    elif state.late_recording_grace and (
+        target != before or event == _E.RECONSIDERATION_WINDOW_EXPIRED
+    ):
+        # Keep what the engine changed withdrawable by an on-time event recorded late.
+        state.before_consequence = prior
+        state.consequence_clock = clock
+        step.close([ClockKind.LATE_RECORDING], "superseded")
+        step.open(
+            ClockKind.LATE_RECORDING,
+            _RULE_FOR[ClockKind.LATE_RECORDING],
+            fired_on,
+            f"the engine's {event.value}",
+            "the engine's decision can no longer be withdrawn by an event recorded late",
+        )
     _record(
         step,
         event.value,

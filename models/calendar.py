@@ -79,6 +79,7 @@ class ClockKind(StrEnum):
     CORRECTIVE_ACTION_PLAN = "corrective_action_plan"
     RECONSIDERATION_REQUEST = "reconsideration_request"
     RECONSIDERATION_DECISION = "reconsideration_decision"
+    LATE_RECORDING = "late_recording"
 
 
 class EnrollmentClockKind(StrEnum):

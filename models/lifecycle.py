@@ -59,6 +59,7 @@ class ApplicationEvent(StrEnum):
     CAP_WINDOW_EXPIRED = "cap_window_expired"
     RECONSIDERATION_WINDOW_EXPIRED = "reconsideration_window_expired"
     RECONSIDERATION_DECISION_OVERDUE = "reconsideration_decision_overdue"
+    LATE_RECORDING_WINDOW_CLOSED = "late_recording_window_closed"
 
 
 S = TypeVar("S", bound=StrEnum)
@@ -193,6 +194,7 @@ APPLICATION_LIFECYCLE: Lifecycle[ApplicationStatus, ApplicationEvent] = Lifecycl
             _E.CAP_WINDOW_EXPIRED,
             _E.RECONSIDERATION_WINDOW_EXPIRED,
             _E.RECONSIDERATION_DECISION_OVERDUE,
+            _E.LATE_RECORDING_WINDOW_CLOSED,
         }
     ),
     guards={
@@ -200,6 +202,8 @@ APPLICATION_LIFECYCLE: Lifecycle[ApplicationStatus, ApplicationEvent] = Lifecycl
         "signed_at_submission": "every signature was in when the application was submitted",
         "received_by_mac": "the MAC has acknowledged receipt (case number recorded)",
         "not_received_by_mac": "the MAC has not yet acknowledged receipt",
+        "fingerprints_outstanding": "the MAC's fingerprint request is still unanswered",
+        "no_fingerprints_outstanding": "no fingerprint request is waiting",
         "denial_reversed": "the reconsideration reversed the denial",
         "denial_upheld": "the reconsideration upheld the denial",
     },
@@ -224,7 +228,21 @@ APPLICATION_LIFECYCLE: Lifecycle[ApplicationStatus, ApplicationEvent] = Lifecycl
             _E.DEVELOPMENT_REQUESTED,
             _A.DEVELOPMENT_REQUESTED,
         ),
-        Transition(_A.DEVELOPMENT_REQUESTED, _E.DEVELOPMENT_RESPONDED, _A.IN_REVIEW),
+        # Fingerprints stay owed through a development request (42 CFR 424.518(c)).
+        Transition(
+            _A.DEVELOPMENT_REQUESTED,
+            _E.DEVELOPMENT_RESPONDED,
+            _A.IN_REVIEW,
+            "no_fingerprints_outstanding",
+        ),
+        Transition(
+            _A.DEVELOPMENT_REQUESTED,
+            _E.DEVELOPMENT_RESPONDED,
+            _A.SCREENING,
+            "fingerprints_outstanding",
+        ),
+        Transition(_A.DEVELOPMENT_REQUESTED, _E.FINGERPRINTS_RECEIVED, _A.DEVELOPMENT_REQUESTED),
+        Transition(_A.DEVELOPMENT_REQUESTED, _E.FINGERPRINT_WINDOW_EXPIRED, _A.DENIED),
         Transition(_A.DEVELOPMENT_REQUESTED, _E.DEVELOPMENT_WINDOW_EXPIRED, _A.REJECTED),
         Transition(_A.IN_REVIEW, _E.FINGERPRINTS_REQUESTED, _A.SCREENING),
         Transition(_A.SCREENING, _E.FINGERPRINTS_RECEIVED, _A.IN_REVIEW),
@@ -249,6 +267,9 @@ APPLICATION_LIFECYCLE: Lifecycle[ApplicationStatus, ApplicationEvent] = Lifecycl
             _E.RECONSIDERATION_DECISION_OVERDUE,
             _A.RECONSIDERATION_REQUESTED,
         ),
+        # An engine-applied consequence stays withdrawable for a short grace (models/rules.py).
+        Transition(_A.REJECTED, _E.LATE_RECORDING_WINDOW_CLOSED, _A.REJECTED),
+        Transition(_A.DENIED, _E.LATE_RECORDING_WINDOW_CLOSED, _A.DENIED),
         *_rows(_OPEN_AFTER_SUBMIT, _E.REJECTED, _A.REJECTED),
         *_rows(_OPEN_AFTER_SUBMIT, _E.RETURNED, _A.RETURNED),
         *_rows((_A.DRAFT, *_OPEN_AFTER_SUBMIT), _E.WITHDRAWN, _A.WITHDRAWN),

@@ -35,6 +35,7 @@ class RuleKey(StrEnum):
     EARLY_SUBMISSION_REVALIDATION = "early_submission_revalidation"
     MAC_PROCESSING_INITIAL = "mac_processing_initial"
     MAC_PROCESSING_CHANGE = "mac_processing_change"
+    LATE_RECORDING_GRACE = "late_recording_grace"
     # Enrollment lifecycle (domain.md 4, 7.2)
     REVALIDATION_CYCLE = "revalidation_cycle"
     REVALIDATION_CYCLE_DMEPOS = "revalidation_cycle_dmepos"
@@ -270,6 +271,17 @@ _RULES: tuple[Rule, ...] = (
         effective_from=_EPOCH,
         days=90,
         note="Follow-up target only.",
+    ),
+    Rule(
+        key=RuleKey.LATE_RECORDING_GRACE,
+        name="Late-recording grace after an engine-applied consequence",
+        citation="Engine policy; domain.md 7.0 (clocks run from the event's date, which may be "
+        "earlier than when it is recorded)",
+        version="1",
+        effective_from=_EPOCH,
+        days=14,
+        note="An event dated inside a window but recorded after the engine applied the window's "
+        "consequence withdraws that consequence if it is recorded within this grace.",
     ),
     Rule(
         key=RuleKey.REVALIDATION_CYCLE,

@@ -57,6 +57,10 @@ class ApplicationWorkflow:
     @workflow.init
     def __init__(self, create: ApplicationCreate) -> None:
         self._state: ApplicationState = new_application(create, workflow.now())
+        # Added after histories were recorded: an engine consequence (rejection, denial, closed
+        # reconsideration window) now opens a late-recording grace timer. Workflows that began
+        # without it keep their recorded behaviour (tests/workflow/test_replay.py).
+        self._state.late_recording_grace = workflow.patched("late-recording-grace")
         # Handlers await activities; the lock keeps an event and a firing clock from interleaving.
         self._lock = asyncio.Lock()
         self._changed = False

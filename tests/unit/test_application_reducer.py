@@ -382,8 +382,10 @@ OPERATOR_EVENTS = [e.value for e in ApplicationEvent if APPLICATION_LIFECYCLE.is
 )
 def test_illegal_event_is_refused_listing_the_allowed_events(name, event):
     s = STATES[name]
-    now = at(date(2025, 3, 1))
-    request = plausible(event, date(2025, 2, 25))
+    # Inside every window the fixture states opened (the signature clock ends 2025-02-23):
+    # the reducer settles clocks as of the event's date before judging it.
+    now = at(date(2025, 2, 22))
+    request = plausible(event, date(2025, 2, 21))
     err = refused(s, request, now)
     assert err.code == "IllegalTransition"
     assert err.status == s.status.value
@@ -432,14 +434,15 @@ def test_refusal_details_are_json():
 )
 def test_future_date_is_refused_naming_the_field(name, event, field):
     s = STATES[name]
-    now = at(date(2025, 3, 1), hours=23.5)
-    err = refused(s, plausible(event, date(2025, 3, 2)), now)
+    # Inside every fixture window (the signature clock ends 2025-02-23).
+    now = at(date(2025, 2, 22), hours=23.5)
+    err = refused(s, plausible(event, date(2025, 2, 23)), now)
     assert err.code == "InvalidEventData"
     assert err.field == field
-    assert field in err.message and "future" in err.message and "2025-03-01" in err.message
+    assert field in err.message and "future" in err.message and "2025-02-22" in err.message
     assert err.allowed_events == s.allowed_events()
     # The same event dated today is fine (reconsideration needs its window: still open).
-    check_event(s, plausible(event, date(2025, 3, 1)), now)
+    check_event(s, plausible(event, date(2025, 2, 22)), now)
 
 
 def test_today_is_the_organisations_date():
@@ -730,7 +733,8 @@ def test_development_unanswered_rejects_at_the_start_of_day_31():
     out = fire_due_clocks(s, start(last + timedelta(days=1)))
     st = out.state
     assert st.status == S.REJECTED
-    assert st.clocks == []
+    # Only the late-recording grace is left open (an on-time response recorded late).
+    assert [c.kind for c in st.clocks] == [ClockKind.LATE_RECORDING]
     assert st.decision is not None
     assert (st.decision.kind, st.decision.on, st.decision.by_engine) == (
         "rejected",
@@ -869,13 +873,14 @@ def test_fingerprint_clock_thirty_days_then_denial_opens_cap_and_reconsideration
     assert {c.kind for c in st.clocks} == {
         ClockKind.CORRECTIVE_ACTION_PLAN,
         ClockKind.RECONSIDERATION_REQUEST,
+        ClockKind.LATE_RECORDING,
     }
     # The MAC still mails the denial: CAP 30 and reconsideration 60 days from presumed receipt.
     assert clock(st, ClockKind.CORRECTIVE_ACTION_PLAN).last_day == fired_on + timedelta(days=35)
     assert clock(st, ClockKind.RECONSIDERATION_REQUEST).last_day == fired_on + timedelta(days=65)
     rec = st.events[-1]
     assert rec.event == "fingerprint_window_expired" and rec.to_status == S.DENIED
-    assert len(rec.clocks_opened) == 2
+    assert len(rec.clocks_opened) == 3
     assert st.allowed_events() == ["reconsideration_requested"]
     # No clock left that is already due.
     assert all(c.fires_at > start(last + timedelta(days=1)) for c in st.clocks)
@@ -942,9 +947,10 @@ def test_reconsideration_window_sixty_five_days_from_the_notice():
 
     out = fire_due_clocks(s, start(last + timedelta(days=1)))
     assert out.state.status == S.DENIED
-    assert out.state.clocks == []
-    assert out.state.is_closed
+    assert [c.kind for c in out.state.clocks] == [ClockKind.LATE_RECORDING]
+    assert not out.state.is_closed
     assert out.state.events[-1].event == "reconsideration_window_expired"
+    assert fire_due_clocks(out.state, start(last + timedelta(days=16))).state.is_closed
     late = last + timedelta(days=1)
     err = refused(out.state, plausible("reconsideration_requested", late), at(late))
     assert err.code == "InvalidEventData" and err.field == "filed_on"
@@ -1114,7 +1120,9 @@ def test_back_dated_development_request_whose_period_ended_rejects_at_once():
     assert [n.kind for n in out.notices] == [NoticeKind.EVENT, NoticeKind.CONSEQUENCE]
     assert "already ended" in out.notices[0].body
     assert st.decision.kind == "rejected" and st.decision.on == date(2025, 4, 1)
-    assert st.clocks == []
+    # Only the late-recording grace stays open: an on-time response recorded late may still
+    # withdraw the engine's rejection.
+    assert [c.kind for c in st.clocks] == [ClockKind.LATE_RECORDING]
 
 
 def test_back_dated_submission_past_its_signature_window_rejects_at_once():
@@ -1168,7 +1176,7 @@ def test_closing_events_close_every_clock(make, event, status):
     s = make()
     open_ids = {c.clock_id for c in s.clocks}
     assert open_ids
-    on = date(2025, 3, 1)
+    on = date(2025, 2, 22)  # inside every fixture window (the signature clock ends 02-23)
     out = run(s, plausible(event, on), at(on))
     st = out.state
     assert st.status == status
@@ -1250,16 +1258,9 @@ def test_the_reducer_uses_the_given_now_not_the_wall_clock():
     assert fire_due_clocks(out.state, now).notices == []
 
 
-# --- known bugs ---------------------------------------------------------------------------------
+# --- once bugs, kept as regressions ---------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a development request during screening moves the application out of "
-    "'screening' with the fingerprint clock still open; its expiry then finds no row "
-    "(development_requested/in_review + fingerprint_window_expired) and is dropped with "
-    "'nothing to apply', so an application whose fingerprints never arrived is not denied.",
-)
 def test_fingerprint_deadline_survives_a_development_request_during_screening():
     s = _screening()
     s = run(s, plausible("development_requested", date(2025, 2, 24)), at(date(2025, 2, 24))).state
@@ -1284,13 +1285,6 @@ def _open_clock_cases():
     return [dev, sig, fee, fp]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: check_event/apply_event do not settle clocks already due at `now`, so an "
-    "event dated after a clock's last day (recorded before the timer woke the workflow) "
-    "still satisfies the clock: a day-31 development response keeps the application in "
-    "review (domain.md 7.0: rejected at the start of day 31).",
-)
 @pytest.mark.parametrize(
     "case", _open_clock_cases(), ids=["development", "signatures", "fee", "fingerprints"]
 )
@@ -1309,12 +1303,6 @@ def test_an_event_dated_after_the_last_day_does_not_beat_the_clock(case):
     assert out.state.status == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Denied.received_on is not checked against today; a receipt date in the "
-    "future is accepted and pushes the CAP/reconsideration windows out (domain.md 7.0: "
-    "a date in the future is refused).",
-)
 def test_denial_receipt_date_in_the_future_is_refused():
     s = in_review()
     request = ev("denied", notice_date=date(2025, 2, 20), grounds="g", received_on=date(2025, 4, 1))
@@ -1322,15 +1310,9 @@ def test_denial_receipt_date_in_the_future_is_refused():
     assert err.code == "InvalidEventData" and err.field == "received_on"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a reconsideration filed within the window but recorded after the window "
-    "clock expired is refused ('window has closed'): check_event looks only at open "
-    "clocks, not at the filed_on date (domain.md 7.0: clocks run from the event's date).",
-)
 def test_reconsideration_filed_in_time_but_recorded_late_is_accepted():
     s = _denied()
     last = NOTICE + timedelta(days=65)
     s = fire_due_clocks(s, start(last + timedelta(days=3))).state
-    assert s.clocks == []
+    assert [c.kind for c in s.clocks] == [ClockKind.LATE_RECORDING]
     check_event(s, plausible("reconsideration_requested", last), at(last + timedelta(days=3)))

@@ -120,7 +120,6 @@ def test_reconsideration_outcomes():
         (S.PENDING_FEE, E.FEE_WINDOW_EXPIRED, S.REJECTED),
         (S.IN_REVIEW, E.DEVELOPMENT_REQUESTED, S.DEVELOPMENT_REQUESTED),
         (S.DEVELOPMENT_REQUESTED, E.DEVELOPMENT_REQUESTED, S.DEVELOPMENT_REQUESTED),
-        (S.DEVELOPMENT_REQUESTED, E.DEVELOPMENT_RESPONDED, S.IN_REVIEW),
         (S.DEVELOPMENT_REQUESTED, E.DEVELOPMENT_WINDOW_EXPIRED, S.REJECTED),
         (S.IN_REVIEW, E.FINGERPRINTS_REQUESTED, S.SCREENING),
         (S.SCREENING, E.FINGERPRINTS_RECEIVED, S.IN_REVIEW),
@@ -215,7 +214,7 @@ def test_timer_rows_are_unguarded():
 def test_is_operator_event():
     for e in E:
         assert L.is_operator_event(e) == (e not in L.timer_events)
-    assert len(L.timer_events) == 7
+    assert len(L.timer_events) == 8
 
 
 # --- guards ---------------------------------------------------------------------------------
@@ -368,3 +367,14 @@ def test_describe_is_json_serialisable_and_complete():
     assert [(t["from"], t["event"], t["to"], t["guard"]) for t in d["transitions"]] == [
         (t.source.value, t.event.value, t.target.value, t.guard) for t in L.transitions
     ]
+
+
+def test_development_response_returns_to_screening_while_fingerprints_are_owed():
+    rows = {t.guard: t.target for t in L.options(S.DEVELOPMENT_REQUESTED, E.DEVELOPMENT_RESPONDED)}
+    assert rows == {
+        "no_fingerprints_outstanding": S.IN_REVIEW,
+        "fingerprints_outstanding": S.SCREENING,
+    }
+    assert L.resolve(S.DEVELOPMENT_REQUESTED, E.FINGERPRINT_WINDOW_EXPIRED, lambda g: True) == (
+        S.DENIED
+    )

@@ -119,12 +119,16 @@ def _paths_to_every_transition() -> list[tuple[Transition[S, ApplicationEvent], 
         "submit": [None, "signed"],
     }
     frontier: list[tuple[ApplicationState, Plan]] = [(start, [])]
-    seen: set[tuple[str, bool]] = set()
+    seen: set[tuple[str, bool, tuple[str, ...]]] = set()
     found: dict[tuple[str, str, str], Plan] = {}
     while frontier:
         nxt = []
         for state, path in frontier:
-            key = (state.status.value, state.case_number is not None)
+            key = (
+                state.status.value,
+                state.case_number is not None,
+                tuple(sorted(c.kind.value for c in state.clocks)),
+            )
             if key in seen:
                 continue
             seen.add(key)
@@ -314,7 +318,7 @@ async def test_fingerprints_30_days_both_sides_and_denial_windows(
     state = await driver.state(late)
     assert state.status == S.DENIED
     kinds = {c.kind.value: c for c in state.clocks}
-    assert set(kinds) == {"corrective_action_plan", "reconsideration_request"}
+    assert set(kinds) == {"corrective_action_plan", "reconsideration_request", "late_recording"}
     denied_on = add_days(letter, 31)
     # 30 / 60 days from presumed receipt 5 days after the notice (domain.md 2.7, 7.0)
     assert kinds["corrective_action_plan"].last_day == add_days(denied_on, 35)
