@@ -24,8 +24,9 @@ from activities.structured_logging import configure_logging
 from models.settings import Settings
 from workflows.application import ApplicationWorkflow
 from workflows.client import connect
+from workflows.enrollment import EnrollmentWorkflow
 
-WORKFLOWS = [ApplicationWorkflow]
+WORKFLOWS = [ApplicationWorkflow, EnrollmentWorkflow]
 
 log = structlog.get_logger("worker")
 
@@ -41,6 +42,7 @@ def build_worker(client: Client, engine: Engine, *, task_queue: str) -> Worker:
             check_application,
             notifications.record_notification,
             projection.project_application,
+            projection.project_enrollment,
         ],
     )
 

@@ -13,8 +13,15 @@ from sqlmodel import col
 from temporalio import activity
 
 from activities.database import rejected_data_error, session
-from models.contracts import PROJECT_APPLICATION
-from models.read_model import ApplicationProjection, ApplicationRow, DeadlineRow
+from models.contracts import PROJECT_APPLICATION, PROJECT_ENROLLMENT
+from models.read_model import (
+    ApplicationProjection,
+    ApplicationRow,
+    DeadlineProjection,
+    DeadlineRow,
+    EnrollmentProjection,
+    EnrollmentRow,
+)
 
 _INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -32,51 +39,65 @@ class ProjectionActivities:
         seq) is already there. Idempotent: the same projection twice writes the same rows."""
         await asyncio.to_thread(self._project, p)
 
-    def _project(self, p: ApplicationProjection) -> bool:
+    @activity.defn(name=PROJECT_ENROLLMENT)
+    async def project_enrollment(self, p: EnrollmentProjection) -> None:
+        """The same for an enrollment row and its open deadlines."""
+        await asyncio.to_thread(self._project, p)
+
+    def _project(self, p: ApplicationProjection | EnrollmentProjection) -> bool:
         """True if this projection was applied, False if a newer one had been."""
+        table: Any
+        if isinstance(p, ApplicationProjection):
+            table, key, record_id = ApplicationRow, "application_id", p.row.application_id
+        else:
+            table, key, record_id = EnrollmentRow, "enrollment_id", p.row.enrollment_id
         values = p.row.model_dump()
         values["projected_seq"] = p.seq
-        insert = self._insert(ApplicationRow).values(**values)
+        insert = self._insert(table).values(**values)
         # One atomic statement on both dialects: insert, or update only when this projection is
         # not older than the stored one. PostgreSQL re-evaluates the WHERE on the latest row
         # version under the row lock, and SQLite serialises writers, so two projections racing
         # cannot leave the older one in place. RETURNING yields a row only if we wrote.
         upsert = insert.on_conflict_do_update(
-            index_elements=["application_id"],
-            set_={k: insert.excluded[k] for k in values if k != "application_id"},
-            where=insert.excluded.projected_seq >= ApplicationRow.projected_seq,
-        ).returning(insert.table.c.application_id)
+            index_elements=[key],
+            set_={k: insert.excluded[k] for k in values if k != key},
+            where=insert.excluded.projected_seq >= table.projected_seq,
+        ).returning(insert.table.c[key])
         workflow_id = p.row.workflow_id
         try:
             with session(self._engine) as s:
                 applied = s.execute(upsert).first() is not None
                 if applied:
-                    # Still holding the application row's write lock: the deadline set is
-                    # replaced by the projection that owns the row, never by an older one.
+                    # Still holding the row's write lock: the deadline set is replaced by the
+                    # projection that owns the row, never by an older one.
                     stale = delete(DeadlineRow).where(col(DeadlineRow.workflow_id) == workflow_id)
                     s.execute(stale)
-                    s.add_all(
-                        DeadlineRow(
-                            deadline_id=f"{workflow_id}/{d.clock_id}",
-                            workflow_id=workflow_id,
-                            record_kind=p.record_kind,
-                            record_id=p.row.application_id,
-                            organization_id=p.row.organization_id,
-                            npi=p.row.npi,
-                            record_status=p.row.status,
-                            clock_kind=d.clock_kind,
-                            rule_key=d.rule_key,
-                            rule_citation=d.rule_citation,
-                            rule_version=d.rule_version,
-                            started_on=d.started_on,
-                            last_day=d.last_day,
-                            fires_at=d.fires_at,
-                            explanation=d.explanation,
-                        )
-                        for d in p.deadlines
-                    )
+                    s.add_all(self._deadline_row(p, record_id, d) for d in p.deadlines)
                 s.commit()
         except (DataError, IntegrityError) as exc:
             # Not transient (a value too long, two clocks with one id): retrying cannot help.
             raise rejected_data_error(exc, f"the projection of {workflow_id}") from None
         return applied
+
+    @staticmethod
+    def _deadline_row(
+        p: ApplicationProjection | EnrollmentProjection, record_id: str, d: DeadlineProjection
+    ) -> DeadlineRow:
+        workflow_id = p.row.workflow_id
+        return DeadlineRow(
+            deadline_id=f"{workflow_id}/{d.clock_id}",
+            workflow_id=workflow_id,
+            record_kind=p.record_kind,
+            record_id=record_id,
+            organization_id=p.row.organization_id,
+            npi=p.row.npi,
+            record_status=p.row.status,
+            clock_kind=d.clock_kind,
+            rule_key=d.rule_key,
+            rule_citation=d.rule_citation,
+            rule_version=d.rule_version,
+            started_on=d.started_on,
+            last_day=d.last_day,
+            fires_at=d.fires_at,
+            explanation=d.explanation,
+        )

@@ -17,6 +17,7 @@ from models.notices import Notice
 CHECK_APPLICATION = "check_application"
 RECORD_NOTIFICATION = "record_notification"
 PROJECT_APPLICATION = "project_application"
+PROJECT_ENROLLMENT = "project_enrollment"
 
 RecordKind = Literal["application", "enrollment"]
 
@@ -47,3 +48,19 @@ class NotificationRequest(BaseModel):
     @property
     def idempotency_key(self) -> str:
         return f"{self.workflow_id}/{self.notice.key}"
+
+
+class ApplicationProgress(BaseModel):
+    """What a revalidation or reactivation application tells its enrollment: it was filed (the
+    MAC's receipt counts from then) or approved. Sent as a signal: the application must not
+    depend on the enrollment's worker being up."""
+
+    model_config = ConfigDict(frozen=True)
+
+    application_id: str
+    purpose: Literal["revalidation", "reactivation"]
+    stage: Literal["submitted", "approved"]
+    on: date
+    actor: str
+    role: str | None = None
+    reason: str

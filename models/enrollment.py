@@ -52,6 +52,7 @@ from models.clocks import (
     due_reminders,
     next_wake,
 )
+from models.contracts import ApplicationProgress
 from models.forms import Form, is_dmepos, revalidates
 from models.identifiers import NPI, PTAN, EnrollmentId, StateCode
 from models.lifecycle import ENROLLMENT_LIFECYCLE, EnrollmentEvent, EnrollmentStatus
@@ -1373,3 +1374,21 @@ def _expire(state: EnrollmentState, clock: Clock, now: datetime) -> tuple[Enroll
         due_date=clock.last_day,
     )
     return state, notice
+
+
+def progress_event(progress: ApplicationProgress) -> OperatorEvent:
+    """The enrollment event an application's progress stands for."""
+    common: dict[str, Any] = {
+        "actor": progress.actor,
+        "role": progress.role,
+        "reason": f"application {progress.application_id}: {progress.reason}",
+    }
+    if progress.stage == "submitted":
+        model: type[OperatorEvent] = (
+            RevalidationSubmitted if progress.purpose == "revalidation" else ReactivationSubmitted
+        )
+        return model.model_validate(
+            {**common, "receipt_date": progress.on, "application_id": progress.application_id}
+        )
+    model = RevalidationApproved if progress.purpose == "revalidation" else ReactivationApproved
+    return model.model_validate({**common, "approval_date": progress.on})

@@ -18,7 +18,9 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from models.application import ApplicationState
+from models.calendar import Clock, ClockKind
 from models.contracts import RecordKind
+from models.enrollment import EnrollmentState
 from models.jurisdictions import enrollment_contractor
 
 
@@ -150,11 +152,34 @@ class ApplicationProjection(BaseModel):
     seq: int
 
 
+def _deadline_clocks(clocks: list[Clock]) -> list[Clock]:
+    # The late-recording grace is the engine's own bookkeeping, not a deadline for anyone.
+    return [c for c in clocks if c.kind != ClockKind.LATE_RECORDING]
+
+
+def _deadlines(clocks: list[Clock]) -> list[DeadlineProjection]:
+    return [
+        DeadlineProjection(
+            clock_id=c.clock_id,
+            clock_kind=c.kind.value,
+            rule_key=c.rule.key.value,
+            rule_citation=c.rule.citation,
+            rule_version=c.rule.version,
+            started_on=c.started_on,
+            last_day=c.last_day,
+            fires_at=c.fires_at,
+            explanation=c.explanation,
+        )
+        for c in clocks
+    ]
+
+
 def application_projection(state: ApplicationState) -> ApplicationProjection:
     mac: str | None = None
     if state.details.state:
         mac = enrollment_contractor(state.form, state.details.state).jurisdiction
-    soonest = min(state.clocks, key=lambda c: c.last_day, default=None)
+    clocks = _deadline_clocks(state.clocks)
+    soonest = min(clocks, key=lambda c: c.last_day, default=None)
     row = ApplicationRowData(
         application_id=state.application_id,
         workflow_id=state.workflow_id,
@@ -181,21 +206,68 @@ def application_projection(state: ApplicationState) -> ApplicationProjection:
         updated_at=state.updated_at,
         projected_seq=len(state.events),
     )
-    return ApplicationProjection(
-        row=row,
-        deadlines=[
-            DeadlineProjection(
-                clock_id=c.clock_id,
-                clock_kind=c.kind.value,
-                rule_key=c.rule.key.value,
-                rule_citation=c.rule.citation,
-                rule_version=c.rule.version,
-                started_on=c.started_on,
-                last_day=c.last_day,
-                fires_at=c.fires_at,
-                explanation=c.explanation,
-            )
-            for c in state.clocks
-        ],
-        seq=len(state.events),
+    return ApplicationProjection(row=row, deadlines=_deadlines(clocks), seq=len(state.events))
+
+
+class EnrollmentRowData(SQLModel):
+    """The columns of an enrollment row (no PII: NPI and PTAN are public identifiers)."""
+
+    enrollment_id: str = Field(primary_key=True, max_length=15)
+    workflow_id: str = Field(index=True, max_length=100)
+    organization_id: str = Field(index=True, max_length=64)
+    npi: str = Field(index=True, max_length=10)
+    ptan: str = Field(max_length=50)
+    form: str = Field(index=True, max_length=16)
+    state: str = Field(index=True, max_length=2)
+    mac_jurisdiction: str | None = Field(default=None, index=True, max_length=16)
+    status: str = Field(index=True, max_length=32)
+    cycle: int = 1
+    effective_date: date
+    revalidation_due_date: date | None = Field(default=None, index=True)
+    next_deadline: date | None = Field(default=None, index=True)
+    next_deadline_kind: str | None = Field(default=None, max_length=40)
+    open_clocks: int = 0
+    unbillable_days: int = 0
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(index=True, sa_type=UtcDateTime)
+    projected_seq: int = 0
+
+
+class EnrollmentRow(EnrollmentRowData, table=True):
+    __tablename__ = "enrollment"
+
+
+class EnrollmentProjection(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    row: EnrollmentRowData
+    record_kind: RecordKind = "enrollment"
+    deadlines: list[DeadlineProjection]
+    seq: int
+
+
+def enrollment_projection(state: EnrollmentState) -> EnrollmentProjection:
+    clocks = _deadline_clocks(state.clocks)
+    soonest = min(clocks, key=lambda c: c.last_day, default=None)
+    row = EnrollmentRowData(
+        enrollment_id=state.enrollment_id,
+        workflow_id=state.workflow_id,
+        organization_id=state.organization_id,
+        npi=state.npi,
+        ptan=state.ptan,
+        form=state.form.value,
+        state=state.state,
+        mac_jurisdiction=enrollment_contractor(state.form, state.state).jurisdiction,
+        status=state.status.value,
+        cycle=state.cycle,
+        effective_date=state.current_effective_date,
+        revalidation_due_date=state.revalidation_due_date,
+        next_deadline=soonest.last_day if soonest else None,
+        next_deadline_kind=soonest.kind.value if soonest else None,
+        open_clocks=len(clocks),
+        unbillable_days=sum(g.days for g in state.gaps),
+        created_at=state.created_at,
+        updated_at=state.updated_at,
+        projected_seq=state.seq,
     )
+    return EnrollmentProjection(row=row, deadlines=_deadlines(clocks), seq=state.seq)

@@ -10,11 +10,19 @@ open while its reconsideration window runs).
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+from workflows.effects import (
+    EFFECT_RETRY,
+    EFFECT_TIMEOUT,
+    notifications,
+    refusal,
+    wait_for_change_or,
+)
+from workflows.enrollment import EnrollmentWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from models.application import (
@@ -32,24 +40,14 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts import (
         CHECK_APPLICATION,
         PROJECT_APPLICATION,
-        RECORD_NOTIFICATION,
+        ApplicationProgress,
         CheckRequest,
-        NotificationRequest,
     )
+    from models.enrollment import EnrollmentStart, enrollment_workflow_id
+    from models.forms import Purpose
+    from models.lifecycle import ApplicationStatus
     from models.notices import Notice
     from models.read_model import application_projection
-
-# Side effects must eventually happen; a database outage delays them, it does not lose them.
-EFFECT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=30),
-    non_retryable_error_types=["InvalidData"],
-)
-EFFECT_TIMEOUT = timedelta(seconds=30)
-
-
-def _refusal(exc: EventRefused) -> ApplicationError:
-    return ApplicationError(exc.message, exc.details(), type=exc.code, non_retryable=True)
 
 
 @workflow.defn(name="ApplicationWorkflow")
@@ -81,14 +79,7 @@ class ApplicationWorkflow:
             if wake is not None and wake <= workflow.now():
                 continue
             self._changed = False
-            try:
-                await workflow.wait_condition(
-                    lambda: self._changed,
-                    timeout=None if wake is None else wake - workflow.now(),
-                    timeout_summary=self._timer_summary(),
-                )
-            except TimeoutError:
-                pass
+            await wait_for_change_or(wake, lambda: self._changed, self._timer_summary())
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
@@ -104,11 +95,14 @@ class ApplicationWorkflow:
                 # Re-checked under the lock: a clock may have fired since the validator ran.
                 check_event(self._state, request, now)
             except EventRefused as exc:
-                raise _refusal(exc) from None
+                raise refusal(exc) from None
+            before = self._state.status
             outcome = apply_event(self._state, request, now)
             self._state = outcome.state
             self._changed = True
             await self._effects(outcome.notices, run_checks=isinstance(request, UpdateDraft))
+            if self._state.status != before:
+                await self._tell_enrollment(request.actor, request.role)
             return self._state
 
     @record_event.validator
@@ -116,7 +110,80 @@ class ApplicationWorkflow:
         try:
             check_event(self._state, request, workflow.now())
         except EventRefused as exc:
-            raise _refusal(exc) from None
+            raise refusal(exc) from None
+
+    async def _tell_enrollment(self, actor: str, role: str | None) -> None:
+        """An approved initial application starts its enrollment; a revalidation or
+        reactivation application tells its enrollment when it is filed and when approved."""
+        state = self._state
+        enrollment_id = state.enrollment_id or state.details.enrollment_id
+        if enrollment_id is None:
+            return
+        # Added after histories were recorded: older workflows never linked to enrollments.
+        if not workflow.patched("enrollment-links"):
+            return
+        if state.purpose == Purpose.INITIAL and state.status == ApplicationStatus.APPROVED:
+            await self._start_enrollment(enrollment_id, actor, role)
+            return
+        stage = {
+            ApplicationStatus.SUBMITTED: "submitted",
+            ApplicationStatus.APPROVED: "approved",
+        }.get(state.status)
+        if stage is None or state.purpose not in (Purpose.REVALIDATION, Purpose.REACTIVATION):
+            return
+        on = state.filing_date if stage == "submitted" else state.approval_date
+        if on is None:
+            return
+        progress = ApplicationProgress(
+            application_id=state.application_id,
+            purpose=state.purpose.value,
+            stage=stage,
+            on=on,
+            actor=actor,
+            role=role,
+            reason=f"{state.form} {state.purpose.value} {stage}",
+        )
+        try:
+            await workflow.get_external_workflow_handle(
+                enrollment_workflow_id(enrollment_id)
+            ).signal(EnrollmentWorkflow.application_progress, progress)
+        except FailureError as exc:  # an enrollment not tracked here: the application goes on
+            workflow.logger.warning(
+                "enrollment not signalled",
+                extra={"enrollment_id": enrollment_id, "error": str(exc)},
+            )
+
+    async def _start_enrollment(self, enrollment_id: str, actor: str, role: str | None) -> None:
+        state = self._state
+        if not (state.details.npi and state.details.state and state.ptan and state.effective_date):
+            return
+        start = EnrollmentStart(
+            enrollment_id=enrollment_id,
+            organization_id=state.organization_id,
+            npi=state.details.npi,
+            ptan=state.ptan,
+            form=state.form,
+            provider_type=state.details.provider_type,
+            state=state.details.state,
+            effective_date=state.effective_date,
+            time_zone=state.time_zone,
+            actor=actor,
+            reason=f"approved application {state.application_id}",
+            source="application",
+        )
+        try:
+            # Abandoned, not terminated, when this application completes: the enrollment lives
+            # for decades after it.
+            await workflow.start_child_workflow(
+                EnrollmentWorkflow.run,
+                start,
+                id=enrollment_workflow_id(enrollment_id),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError as exc:  # already tracked (e.g. imported)
+            workflow.logger.info(
+                "enrollment not started", extra={"enrollment_id": enrollment_id, "error": str(exc)}
+            )
 
     def _timer_summary(self) -> str:
         # Shown in the Web UI and stored unencrypted: clock ids and dates only, never PII.
@@ -141,24 +208,14 @@ class ApplicationWorkflow:
                 summary="pre-submission checks",
             )
             self._state.findings = findings
-        tasks = [
-            workflow.execute_activity(
-                RECORD_NOTIFICATION,
-                NotificationRequest(
-                    workflow_id=state.workflow_id,
-                    record_kind="application",
-                    record_id=state.application_id,
-                    organization_id=state.organization_id,
-                    npi=state.details.npi,
-                    notice=notice,
-                ),
-                result_type=bool,
-                start_to_close_timeout=EFFECT_TIMEOUT,
-                retry_policy=EFFECT_RETRY,
-                summary=f"notice {notice.key}",
-            )
-            for notice in notices
-        ]
+        tasks = notifications(
+            notices,
+            workflow_id=state.workflow_id,
+            record_kind="application",
+            record_id=state.application_id,
+            organization_id=state.organization_id,
+            npi=state.details.npi,
+        )
         tasks.append(
             workflow.execute_activity(
                 PROJECT_APPLICATION,

@@ -27,6 +27,7 @@ from temporalio.workflow import NondeterminismError
 
 from workflows.application import ApplicationWorkflow
 from workflows.converter import ENCODING, KeyRing, build_data_converter
+from workflows.enrollment import EnrollmentWorkflow
 
 __all__ = [
     "REPLAY_WORKFLOWS",
@@ -36,7 +37,7 @@ __all__ = [
     "replay_histories",
 ]
 
-REPLAY_WORKFLOWS: tuple[type, ...] = (ApplicationWorkflow,)
+REPLAY_WORKFLOWS: tuple[type, ...] = (ApplicationWorkflow, EnrollmentWorkflow)
 """Every workflow the worker runs (keep in step with ``worker.WORKFLOWS``; a test checks)."""
 
 

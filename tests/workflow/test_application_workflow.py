@@ -375,3 +375,65 @@ async def test_back_dated_request_past_its_window_rejects_at_once(
     assert state.status == S.REJECTED
     record = next(e for e in state.events if e.event == "development_requested")
     assert any("already ended" in n for n in record.notes)
+
+
+async def test_approval_starts_the_enrollment_and_revalidation_reports_to_it(
+    driver: ApplicationDriver,
+) -> None:
+    from models.enrollment import enrollment_workflow_id
+    from workflows.enrollment import EnrollmentWorkflow
+
+    today = await driver.today()
+    enrollment_id = f"I{today:%Y%m%d}{uuid.uuid4().int % 1_000_000:06d}"
+    handle = await _to_review(driver)
+    await driver.send(
+        handle,
+        "approved",
+        ptan="PT-55",
+        approval_date=today.isoformat(),
+        enrollment_id=enrollment_id,
+    )
+    enrollment = driver.client.get_workflow_handle(enrollment_workflow_id(enrollment_id))
+    state = await enrollment.query(EnrollmentWorkflow.state)
+    assert state.status.value == "active" and state.ptan == "PT-55"
+    assert state.effective_date == today and state.npi == "1234567893"
+    due = state.revalidation_due_date
+    assert due is not None and state.revalidation_window_opens is not None
+
+    # The provider bills (else 12 months without a claim deactivate the enrollment) ...
+    from pydantic import TypeAdapter
+
+    from models.enrollment import EnrollmentEventRequest
+
+    claims: TypeAdapter[object] = TypeAdapter(EnrollmentEventRequest)
+    day = today
+    while add_days(day, 300) < state.revalidation_window_opens:
+        day = add_days(day, 300)
+        await driver.sleep_until_local(day, 10)
+        claim = claims.validate_python(
+            {
+                "event": "claim_activity",
+                "latest_claim_date": day.isoformat(),
+                "actor": "a",
+                "reason": "r",
+            }
+        )
+        await enrollment.execute_update(EnrollmentWorkflow.record_event, claim)  # type: ignore[arg-type]
+    # ... and revalidates through an application of its own, linked by the enrollment id.
+    await driver.sleep_until_local(add_days(state.revalidation_window_opens, 5), 10)
+    reval = await driver.create(
+        purpose="revalidation",
+        details={
+            **INDIVIDUAL,
+            "enrollment_id": enrollment_id,
+            "revalidation_due_date": due.isoformat(),
+        },
+    )
+    await driver.record(reval, "submit", "signed")
+    state = await enrollment.query(EnrollmentWorkflow.state)
+    assert state.revalidation_submitted_on == await driver.today()
+    for event in ("received_by_mac", "approved"):
+        await driver.record(reval, event)
+    state = await enrollment.query(EnrollmentWorkflow.state)
+    assert state.cycle == 2 and state.revalidation_due_date is not None
+    assert state.revalidation_due_date > due

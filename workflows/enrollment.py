@@ -1,0 +1,151 @@
+"""EnrollmentWorkflow: one Medicare enrollment, for as long as the provider bills Medicare.
+
+It owns every clock that can cost the provider money (revalidation, stays, change reporting,
+non-billing, rebuttal, the re-enrollment bar) as durable timers, over the pure domain in
+models/enrollment.py. Each revalidation cycle ends in continue-as-new carrying only what the
+next cycle needs, so decades of cycles keep every run's history small; the server's
+continue-as-new suggestion is honoured too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio import workflow
+
+from workflows.effects import (
+    EFFECT_RETRY,
+    EFFECT_TIMEOUT,
+    notifications,
+    refusal,
+    wait_for_change_or,
+)
+
+with workflow.unsafe.imports_passed_through():
+    from models.clocks import EventRefused
+    from models.contracts import PROJECT_ENROLLMENT, ApplicationProgress
+    from models.enrollment import (
+        EnrollmentEventRequest,
+        EnrollmentStart,
+        EnrollmentState,
+        ReenrollmentBar,
+        apply_event,
+        check_event,
+        fire_due_clocks,
+        new_enrollment,
+        next_cycle_state,
+        progress_event,
+        reenrollment_bar,
+    )
+    from models.notices import Notice
+    from models.read_model import enrollment_projection
+
+
+@workflow.defn(name="EnrollmentWorkflow")
+class EnrollmentWorkflow:
+    @workflow.init
+    def __init__(self, start: EnrollmentStart) -> None:
+        self._state: EnrollmentState = new_enrollment(start, workflow.now())
+        self._lock = asyncio.Lock()
+        self._changed = False
+
+    @workflow.run
+    async def run(self, start: EnrollmentStart) -> EnrollmentState:
+        async with self._lock:
+            await self._effects([])
+        while True:
+            async with self._lock:
+                settled = fire_due_clocks(self._state, workflow.now())
+                if settled.notices or settled.state.seq != self._state.seq:
+                    self._state = settled.state
+                    await self._effects(settled.notices)
+            if self._state.is_final and not self._state.clocks:
+                break
+            if self._state.cycle_completed or workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(next_cycle_state(self._state))
+            wake = self._state.next_wake()
+            if wake is not None and wake <= workflow.now():
+                continue
+            self._changed = False
+            await wait_for_change_or(wake, lambda: self._changed, self._timer_summary())
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._state
+
+    @workflow.query
+    def state(self) -> EnrollmentState:
+        return self._state
+
+    @workflow.query
+    def reenrollment_bar(self) -> ReenrollmentBar | None:
+        return reenrollment_bar(self._state)
+
+    @workflow.update
+    async def record_event(self, request: EnrollmentEventRequest) -> EnrollmentState:
+        async with self._lock:
+            now = workflow.now()
+            try:
+                check_event(self._state, request, now)
+            except EventRefused as exc:
+                raise refusal(exc) from None
+            outcome = apply_event(self._state, request, now)
+            self._state = outcome.state
+            self._changed = True
+            await self._effects(outcome.notices)
+            return self._state
+
+    @workflow.signal
+    async def application_progress(self, progress: ApplicationProgress) -> None:
+        """A linked revalidation or reactivation application was filed or approved. A signal
+        cannot be refused to its sender, so a progress the lifecycle does not allow is logged
+        and left in history for the team to resolve with an event of their own."""
+        request = progress_event(progress)
+        async with self._lock:
+            now = workflow.now()
+            try:
+                check_event(self._state, request, now)
+            except EventRefused as exc:
+                workflow.logger.warning(
+                    "application progress not applied",
+                    extra={"application_id": progress.application_id, "reason": exc.message},
+                )
+                return
+            outcome = apply_event(self._state, request, now)
+            self._state = outcome.state
+            self._changed = True
+            await self._effects(outcome.notices)
+
+    @record_event.validator
+    def validate_event(self, request: EnrollmentEventRequest) -> None:
+        try:
+            check_event(self._state, request, workflow.now())
+        except EventRefused as exc:
+            raise refusal(exc) from None
+
+    def _timer_summary(self) -> str:
+        # Stored unencrypted: clock ids and dates only.
+        soonest = min(self._state.clocks, key=lambda c: c.fires_at, default=None)
+        if soonest is None:
+            return "waiting for the next event"
+        return f"{soonest.clock_id} due {soonest.last_day.isoformat()}"
+
+    async def _effects(self, notices: list[Notice]) -> None:
+        state = self._state
+        tasks = notifications(
+            notices,
+            workflow_id=state.workflow_id,
+            record_kind="enrollment",
+            record_id=state.enrollment_id,
+            organization_id=state.organization_id,
+            npi=state.npi,
+        )
+        tasks.append(
+            workflow.execute_activity(
+                PROJECT_ENROLLMENT,
+                enrollment_projection(state),
+                start_to_close_timeout=EFFECT_TIMEOUT,
+                retry_policy=EFFECT_RETRY,
+                summary="read model",
+            )
+        )
+        await asyncio.gather(*tasks)
