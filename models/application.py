@@ -43,9 +43,10 @@ from models.clocks import (
     EventRefused,
     OperatorEvent,
     Reason,
-    due_reminders,
+    anything_due,
     next_wake,
     open_clock_of,
+    settle,
 )
 from models.forms import FeeDecision, Form, Purpose, application_fee, check_form_purpose
 from models.identifiers import (
@@ -492,7 +493,16 @@ class ApplicationState(BaseModel):
         return self.is_final and not self.clocks
 
     def allowed_events(self) -> list[str]:
-        return [e.value for e in APPLICATION_LIFECYCLE.allowed_events(self.status)]
+        """Operator events the table allows now, leaving out rows whose state guard fails."""
+        holds = _guard(self, None)
+        return [
+            e.value
+            for e in APPLICATION_LIFECYCLE.allowed_events(self.status)
+            if any(
+                t.guard is None or t.guard in _REQUEST_GUARDS or holds(t.guard)
+                for t in APPLICATION_LIFECYCLE.options(self.status, e)
+            )
+        ]
 
     def today(self, now: datetime) -> date:
         return local_date(now, self.time_zone)
@@ -595,8 +605,7 @@ def check_event(state: ApplicationState, request: _Event, now: datetime) -> None
     Pure and side-effect free: safe in a Temporal update validator."""
     state, _, _ = _state_for_event(state, request, now)
     event = ApplicationEvent(request.event)
-    lifecycle = APPLICATION_LIFECYCLE
-    if not lifecycle.allows(state.status, event):
+    if event.value not in state.allowed_events():
         allowed = state.allowed_events()
         closed = " The application is closed." if state.is_final and not allowed else ""
         raise EventRefused(
@@ -758,6 +767,12 @@ EXPIRY_EVENT: dict[ClockKind, ApplicationEvent] = {
 }
 
 
+# Guards that read the event's data; the others read only the application's state.
+_REQUEST_GUARDS = frozenset(
+    {"signed_at_submission", "signatures_outstanding", "denial_reversed", "denial_upheld"}
+)
+
+
 def _guard(state: ApplicationState, request: _Event | None) -> Any:
     def holds(name: str) -> bool:
         if name == "signed_at_submission":
@@ -772,6 +787,8 @@ def _guard(state: ApplicationState, request: _Event | None) -> Any:
             return open_clock_of(state.clocks, ClockKind.FINGERPRINTS) is not None
         if name == "no_fingerprints_outstanding":
             return open_clock_of(state.clocks, ClockKind.FINGERPRINTS) is None
+        if name == "denied_by_engine":
+            return state.decision is not None and state.decision.by_engine
         if name == "denial_reversed":
             return isinstance(request, ReconsiderationDecided) and request.outcome == "reversed"
         if name == "denial_upheld":
@@ -1012,15 +1029,31 @@ def _state_for_event(
             state, notices = settled.state, settled.notices
     event = ApplicationEvent(request.event)
     prior, clock = state.before_consequence, state.consequence_clock
+    grace = open_clock_of(state.clocks, ClockKind.LATE_RECORDING)
+    # The grace is judged against when the event is recorded, not when it happened.
+    in_grace = grace is not None and now < grace.fires_at
     if (
         prior is not None
         and clock is not None
+        and in_grace
         and when <= clock.last_day
         and APPLICATION_LIFECYCLE.allows(prior.status, event)
     ):
         prior = prior.model_copy(deep=True)
         prior.events = [e.model_copy() for e in state.events]
         prior.reminders_sent = list(state.reminders_sent)
+        # Keep the record whole: the withdrawn expiry is no closure, and the clocks the
+        # consequence opened (the grace, an engine denial's windows) end as superseded.
+        still_open = {c.clock_id for c in prior.clocks}
+        prior.closed_clocks = [
+            c for c in state.closed_clocks if c.clock.clock_id != clock.clock_id
+        ] + [
+            ClosedClock(
+                clock=c, closed_on=today, outcome="superseded", by_event_seq=len(state.events) + 1
+            )
+            for c in state.clocks
+            if c.clock_id not in still_open
+        ]
         note = (
             f"Recorded after the engine applied '{EXPIRY_EVENT[ClockKind(clock.kind)].value}' "
             f"(the {clock.rule.name.lower()} ended {clock.last_day}); dated {when}, inside "
@@ -1074,19 +1107,15 @@ def _event_notice(
 def fire_due_clocks(state: ApplicationState, now: datetime) -> Outcome:
     """Send due reminders and apply the consequence of every clock whose time has come, oldest
     first. Idempotent: a second call at the same instant changes nothing."""
-    state = state.model_copy(deep=True)
-    notices: list[Notice] = []
-    today = state.today(now)
-    notices += due_reminders(
-        state, now, today, f"{state.form} {state.application_id}", state.status.value
+    if not anything_due(state, now):
+        return Outcome(state=state)
+    state, notices = settle(
+        state.model_copy(deep=True),
+        now,
+        subject_prefix=lambda st: f"{st.form} {st.application_id}",
+        status=lambda st: st.status.value,
+        expire=_expire,
     )
-    while True:
-        expired = [c for c in state.clocks if c.fires_at <= now]
-        if not expired:
-            break
-        clock = min(expired, key=lambda c: c.fires_at)
-        state, notice = _expire(state, clock, now)
-        notices.append(notice)
     return Outcome(state=state, notices=notices)
 
 
@@ -1094,8 +1123,12 @@ def _expire(
     state: ApplicationState, clock: Clock, now: datetime
 ) -> tuple[ApplicationState, Notice]:
     event = EXPIRY_EVENT[ClockKind(clock.kind)]
+    # The snapshot leaves out the event log (a withdrawal takes the current one) and any older
+    # snapshot: copying them on every expiry is what made long runs slow.
+    events, older = state.events, state.before_consequence
+    state.events, state.before_consequence = [], None
     prior = state.model_copy(deep=True)
-    prior.before_consequence = None
+    state.events, state.before_consequence = events, older
     prior.consequence_clock = None
     seq = len(state.events) + 1
     fired_on = local_date(clock.fires_at, state.time_zone)

@@ -8,13 +8,13 @@ domain modules (models/application.py, models/enrollment.py) hold only their own
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.calendar import AnyClockKind, Clock, open_clock
+from models.calendar import AnyClockKind, Clock, local_date, open_clock
 from models.notices import Notice, NoticeKind
 from models.rules import RuleKey
 
@@ -216,3 +216,41 @@ def open_clock_of(clocks: Sequence[Clock], kind: AnyClockKind) -> Clock | None:
         if c.kind == kind:
             return c
     return None
+
+
+_State = TypeVar("_State", bound=ClockedState)
+
+
+def settle(
+    state: _State,
+    now: datetime,
+    *,
+    subject_prefix: Callable[[_State], str],
+    status: Callable[[_State], str],
+    expire: Callable[[_State, Clock, datetime], tuple[_State, Notice]],
+) -> tuple[_State, list[Notice]]:
+    """Send every reminder due by `now` and apply every consequence due by `now`, oldest first,
+    until nothing is left: a consequence may open a clock whose reminders are already due (the
+    CAP window of a denial the engine applied). Idempotent at a given instant."""
+    notices: list[Notice] = []
+    today = local_date(now, state.time_zone)
+    while True:
+        notices += due_reminders(state, now, today, subject_prefix(state), status(state))
+        expired = [c for c in state.clocks if c.fires_at <= now]
+        if not expired:
+            return state, notices
+        clock = min(expired, key=lambda c: (c.fires_at, c.clock_id))
+        state, notice = expire(state, clock, now)
+        notices.append(notice)
+
+
+def anything_due(state: ClockedState, now: datetime) -> bool:
+    """Whether `settle` at `now` would do anything: a consequence or an unsent reminder due.
+    Lets callers skip copying a state that nothing has happened to."""
+    for c in state.clocks:
+        if c.fires_at <= now:
+            return True
+        for r in c.reminders:
+            if r.at <= now and reminder_key(c, r.days_before) not in state.reminders_sent:
+                return True
+    return False

@@ -49,8 +49,9 @@ from models.clocks import (
     EventRefused,
     OperatorEvent,
     Reason,
-    due_reminders,
+    anything_due,
     next_wake,
+    settle,
 )
 from models.contracts import ApplicationProgress
 from models.forms import Form, is_dmepos, revalidates
@@ -1302,16 +1303,15 @@ def _revoke(step: ClockStep, revoked: Revoked) -> None:
 def fire_due_clocks(state: EnrollmentState, now: datetime) -> Outcome:
     """Send due reminders (each once) and apply every consequence whose time has come, oldest
     first. Idempotent at a given instant."""
-    state = state.model_copy(deep=True)
-    today = state.today(now)
-    notices = due_reminders(state, now, today, _prefix(state), state.status.value)
-    while True:
-        expired = [c for c in state.clocks if c.fires_at <= now]
-        if not expired:
-            break
-        clock = min(expired, key=lambda c: (c.fires_at, c.clock_id))
-        state, notice = _expire(state, clock, now)
-        notices.append(notice)
+    if not anything_due(state, now):
+        return Outcome(state=state)
+    state, notices = settle(
+        state.model_copy(deep=True),
+        now,
+        subject_prefix=_prefix,
+        status=lambda st: st.status.value,
+        expire=_expire,
+    )
     return Outcome(state=state, notices=notices)
 
 

@@ -204,6 +204,8 @@ APPLICATION_LIFECYCLE: Lifecycle[ApplicationStatus, ApplicationEvent] = Lifecycl
         "not_received_by_mac": "the MAC has not yet acknowledged receipt",
         "fingerprints_outstanding": "the MAC's fingerprint request is still unanswered",
         "no_fingerprints_outstanding": "no fingerprint request is waiting",
+        "denied_by_engine": "the current denial is the engine's inference, not yet the MAC's "
+        "notice",
         "denial_reversed": "the reconsideration reversed the denial",
         "denial_upheld": "the reconsideration upheld the denial",
     },
@@ -250,6 +252,8 @@ APPLICATION_LIFECYCLE: Lifecycle[ApplicationStatus, ApplicationEvent] = Lifecycl
         *[Transition(s, _E.SITE_VISIT_COMPLETED, s) for s in (_A.IN_REVIEW, _A.SCREENING)],
         Transition(_A.IN_REVIEW, _E.APPROVED, _A.APPROVED),
         *_rows((_A.IN_REVIEW, _A.DEVELOPMENT_REQUESTED, _A.SCREENING), _E.DENIED, _A.DENIED),
+        # The MAC's own notice replaces the engine's inferred denial: its windows count from it.
+        Transition(_A.DENIED, _E.DENIED, _A.DENIED, "denied_by_engine"),
         Transition(_A.DENIED, _E.CAP_WINDOW_EXPIRED, _A.DENIED),
         Transition(_A.DENIED, _E.RECONSIDERATION_REQUESTED, _A.RECONSIDERATION_REQUESTED),
         Transition(_A.DENIED, _E.RECONSIDERATION_WINDOW_EXPIRED, _A.DENIED),

@@ -389,7 +389,11 @@ def test_illegal_event_is_refused_listing_the_allowed_events(name, event):
     err = refused(s, request, now)
     assert err.code == "IllegalTransition"
     assert err.status == s.status.value
-    assert err.allowed_events == [e.value for e in APPLICATION_LIFECYCLE.allowed_events(s.status)]
+    by_table = [e.value for e in APPLICATION_LIFECYCLE.allowed_events(s.status)]
+    if s.decision is not None and s.decision.kind == "denied" and not s.decision.by_engine:
+        # Denied-over-denied is only for the MAC's notice over a denial the engine inferred.
+        by_table.remove("denied")
+    assert err.allowed_events == by_table
     assert f"'{event}'" in err.message and f"'{s.status.value}'" in err.message
     for allowed in err.allowed_events:
         assert allowed in err.message
@@ -881,9 +885,50 @@ def test_fingerprint_clock_thirty_days_then_denial_opens_cap_and_reconsideration
     rec = st.events[-1]
     assert rec.event == "fingerprint_window_expired" and rec.to_status == S.DENIED
     assert len(rec.clocks_opened) == 3
-    assert st.allowed_events() == ["reconsideration_requested"]
+    # The MAC's own denial notice may still be recorded over the engine's inference.
+    assert st.allowed_events() == ["denied", "reconsideration_requested"]
     # No clock left that is already due.
     assert all(c.fires_at > start(last + timedelta(days=1)) for c in st.clocks)
+
+
+def _development_during_screening() -> ApplicationState:
+    s = run(
+        _screening(), plausible("development_requested", date(2025, 2, 24)), at(date(2025, 2, 24))
+    )
+    assert s.state.status == S.DEVELOPMENT_REQUESTED
+    assert {c.kind for c in s.state.clocks} == {
+        ClockKind.FINGERPRINTS,
+        ClockKind.DEVELOPMENT_RESPONSE,
+    }
+    return s.state
+
+
+def test_fingerprints_stay_owed_through_a_development_request():
+    s = _development_during_screening()
+    out = run(s, plausible("development_responded", date(2025, 2, 27)), at(date(2025, 2, 27)))
+    assert out.state.status == S.SCREENING
+    assert [c.kind for c in out.state.clocks] == [ClockKind.FINGERPRINTS]
+    assert clock(out.state, ClockKind.FINGERPRINTS).last_day == date(2025, 3, 22)
+
+
+def test_fingerprints_received_during_a_development_request():
+    s = _development_during_screening()
+    s = run(s, plausible("fingerprints_received", date(2025, 2, 25)), at(date(2025, 2, 25))).state
+    assert s.status == S.DEVELOPMENT_REQUESTED
+    assert [c.kind for c in s.clocks] == [ClockKind.DEVELOPMENT_RESPONSE]
+    out = run(s, plausible("development_responded", date(2025, 2, 27)), at(date(2025, 2, 27)))
+    assert out.state.status == S.IN_REVIEW and out.state.clocks == []
+
+
+def test_fingerprint_window_ending_during_a_development_request_denies():
+    s = run(
+        _screening(), plausible("development_requested", date(2025, 3, 10)), at(date(2025, 3, 10))
+    ).state
+    out = fire_due_clocks(s, start(date(2025, 3, 23)))  # fingerprints 03-22, development 04-09
+    st = out.state
+    assert st.status == S.DENIED
+    assert st.events[-1].event == "fingerprint_window_expired"
+    assert ClockKind.DEVELOPMENT_RESPONSE not in {c.kind for c in st.clocks}
 
 
 NOTICE = date(2025, 2, 20)  # operator-recorded denial notice date
@@ -1316,3 +1361,174 @@ def test_reconsideration_filed_in_time_but_recorded_late_is_accepted():
     s = fire_due_clocks(s, start(last + timedelta(days=3))).state
     assert [c.kind for c in s.clocks] == [ClockKind.LATE_RECORDING]
     check_event(s, plausible("reconsideration_requested", last), at(last + timedelta(days=3)))
+
+
+# --- late-recording grace (domain.md 7.0: clocks run from the event's date) -----------------------
+
+DEV_LAST = date(2025, 3, 22)  # last day of the development request of 2025-02-20
+
+
+def _rejected_by_engine() -> ApplicationState:
+    return fire_due_clocks(_dev_requested(), start(DEV_LAST + timedelta(days=1))).state
+
+
+def test_engine_consequence_opens_a_14_day_grace():
+    st = _rejected_by_engine()
+    grace = clock(st, ClockKind.LATE_RECORDING)
+    assert grace.started_on == date(2025, 3, 23)
+    assert grace.last_day == date(2025, 4, 6)
+    assert grace.rule.key == RuleKey.LATE_RECORDING_GRACE
+    assert grace.reminders == ()
+    assert st.before_consequence is not None
+    assert st.before_consequence.status == S.DEVELOPMENT_REQUESTED
+    out = fire_due_clocks(st, start(date(2025, 4, 7)))
+    assert out.state.status == S.REJECTED
+    assert out.state.clocks == [] and out.state.is_closed
+    assert out.state.before_consequence is None
+    assert out.state.events[-1].event == "late_recording_window_closed"
+    assert out.state.events[-1].to_status == S.REJECTED
+
+
+@pytest.mark.parametrize("recorded", [date(2025, 3, 23), date(2025, 4, 6)])
+def test_on_time_response_recorded_after_the_rejection_withdraws_it(recorded):
+    st = fire_due_clocks(_rejected_by_engine(), at(recorded)).state
+    out = run(st, plausible("development_responded", DEV_LAST), at(recorded))
+    new = out.state
+    assert new.status == S.IN_REVIEW
+    assert new.decision is None
+    assert new.clocks == [] and new.before_consequence is None
+    rec = new.events[-1]
+    assert (rec.event, rec.event_date, rec.to_status) == (
+        "development_responded",
+        DEV_LAST,
+        S.IN_REVIEW,
+    )
+    assert any("withdrawn" in n for n in rec.notes)
+    assert "withdrawn" in out.notices[0].body
+    assert [e.seq for e in new.events] == list(range(1, len(new.events) + 1))
+    assert new.development_requests[-1].responded_on == DEV_LAST
+    # It does not come back later.
+    assert fire_due_clocks(new, at(date(2025, 6, 1))).state.status == S.IN_REVIEW
+
+
+def test_response_dated_after_the_last_day_cannot_withdraw_the_rejection():
+    st = _rejected_by_engine()
+    err = refused(
+        st, plausible("development_responded", DEV_LAST + timedelta(days=1)), at(date(2025, 3, 25))
+    )
+    assert err.code == "IllegalTransition" and err.status == "rejected"
+
+
+def test_after_the_grace_the_rejection_stands():
+    st = fire_due_clocks(_rejected_by_engine(), start(date(2025, 4, 7))).state
+    err = refused(st, plausible("development_responded", DEV_LAST), at(date(2025, 4, 7)))
+    assert err.code == "IllegalTransition"
+
+
+def test_without_the_grace_flag_the_rejection_is_final():
+    s = _dev_requested()
+    s.late_recording_grace = False  # a workflow started before the grace existed
+    st = fire_due_clocks(s, start(DEV_LAST + timedelta(days=1))).state
+    assert st.status == S.REJECTED and st.clocks == [] and st.before_consequence is None
+    err = refused(st, plausible("development_responded", DEV_LAST), at(date(2025, 3, 25)))
+    assert err.code == "IllegalTransition"
+
+
+def test_on_time_fingerprints_recorded_after_the_engine_denial_withdraw_it():
+    denied = fire_due_clocks(_screening(), at(date(2025, 3, 25))).state  # fp last day 03-22
+    assert denied.status == S.DENIED
+    out = run(denied, plausible("fingerprints_received", date(2025, 3, 22)), at(date(2025, 3, 25)))
+    new = out.state
+    assert new.status == S.IN_REVIEW
+    assert new.decision is None
+    assert new.clocks == []  # no CAP or reconsideration window for a withdrawn denial
+    assert new.fingerprints_received_on == date(2025, 3, 22)
+
+
+def test_an_operator_event_ends_the_grace():
+    denied = fire_due_clocks(_screening(), at(date(2025, 3, 25))).state
+    out = run(
+        denied, plausible("reconsideration_requested", date(2025, 3, 25)), at(date(2025, 3, 25))
+    )
+    new = out.state
+    assert new.status == S.RECONSIDERATION_REQUESTED
+    assert [c.kind for c in new.clocks] == [ClockKind.RECONSIDERATION_DECISION]
+    assert new.before_consequence is None
+    assert "late_recording-" in " ".join(new.events[-1].clocks_closed)
+    # The fingerprints can no longer withdraw the denial.
+    err = refused(new, plausible("fingerprints_received", date(2025, 3, 22)), at(date(2025, 3, 26)))
+    assert err.code == "IllegalTransition"
+
+
+def test_reconsideration_recorded_late_is_applied():
+    s = _denied()
+    last = NOTICE + timedelta(days=65)
+    st = fire_due_clocks(s, start(last + timedelta(days=3))).state
+    out = run(st, plausible("reconsideration_requested", last), at(last + timedelta(days=3)))
+    assert out.state.status == S.RECONSIDERATION_REQUESTED
+    assert out.state.reconsideration_filed_on == last
+    assert clock(out.state, ClockKind.RECONSIDERATION_DECISION).last_day == last + timedelta(
+        days=90
+    )
+
+
+def test_an_event_dated_after_a_last_day_settles_the_clock_first():
+    # The workflow has not woken yet: the state still shows the open development clock.
+    s = _dev_requested()
+    late = DEV_LAST + timedelta(days=1)
+    err = refused(s, plausible("development_responded", late), at(late))
+    assert err.code == "IllegalTransition" and err.status == "rejected"
+    # A closing event dated after the last day applies to the rejected application: refused too.
+    err = refused(s, plausible("withdrawn", late), at(late))
+    assert err.code == "IllegalTransition"
+
+
+# --- known bugs ---------------------------------------------------------------------------------
+
+
+def test_fire_due_clocks_is_idempotent_when_an_expiry_opens_a_clock_with_a_due_reminder():
+    s = _screening()  # fingerprint letter 2025-02-20: last day 03-22, denial on 03-23
+    now = at(date(2025, 4, 21))  # CAP last day 04-27: its 7-day reminder (04-20) is due
+    once = fire_due_clocks(s, now)
+    assert once.state.status == S.DENIED
+    assert once.state.next_wake() > now
+    again = fire_due_clocks(once.state, now)
+    assert again.notices == []
+
+
+def test_the_grace_is_judged_at_recording_time():
+    st = _rejected_by_engine()  # grace ends 2025-04-06; the workflow has not woken since
+    now = at(date(2025, 4, 20))
+    request = plausible("development_responded", DEV_LAST)
+    try:
+        check_event(st, request, now)
+    except EventRefused as err:
+        assert err.code == "IllegalTransition"
+        return
+    assert apply_event(st, request, now).state.status == S.REJECTED
+
+
+@pytest.mark.parametrize("case", ["development", "fingerprints"])
+def test_every_clock_ever_opened_is_open_or_closed_after_a_withdrawal(case):
+    if case == "development":
+        st = _rejected_by_engine()
+        out = run(st, plausible("development_responded", DEV_LAST), at(date(2025, 3, 25)))
+    else:
+        st = fire_due_clocks(_screening(), at(date(2025, 3, 25))).state
+        out = run(st, plausible("fingerprints_received", date(2025, 3, 22)), at(date(2025, 3, 25)))
+    new = out.state
+    opened = {cid for rec in new.events for cid in rec.clocks_opened}
+    known = {c.clock_id for c in new.clocks} | {c.clock.clock_id for c in new.closed_clocks}
+    assert opened <= known, opened - known
+
+
+def test_the_macs_later_denial_notice_sets_the_reconsideration_window():
+    denied = fire_due_clocks(_screening(), at(date(2025, 3, 25))).state  # engine: 03-23
+    notice = date(2025, 4, 2)  # the MAC's letter
+    out = run(denied, plausible("denied", notice), at(notice))
+    assert clock(out.state, ClockKind.RECONSIDERATION_REQUEST).last_day == notice + timedelta(
+        days=65
+    )
+    filed = notice + timedelta(days=64)
+    st = fire_due_clocks(out.state, at(filed)).state
+    check_event(st, plausible("reconsideration_requested", filed), at(filed))

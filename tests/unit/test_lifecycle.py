@@ -83,7 +83,14 @@ def test_every_non_terminal_state_can_reach_a_terminal_state(state):
         (S.REJECTED, set()),
         (S.RETURNED, set()),
         (S.WITHDRAWN, set()),
-        (S.DENIED, {(E.RECONSIDERATION_REQUESTED, S.RECONSIDERATION_REQUESTED)}),
+        (
+            S.DENIED,
+            {
+                (E.RECONSIDERATION_REQUESTED, S.RECONSIDERATION_REQUESTED),
+                # The MAC's own notice over a denial the engine inferred (guarded).
+                (E.DENIED, S.DENIED),
+            },
+        ),
     ],
 )
 def test_terminal_states_have_only_the_documented_exits(state, exits):
@@ -319,7 +326,7 @@ def test_allowed_events_are_the_operator_rows_without_duplicates(state):
 
 def test_allowed_events_examples():
     assert L.allowed_events(S.DRAFT) == [E.UPDATE_DRAFT, E.SUBMIT, E.WITHDRAWN]
-    assert L.allowed_events(S.DENIED) == [E.RECONSIDERATION_REQUESTED]
+    assert L.allowed_events(S.DENIED) == [E.DENIED, E.RECONSIDERATION_REQUESTED]
     assert L.allowed_events(S.APPROVED) == []
     assert set(L.allowed_events(S.PENDING_SIGNATURE)) == {
         E.SIGNATURES_COMPLETED,

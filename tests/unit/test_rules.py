@@ -188,6 +188,7 @@ _ON = date(2025, 6, 1)
         (RuleKey.EARLY_SUBMISSION_REVALIDATION, None, 7, None),
         (RuleKey.MAC_PROCESSING_INITIAL, 180, None, None),
         (RuleKey.MAC_PROCESSING_CHANGE, 90, None, None),
+        (RuleKey.LATE_RECORDING_GRACE, 14, None, None),  # engine policy
         # Enrollment lifecycle (domain.md 4, 7.2)
         (RuleKey.REVALIDATION_CYCLE, None, None, 5),
         (RuleKey.REVALIDATION_CYCLE_DMEPOS, None, None, 3),
