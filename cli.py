@@ -243,6 +243,19 @@ async def _dev(data_dir: Path, api_port: int, temporal_port: int, ui_port: int, 
 
 
 @app.command()
+def sandbox(
+    data_dir: Path = typer.Option(Path(".enroll"), help="Where the sandbox keeps its read model."),
+    api_port: int = typer.Option(8000, help="HTTP API port."),
+    host: str = typer.Option("127.0.0.1", help="Address to bind."),
+) -> None:
+    """Run a sandbox: the same stack on the time-skipping test server, where time moves only
+    when asked (POST /v1/sandbox/clock/advance {"days": n}). For training and what-if."""
+    from api.sandbox import run_sandbox
+
+    _run(lambda: run_sandbox(data_dir, api_port, host))
+
+
+@app.command()
 def worker() -> None:
     """Run a worker against TEMPORAL_ADDRESS (all workflows and activities)."""
     from worker import main as worker_main
@@ -268,6 +281,159 @@ def api(
         )
         await uvicorn.Server(config).serve()
         return 0
+
+    _run(main)
+
+
+# --- enroll audit ---------------------------------------------------------------------------------
+
+audit_app = typer.Typer(
+    no_args_is_help=True,
+    help="The audit trail of a workflow, from its Temporal history: show, export, verify, replay.",
+)
+app.add_typer(audit_app, name="audit")
+
+
+def _audit_keyring(settings: Settings) -> KeyRing | None:
+    """ENROLL_PAYLOAD_KEYS, else the dev stack's key file (never generated here)."""
+    if settings.payload_keys:
+        return KeyRing.from_config(settings.payload_keys)
+    path = settings.data_dir / KEYS_FILE
+    return KeyRing.from_config(path.read_text().strip()) if path.exists() else None
+
+
+def _audit_client_settings() -> Settings:
+    settings = Settings()
+    if not settings.payload_keys:
+        ring = _audit_keyring(settings)
+        if ring is not None:
+            settings = settings.model_copy(update={"payload_keys": ring.to_config()})
+    return settings
+
+
+async def _audit_export(workflow_id: str, include_history: bool) -> dict[str, Any]:
+    import getpass
+
+    from workflows.audit import build_export, fetch_chain
+
+    client = await connect(_audit_client_settings())
+    histories = await fetch_chain(client, workflow_id)
+    return await build_export(
+        histories,
+        client.data_converter,
+        generated_by={"actor": getpass.getuser(), "role": "cli"},
+        include_history=include_history,
+    )
+
+
+@audit_app.command("show")
+def audit_show(workflow_id: str = typer.Argument(..., help="e.g. application-<id>")) -> None:
+    """Print the timeline: who, role, event, reason, state before -> after, clocks, timers,
+    checks and notifications (no form details)."""
+
+    async def main() -> int:
+        from workflows.audit import render_text
+
+        export = await _audit_export(workflow_id, include_history=False)
+        sys.stdout.write(render_text(export))
+        return 0
+
+    _run(main)
+
+
+@audit_app.command("export")
+def audit_export(
+    workflow_id: str = typer.Argument(..., help="e.g. application-<id>"),
+    format: str = typer.Option("json", "--format", "-f", help="json, csv or html"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="File to write (default stdout)"),
+) -> None:
+    """Export the audit (JSON embeds the raw, still encrypted history; HTML embeds the JSON;
+    CSV carries the digest on every row)."""
+    if format not in ("json", "csv", "html"):
+        console.print(f"[red]error:[/red] --format {format!r}: use json, csv or html")
+        _exit(2)
+
+    async def main() -> int:
+        from workflows.audit import render_csv, render_html
+
+        export = await _audit_export(workflow_id, include_history=format != "csv")
+        if format == "csv":
+            text = render_csv(export)
+        elif format == "html":
+            text = render_html(export)
+        else:
+            text = json.dumps(export, indent=1) + "\n"
+        if out is None:
+            sys.stdout.write(text)
+        else:
+            out.write_text(text, encoding="utf-8")
+            console.print(f"wrote {out} (history sha256 {export['history_sha256']})")
+        return 0
+
+    _run(main)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    export_file: Path = typer.Argument(..., help="A JSON export or HTML report"),
+    offline: bool = typer.Option(
+        False, "--offline", help="Check the digest only, even when payload keys are configured"
+    ),
+) -> None:
+    """Recompute the digest from the export's embedded raw history: OK or TAMPERED (exit 1).
+    With payload keys (ENROLL_PAYLOAD_KEYS) the timeline is rebuilt and compared as well."""
+
+    async def main() -> int:
+        from workflows.audit import verify_export
+        from workflows.converter import build_data_converter
+
+        ring = None if offline else _audit_keyring(Settings())
+        converter = build_data_converter(ring) if ring is not None else None
+        result = await verify_export(
+            export_file.read_text(encoding="utf-8", errors="replace"), converter=converter
+        )
+        sys.stdout.write(f"{result}\n")
+        return 0 if result.ok else 1
+
+    _run(main)
+
+
+@audit_app.command("replay")
+def audit_replay(
+    source: str = typer.Argument(
+        ..., help="A workflow id (read from Temporal), a JSON export, or a history JSON file"
+    ),
+) -> None:
+    """Replay a workflow's recorded history (every run) against the current workflow code;
+    exit 1 on a nondeterminism or replay failure."""
+
+    async def main() -> int:
+        from temporalio.client import WorkflowHistory
+
+        from workflows.audit import AuditExportError, export_from_text, fetch_chain
+        from workflows.replay import load_history_file, replay_histories
+
+        settings = _audit_client_settings()
+        ring = _audit_keyring(settings)
+        path = Path(source)
+        histories: list[WorkflowHistory]
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            try:
+                export = export_from_text(text)
+            except AuditExportError:
+                histories = [load_history_file(path)]
+            else:
+                histories = [
+                    WorkflowHistory.from_json(export["workflow_id"], item["history"])
+                    for item in export.get("raw_history") or []
+                ]
+        else:
+            histories = await fetch_chain(await connect(settings), source)
+        outcomes = await replay_histories(histories, keyring=ring)
+        for outcome in outcomes:
+            sys.stdout.write(f"{outcome}\n")
+        return 0 if outcomes and all(o.ok for o in outcomes) else 1
 
     _run(main)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from fastapi import FastAPI, Request
@@ -23,9 +23,14 @@ from activities.database import create_db_engine, create_schema
 from api.access_log import AccessLogMiddleware
 from api.auth import parse_api_keys
 from api.problems import PROBLEM_JSON, Problem, problem_handler, request_validation_handler
-from api.routes import applications, deadlines, lifecycle
+from api.routes import applications, deadlines, lifecycle, providers, support
+from api.routes import audit as audit_routes
+from api.routes import codec as codec_routes
 from models.settings import Settings
 from workflows.client import connect
+
+if TYPE_CHECKING:
+    from api.sandbox import SandboxClock
 
 DESCRIPTION = """
 The system of record for Medicare enrollment applications and enrollments. Every change is an
@@ -41,14 +46,23 @@ READY_TIMEOUT = timedelta(seconds=3)
 log = structlog.get_logger("api")
 
 
+async def wall_clock() -> datetime:
+    """`app.state.now` outside the sandbox: the real time."""
+    return datetime.now(UTC)
+
+
 def create_app(
     settings: Settings | None = None,
     client: Client | None = None,
     engine: Engine | None = None,
+    sandbox: SandboxClock | None = None,
 ) -> FastAPI:
     """The API. Without `client` it connects to `settings.temporal_address` on startup; without
     `engine` it opens the read model at `settings.resolved_database_url()` and creates any
     missing tables on startup (an engine passed in is used as is, and not disposed).
+
+    With `sandbox` (api/sandbox.py) the app reads time from that clock (`app.state.now`) and
+    mounts /v1/sandbox; without it those routes do not exist.
 
     Raises `ApiKeyError` (a ValueError naming the entry, never the key) when
     `settings.api_keys` (ENROLL_API_KEYS) cannot be used."""
@@ -85,12 +99,22 @@ def create_app(
     app.state.settings = settings
     app.state.engine = db
     app.state.api_keys = api_keys
+    app.state.now = sandbox.now if sandbox is not None else wall_clock
     app.add_middleware(AccessLogMiddleware)
     app.add_exception_handler(Problem, problem_handler)
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.include_router(applications.router)
     app.include_router(deadlines.router)
     app.include_router(lifecycle.router)
+    if sandbox is not None:
+        from api.routes import sandbox as sandbox_routes
+
+        app.state.sandbox_clock = sandbox
+        app.include_router(sandbox_routes.router)
+    app.include_router(support.router)
+    app.include_router(providers.router)
+    app.include_router(audit_routes.router)
+    app.include_router(codec_routes.router)
 
     @app.get("/healthz", tags=["health"], summary="The API process is up")
     async def healthz() -> dict[str, str]:

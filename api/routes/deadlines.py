@@ -6,7 +6,8 @@ each workflow's projection replaces whenever its clocks change."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Security
@@ -50,7 +51,8 @@ async def list_deadlines(
 ) -> dict[str, Any]:
     kinds = choices("kind", kind, (k.value for k in ClockKind))
     settings = settings_of(request)
-    today = local_date(datetime.now(UTC), settings.default_time_zone)
+    now: Callable[[], Awaitable[datetime]] = request.app.state.now  # the sandbox's, in a sandbox
+    today = local_date(await now(), settings.default_time_zone)
 
     query = select(DeadlineRow, ApplicationRow.legal_name).outerjoin(
         ApplicationRow, col(ApplicationRow.workflow_id) == col(DeadlineRow.workflow_id)
