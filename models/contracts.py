@@ -64,3 +64,15 @@ class ApplicationProgress(BaseModel):
     actor: str
     role: str | None = None
     reason: str
+
+
+class OpenApplication(BaseModel):
+    """An enrollment opens its own revalidation or reactivation application (a child workflow,
+    pre-filled from the enrollment; the operator completes the draft and drives it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    purpose: Literal["revalidation", "reactivation"]
+    actor: str
+    role: str | None = None
+    reason: str

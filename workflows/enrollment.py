@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
 
 from workflows.effects import (
     EFFECT_RETRY,
@@ -22,8 +24,9 @@ from workflows.effects import (
 )
 
 with workflow.unsafe.imports_passed_through():
+    from models.application import ApplicationCreate, application_workflow_id
     from models.clocks import EventRefused
-    from models.contracts import PROJECT_ENROLLMENT, ApplicationProgress
+    from models.contracts import PROJECT_ENROLLMENT, ApplicationProgress, OpenApplication
     from models.enrollment import (
         EnrollmentEventRequest,
         EnrollmentStart,
@@ -37,6 +40,8 @@ with workflow.unsafe.imports_passed_through():
         progress_event,
         reenrollment_bar,
     )
+    from models.forms import Purpose, revalidates
+    from models.lifecycle import EnrollmentStatus
     from models.notices import Notice
     from models.read_model import enrollment_projection
 
@@ -93,6 +98,68 @@ class EnrollmentWorkflow:
             self._changed = True
             await self._effects(outcome.notices)
             return self._state
+
+    @workflow.update
+    async def open_application(self, request: OpenApplication) -> str:
+        """Start this enrollment's revalidation or reactivation application as a child workflow
+        and return its application id. Idempotent per cycle: asking twice returns the same one.
+        The child is abandoned, not terminated, when this run continues as new: it reports its
+        filing and approval back with a signal (ApplicationWorkflow._tell_enrollment)."""
+        state = self._state
+        purpose = Purpose(request.purpose)
+        application_id = f"{state.enrollment_id}-{purpose.value}-{state.cycle}"
+        create = ApplicationCreate(
+            application_id=application_id,
+            organization_id=state.organization_id,
+            form=state.form,
+            purpose=purpose,
+            time_zone=state.time_zone,
+            details={
+                "npi": state.npi,
+                "state": state.state,
+                "provider_type": state.provider_type,
+                "enrollment_id": state.enrollment_id,
+                "existing_ptan": state.ptan,
+                "revalidation_due_date": state.revalidation_due_date
+                if purpose == Purpose.REVALIDATION
+                else None,
+            },
+            actor=request.actor,
+            role=request.role,
+            reason=request.reason,
+        )
+        try:
+            await workflow.start_child_workflow(
+                "ApplicationWorkflow",
+                create,
+                id=application_workflow_id(application_id),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # opened before in this cycle: the same application
+        return application_id
+
+    @open_application.validator
+    def validate_open_application(self, request: OpenApplication) -> None:
+        state = self._state
+        if request.purpose == "revalidation":
+            if not revalidates(state.form):
+                raise ApplicationError(
+                    f"A {state.form} enrollment does not revalidate (42 CFR 424.515).",
+                    type="IllegalTransition",
+                )
+            if state.status not in (EnrollmentStatus.ACTIVE, EnrollmentStatus.STAYED):
+                raise ApplicationError(
+                    f"A revalidation is opened while the enrollment is active or stayed; it is "
+                    f"'{state.status.value}'.",
+                    type="IllegalTransition",
+                )
+        elif state.status != EnrollmentStatus.DEACTIVATED:
+            raise ApplicationError(
+                f"A reactivation is opened for a deactivated enrollment; it is "
+                f"'{state.status.value}'.",
+                type="IllegalTransition",
+            )
 
     @workflow.signal
     async def application_progress(self, progress: ApplicationProgress) -> None:

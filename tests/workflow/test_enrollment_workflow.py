@@ -10,8 +10,9 @@ from datetime import date
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
 from sqlalchemy.engine import Engine
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -477,3 +478,52 @@ async def test_reminders_sent_once_across_a_worker_restart(
             await driver.run_histories(handle.id, handle.first_execution_run_id or "")
         )
         assert sorted(k for k in scheduled if k in expected) == sorted(expected)
+
+
+async def test_revalidation_is_a_child_application_that_reports_back(
+    driver: EnrollmentDriver,
+) -> None:
+    from models.application import ApplicationEventRequest
+    from models.contracts import OpenApplication
+    from workflows.application import ApplicationWorkflow
+
+    today = await driver.today()
+    handle, due = await _start_due_in(driver, 3)  # inside the 7-month window
+    state = await driver.state(handle)
+    assert state.status == S.ACTIVE
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(
+            EnrollmentWorkflow.open_application,
+            OpenApplication(purpose="reactivation", actor="ops", reason="r"),
+        )
+    assert "deactivated" in str(refused.value.cause)
+
+    ask = OpenApplication(purpose="revalidation", actor="ops@example.org", reason="MAC notice")
+    app_id = await handle.execute_update(EnrollmentWorkflow.open_application, ask)
+    assert app_id == await handle.execute_update(EnrollmentWorkflow.open_application, ask)
+    child = driver.client.get_workflow_handle(f"application-{app_id}")
+    draft = await child.query(ApplicationWorkflow.state)
+    assert draft.purpose.value == "revalidation" and draft.status.value == "draft"
+    assert draft.details.enrollment_id == state.enrollment_id
+    assert draft.details.revalidation_due_date == due
+    assert draft.details.existing_ptan == state.ptan
+
+    events: TypeAdapter[Any] = TypeAdapter(ApplicationEventRequest)
+
+    async def record(event: str, **data: Any) -> Any:
+        request = events.validate_python(
+            {"event": event, "actor": "ops@example.org", "reason": "r", **data}
+        )
+        return await child.execute_update(ApplicationWorkflow.record_event, request)
+
+    # The operator completes what the enrollment cannot know (the SSN), then files it.
+    await record("update_draft", changes={"legal_name": "Jane Doe", "ssn": "123-45-6789"})
+    d = today.isoformat()
+    await record("submit", web_tracking_id="WT-R1", signed_on=d)
+    assert (await driver.state(handle)).revalidation_submitted_on == today
+    await record("received_by_mac", case_number="C-R1", receipt_date=d)
+    await record("approved", ptan=state.ptan, approval_date=d)
+    after = await driver.state(handle)
+    assert after.cycle == 2 and after.revalidation_due_date is not None
+    assert after.revalidation_due_date > due
