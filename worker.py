@@ -14,6 +14,7 @@ import sys
 import structlog
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.checks import check_application
@@ -25,6 +26,7 @@ from models.settings import Settings
 from workflows.application import ApplicationWorkflow
 from workflows.client import connect
 from workflows.enrollment import EnrollmentWorkflow
+from workflows.search_attributes import register as register_search_attributes
 
 WORKFLOWS = [ApplicationWorkflow, EnrollmentWorkflow]
 
@@ -51,6 +53,13 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     engine = create_db_engine(settings.resolved_database_url())
     create_schema(engine)
     client = await connect(settings)
+    if settings.register_search_attributes:
+        try:
+            await register_search_attributes(client, settings.temporal_namespace)
+        except RPCError as exc:
+            # A production cluster may not let workers change the namespace: then an operator
+            # registers them once (README, "Visibility").
+            log.warning("search attributes not registered", error=str(exc))
     worker = build_worker(client, engine, task_queue=settings.task_queue)
     log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
     async with worker:

@@ -40,6 +40,7 @@ from models.read_model import ApplicationRow, DeadlineRow, EnrollmentRow
 from models.settings import Settings
 from workflows.client import keyring_from
 from workflows.converter import KeyRing, build_data_converter
+from workflows.search_attributes import register as register_search_attributes
 
 MAX_ADVANCE_DAYS = 3650
 # How long an advance waits (real time) for the read model to show what the fired timers did.
@@ -97,10 +98,12 @@ def test_server_path() -> Path:
 
 async def start_test_server(settings: Settings) -> WorkflowEnvironment:
     """A time-skipping test server (in memory) with a client on the engine's data converter."""
-    return await WorkflowEnvironment.start_time_skipping(
+    env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(test_server_path()),
         data_converter=build_data_converter(keyring_from(settings)),
     )
+    await register_search_attributes(env.client)
+    return env
 
 
 @asynccontextmanager

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".enroll")
     # SQLite in the data dir by default; postgresql+psycopg://... in production.
     database_url: str | None = None
+    # The append-only audit archive of closed workflows (workflows/archive.py); unset =
+    # <data_dir>/archive. Point it at durable, retained storage in production.
+    archive_dir: Path | None = None
     # "kid:base64key,kid2:base64key" (first encrypts, all decrypt); unset = payloads in clear.
     payload_keys: str | None = None
     # JSON object {"<key>": {"actor": "...", "role": "operator|auditor|admin"}}; parsed and
@@ -37,8 +40,13 @@ class Settings(BaseSettings):
     api_keys: str | None = Field(default=None, repr=False)
     default_time_zone: str = DEFAULT_TIME_ZONE
     default_organization: str = "default"
+    # The worker registers the engine's search attributes at start where the server allows it.
+    register_search_attributes: bool = True
     log_level: str = "INFO"
     log_json: bool = True
+
+    def resolved_archive_dir(self) -> Path:
+        return self.archive_dir if self.archive_dir is not None else self.data_dir / "archive"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -12,6 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.database import create_db_engine, create_schema
 from workflows.converter import KeyRing, build_data_converter
+from workflows.search_attributes import ALL_KEYS
+from workflows.search_attributes import register as register_search_attributes
 
 BIN = Path(sys.executable).parent
 TEST_SERVER = BIN / "temporal-test-server"
@@ -28,6 +30,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER), data_converter=TEST_CONVERTER
     )
+    await register_search_attributes(env.client)
     yield env
     await env.shutdown()
 
@@ -39,6 +42,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=TEST_CONVERTER,
         ui=False,
         dev_server_extra_args=["--log-level", "error"],
+        search_attributes=ALL_KEYS,
     )
     yield env
     await env.shutdown()

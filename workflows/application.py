@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from models.lifecycle import ApplicationStatus
     from models.notices import Notice
     from models.read_model import application_projection
+    from workflows.search_attributes import application_attributes
 
 
 @workflow.defn(name="ApplicationWorkflow")
@@ -62,6 +63,7 @@ class ApplicationWorkflow:
         # Handlers await activities; the lock keeps an event and a firing clock from interleaving.
         self._lock = asyncio.Lock()
         self._changed = False
+        self._visible: list[object] | None = None
 
     @workflow.run
     async def run(self, create: ApplicationCreate) -> ApplicationState:
@@ -192,7 +194,19 @@ class ApplicationWorkflow:
             return "waiting for the next event"
         return f"{soonest.clock_id} due {soonest.last_day.isoformat()}"
 
+    def _publish_visibility(self) -> None:
+        # Added after histories were recorded; search attributes bypass the codec, so only the
+        # non-sensitive keys of workflows/search_attributes.py go there.
+        if not workflow.patched("search-attributes"):
+            return
+        updates = application_attributes(self._state)
+        values = [u.value for u in updates]
+        if values != self._visible:
+            workflow.upsert_search_attributes(updates)
+            self._visible = values
+
     async def _effects(self, notices: list[Notice], *, run_checks: bool = False) -> None:
+        self._publish_visibility()
         state = self._state
         if run_checks:
             findings = await workflow.execute_activity(

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from models.lifecycle import EnrollmentStatus
     from models.notices import Notice
     from models.read_model import enrollment_projection
+    from workflows.search_attributes import enrollment_attributes
 
 
 @workflow.defn(name="EnrollmentWorkflow")
@@ -53,6 +54,7 @@ class EnrollmentWorkflow:
         self._state: EnrollmentState = new_enrollment(start, workflow.now())
         self._lock = asyncio.Lock()
         self._changed = False
+        self._visible: list[object] | None = None
 
     @workflow.run
     async def run(self, start: EnrollmentStart) -> EnrollmentState:
@@ -197,6 +199,11 @@ class EnrollmentWorkflow:
         return f"{soonest.clock_id} due {soonest.last_day.isoformat()}"
 
     async def _effects(self, notices: list[Notice]) -> None:
+        updates = enrollment_attributes(self._state)
+        values = [u.value for u in updates]
+        if values != self._visible:  # search attributes: non-sensitive keys only
+            workflow.upsert_search_attributes(updates)
+            self._visible = values
         state = self._state
         tasks = notifications(
             notices,

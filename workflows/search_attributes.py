@@ -7,12 +7,22 @@ only non-sensitive keys go here: status, form, purpose, MAC, dates, the enrollme
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.service import RPCError, RPCStatusCode
+
+from models.application import ApplicationState
+from models.calendar import Clock, ClockKind
+from models.enrollment import EnrollmentState
+from models.jurisdictions import enrollment_contractor
 
 RECORD_STATUS = SearchAttributeKey.for_keyword("EnrollmentRecordStatus")
 PROVIDER_NPI = SearchAttributeKey.for_keyword("ProviderNpi")
@@ -51,15 +61,79 @@ def dev_server_args() -> list[str]:
 
 
 async def register(client: Client, namespace: str = "default") -> None:
-    """Register every key on a server that lacks them (the Java test server; a self-hosted
-    cluster without `temporal operator search-attribute create`)."""
+    """Register every key on a server that lacks them (the dev and test servers; a self-hosted
+    cluster where the worker may do it). Idempotent: keys already there are left alone."""
+    try:
+        existing = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
+        missing = [k for k in ALL_KEYS if k.name not in existing.custom_attributes]
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.UNIMPLEMENTED:  # the Java test server cannot list
+            raise
+        missing = list(ALL_KEYS)
+    if not missing:
+        return
     await client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
             namespace=namespace,
             # The SDK's enum values are the protocol's IndexedValueType numbers.
             search_attributes={
-                key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
-                for key in ALL_KEYS
+                key.name: IndexedValueType.ValueType(int(key.indexed_value_type)) for key in missing
             },
         )
     )
+
+
+def application_attributes(state: ApplicationState) -> list[SearchAttributeUpdate[Any]]:
+    """What the Web UI and `temporal workflow list --query` can find an application by."""
+    mac = (
+        enrollment_contractor(state.form, state.details.state).jurisdiction
+        if state.details.state
+        else None
+    )
+    return _updates(
+        {
+            RECORD_STATUS: state.status.value,
+            PROVIDER_NPI: state.details.npi,
+            ENROLLMENT_ID: state.enrollment_id or state.details.enrollment_id,
+            FORM: state.form.value,
+            PURPOSE: state.purpose.value,
+            MAC_JURISDICTION: mac,
+            ORGANIZATION: state.organization_id,
+            NEXT_DEADLINE: _next_deadline(state.clocks),
+        }
+    )
+
+
+def enrollment_attributes(state: EnrollmentState) -> list[SearchAttributeUpdate[Any]]:
+    return _updates(
+        {
+            RECORD_STATUS: state.status.value,
+            PROVIDER_NPI: state.npi,
+            ENROLLMENT_ID: state.enrollment_id,
+            FORM: state.form.value,
+            PURPOSE: "enrollment",
+            MAC_JURISDICTION: enrollment_contractor(state.form, state.state).jurisdiction,
+            ORGANIZATION: state.organization_id,
+            NEXT_DEADLINE: _next_deadline(state.clocks),
+        }
+    )
+
+
+# "No open deadline". Unsetting a datetime attribute leaves the Java test server with a value
+# the SDK cannot decode (describe() fails), and a far-future value answers range queries the
+# same way: `NextDeadlineAt < X` never matches a record with nothing due.
+NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def _next_deadline(clocks: list[Clock]) -> datetime:
+    deadlines = [c.fires_at for c in clocks if c.kind != ClockKind.LATE_RECORDING]
+    return min(deadlines).astimezone(UTC) if deadlines else NO_DEADLINE
+
+
+def _updates(values: dict[SearchAttributeKey[Any], Any]) -> list[SearchAttributeUpdate[Any]]:
+    return [
+        key.value_set(value) if value is not None else key.value_unset()
+        for key, value in values.items()
+    ]

@@ -33,6 +33,7 @@ from models.settings import Settings
 from tests.conftest import TEST_CONVERTER, TEST_SERVER
 from tests.integration.test_api_reads import _serve
 from worker import build_worker
+from workflows.search_attributes import register as register_search_attributes
 
 OPERATOR_KEY = "schemathesis-operator-" + "o" * 24
 API_KEYS = json.dumps({OPERATOR_KEY: {"actor": "fuzz@example.org", "role": "operator"}})
@@ -86,6 +87,7 @@ class _BackgroundStack:
         env = await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=str(TEST_SERVER), data_converter=TEST_CONVERTER
         )
+        await register_search_attributes(env.client)
         try:
             task_queue = f"fuzz-{uuid.uuid4()}"
             app_settings = Settings(

@@ -3,6 +3,7 @@ the Java time-skipping server does not show faithfully."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -12,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.calendar import add_days
 from models.lifecycle import ApplicationStatus
-from tests.workflow.harness import ApplicationDriver
+from tests.workflow.harness import INDIVIDUAL, ApplicationDriver
 from worker import build_worker
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -65,3 +66,28 @@ async def test_update_that_closes_the_application_returns_its_result(
     # The workflow stays open through the late-recording grace, then completes.
     assert [c.kind.value for c in state.clocks] == ["late_recording"]
     assert (await driver.state(handle)).status == ApplicationStatus.REJECTED
+
+
+async def test_workflows_are_found_by_search_attributes_without_pii(
+    driver: ApplicationDriver,
+) -> None:
+    from workflows.search_attributes import FORM, PROVIDER_NPI, RECORD_STATUS
+
+    handle = await driver.create(details={**INDIVIDUAL, "npi": "1003000126"})
+    for event in ("submit", "signatures_completed", "received_by_mac"):
+        await driver.record(handle, event)
+    desc = await handle.describe()
+    attrs = desc.typed_search_attributes
+    assert attrs.get(RECORD_STATUS) == "in_review"
+    assert attrs.get(PROVIDER_NPI) == "1003000126" and attrs.get(FORM) == "CMS-855I"
+    # Nothing sensitive: search attributes are stored in clear in the visibility store.
+    flat = repr(attrs)
+    assert "123-45-6789" not in flat and "Doe" not in flat
+    query = 'ProviderNpi = "1003000126" AND EnrollmentRecordStatus = "in_review"'
+    found: list[str] = []
+    for _ in range(50):  # visibility is eventually consistent
+        found = [w.id async for w in driver.client.list_workflows(query)]
+        if handle.id in found:
+            break
+        await asyncio.sleep(0.1)
+    assert handle.id in found
