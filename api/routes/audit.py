@@ -1,8 +1,11 @@
-"""The audit trail of a workflow, read from its Temporal history: a timeline and exports."""
+"""The audit trail of a workflow, read from its Temporal history: a timeline and exports.
+
+A workflow Temporal no longer knows (its retention has passed) is served from the append-only
+audit archive (workflows/archive.py, ``settings.archive_dir``) once its digest verifies."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import structlog
 from fastapi import APIRouter, Query, Request, Response
@@ -10,34 +13,110 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from temporalio.client import WorkflowHistory
 from temporalio.service import RPCError
 
-from api.auth import AUTH_RESPONSES, Reader
-from api.temporal import client_of, is_not_found, not_found
+from api.auth import AUTH_RESPONSES, Principal, Reader
+from api.problems import Problem
+from api.temporal import client_of, is_not_found, settings_of
 from models.application import application_workflow_id
-from workflows.audit import build_export, fetch_chain, render_csv, render_html
+from workflows.archive import Archive, ArchiveEntryError, DirectoryArchive, find_archived
+from workflows.audit import build_export, fetch_chain, render_csv, render_html, verify_export
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=AUTH_RESPONSES)
 log = structlog.get_logger("api.audit")
 
 DIGEST_HEADER = "X-Audit-History-SHA256"
+SOURCE_HEADER = "X-Audit-Source"
 
 
-async def _chain(request: Request, workflow_id: str) -> list[WorkflowHistory]:
-    client = client_of(request)
+def archive_of(request: Request) -> Archive:
+    """`app.state.archive` when the app was given one, else the directory archive at
+    `settings.archive_dir` (default <data_dir>/archive)."""
+    archive: Archive | None = getattr(request.app.state, "archive", None)
+    return archive or DirectoryArchive(settings_of(request).resolved_archive_dir())
+
+
+def _candidates(workflow_id: str) -> list[str]:
     candidates = [workflow_id]
     if not workflow_id.startswith("application-"):
         candidates.append(application_workflow_id(workflow_id))
+    return candidates
+
+
+async def _chain(request: Request, candidates: list[str]) -> list[WorkflowHistory] | None:
+    client = client_of(request)
     for candidate in candidates:
         try:
             return await fetch_chain(client, candidate)
         except RPCError as exc:
             if not is_not_found(exc):
                 raise
-    raise not_found(
-        "workflow",
-        workflow_id,
-        "give a workflow id (application-<application id>) or an "
-        "application id from GET /v1/applications",
+    return None
+
+
+async def _archived(request: Request, candidates: list[str]) -> tuple[str, dict[str, Any]] | None:
+    """The archived export of the first candidate the archive holds, its digest verified."""
+    archive = archive_of(request)
+    for candidate in candidates:
+        try:
+            found = await find_archived(archive, candidate)
+        except ArchiveEntryError as exc:
+            log.error("audit archive entry unreadable", workflow_id=candidate, error=str(exc))
+            raise _archive_damaged(candidate, str(exc)) from None
+        if found is None:
+            continue
+        name, export = found
+        result = await verify_export(export)
+        if not result.ok:
+            log.error(
+                "audit archive entry failed verification",
+                workflow_id=candidate,
+                entry=name,
+                error=result.message,
+            )
+            raise _archive_damaged(candidate, f"entry {name}: {result.message}")
+        return name, export
+    return None
+
+
+def _archive_damaged(workflow_id: str, why: str) -> Problem:
+    return Problem(
+        500,
+        "Archived audit export failed verification",
+        f"Temporal no longer holds '{workflow_id}' and its archived export cannot be trusted "
+        f"({why}). Restore the entry from a backup of the archive.",
+        type_="https://enrollment-engine.dev/problems/archive-damaged",
     )
+
+
+async def _export(
+    request: Request, workflow_id: str, principal: Principal, include_history: bool
+) -> dict[str, Any]:
+    candidates = _candidates(workflow_id)
+    histories = await _chain(request, candidates)
+    if histories is not None:
+        export = await build_export(
+            histories,
+            client_of(request).data_converter,
+            generated_by={"actor": principal.actor, "role": principal.role},
+            include_history=include_history,
+        )
+        export["source"] = "temporal"
+        return export
+    archived = await _archived(request, candidates)
+    if archived is None:
+        raise Problem(
+            404,
+            "Unknown workflow",
+            f"No workflow '{workflow_id}' exists in Temporal or in the audit archive. Check "
+            "the id: give a workflow id (application-<application id>) or an application id "
+            "from GET /v1/applications. A closed workflow past Temporal's retention is found "
+            "only if a sweep (enroll audit archive) archived it before it was deleted.",
+            type_="https://enrollment-engine.dev/problems/not-found",
+        )
+    name, export = archived
+    export = {**export, "source": "archive", "archive_entry": name}
+    if not include_history:
+        export.pop("raw_history", None)
+    return export
 
 
 @router.get(
@@ -52,14 +131,17 @@ async def _chain(request: Request, workflow_id: str) -> list[WorkflowHistory]:
         "`history_sha256`, SHA-256 over the serialized History of each run, oldest first; the "
         "JSON export embeds the raw (still encrypted) history and the HTML report embeds the "
         "JSON export, so `enroll audit verify FILE` can check either offline. `workflow_id` "
-        "may also be an application id."
+        "may also be an application id. A closed workflow that Temporal's retention has "
+        "deleted is served from the audit archive (`ENROLL_ARCHIVE_DIR`), after its digest is "
+        "verified: `source` (and header X-Audit-Source) says `temporal` or `archive`."
     ),
     responses={
         200: {
             "content": {"application/json": {}, "text/csv": {}, "text/html": {}},
             "description": "The export (header X-Audit-History-SHA256 carries the digest)",
         },
-        404: {"description": "No such workflow (problem+json)"},
+        404: {"description": "No such workflow, in Temporal or the archive (problem+json)"},
+        500: {"description": "The archived export failed verification (problem+json)"},
     },
 )
 async def audit(
@@ -74,23 +156,18 @@ async def audit(
         bool, Query(description="JSON: embed the raw history (needed to verify the export)")
     ] = True,
 ) -> Response:
-    histories = await _chain(request, workflow_id)
-    export = await build_export(
-        histories,
-        client_of(request).data_converter,
-        generated_by={"actor": principal.actor, "role": principal.role},
-        include_history=include_history or format == "html",
-    )
+    export = await _export(request, workflow_id, principal, include_history or format == "html")
     log.info(
         "audit exported",
         actor=principal.actor,
         role=principal.role,
         workflow_id=export["workflow_id"],
         format=format,
+        source=export["source"],
         runs=len(export["runs"]),
         history_sha256=export["history_sha256"],
     )
-    headers = {DIGEST_HEADER: export["history_sha256"]}
+    headers = {DIGEST_HEADER: export["history_sha256"], SOURCE_HEADER: export["source"]}
     name = f"audit-{export['workflow_id']}"
     if format == "csv":
         headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
