@@ -26,6 +26,8 @@ from api.problems import PROBLEM_JSON, Problem, problem_handler, request_validat
 from api.routes import applications, deadlines, lifecycle, providers, support
 from api.routes import audit as audit_routes
 from api.routes import codec as codec_routes
+from api.routes import enrollments as enrollment_routes
+from api.routes import imports as import_routes
 from models.settings import Settings
 from workflows.client import connect
 
@@ -104,6 +106,8 @@ def create_app(
     app.add_exception_handler(Problem, problem_handler)
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.include_router(applications.router)
+    app.include_router(enrollment_routes.router)
+    app.include_router(import_routes.router)
     app.include_router(deadlines.router)
     app.include_router(lifecycle.router)
     if sandbox is not None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Security
+from fastapi import APIRouter, Query, Security
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
 
 from api.auth import AUTH_RESPONSES, READ_ROLES, require
 from models.application import EVENT_MODELS
-from models.lifecycle import APPLICATION_LIFECYCLE
+from models.enrollment import ENROLLMENT_EVENT_MODELS
+from models.lifecycle import APPLICATION_LIFECYCLE, ENROLLMENT_LIFECYCLE, Lifecycle
 
 router = APIRouter(
     prefix="/v1/lifecycle",
@@ -19,11 +23,23 @@ router = APIRouter(
 )
 
 
-@router.get("", summary="States, events and transitions of every workflow kind")
-async def lifecycle() -> dict[str, Any]:
-    application = APPLICATION_LIFECYCLE.describe()
-    for event in application["events"]:
-        model = EVENT_MODELS.get(event["name"])
+class LifecycleKind(StrEnum):
+    APPLICATION = "application"
+    ENROLLMENT = "enrollment"
+
+
+_TABLES: dict[LifecycleKind, tuple[Lifecycle[Any, Any], Mapping[Any, type[BaseModel]]]] = {
+    LifecycleKind.APPLICATION: (APPLICATION_LIFECYCLE, EVENT_MODELS),
+    LifecycleKind.ENROLLMENT: (ENROLLMENT_LIFECYCLE, ENROLLMENT_EVENT_MODELS),
+}
+
+
+def _describe(kind: LifecycleKind) -> dict[str, Any]:
+    table, models = _TABLES[kind]
+    described = table.describe()
+    by_name: dict[str, type[BaseModel]] = {str(k): v for k, v in models.items()}
+    for event in described["events"]:
+        model = by_name.get(event["name"])
         if model is not None:
             schema = model.model_json_schema()
             props = schema.get("properties", {})
@@ -32,12 +48,27 @@ async def lifecycle() -> dict[str, Any]:
                 for name, spec in props.items()
                 if name not in ("event", "actor", "role", "reason")
             }
+    return described
+
+
+@router.get(
+    "",
+    summary="States, events and transitions of every workflow kind",
+    description="`application` and `enrollment` tables, each operator event with its "
+    "`data_fields`, and both as Mermaid.",
+)
+async def lifecycle() -> dict[str, Any]:
     return {
-        "application": application,
-        "mermaid": {"application": APPLICATION_LIFECYCLE.to_mermaid()},
+        "application": _describe(LifecycleKind.APPLICATION),
+        "enrollment": _describe(LifecycleKind.ENROLLMENT),
+        "mermaid": {kind.value: _TABLES[kind][0].to_mermaid() for kind in LifecycleKind},
     }
 
 
-@router.get("/mermaid", response_class=PlainTextResponse, summary="The lifecycles as Mermaid")
-async def lifecycle_mermaid() -> str:
-    return APPLICATION_LIFECYCLE.to_mermaid()
+@router.get("/mermaid", response_class=PlainTextResponse, summary="A lifecycle as Mermaid")
+async def lifecycle_mermaid(
+    kind: Annotated[
+        LifecycleKind, Query(description="Which lifecycle: application (default) or enrollment")
+    ] = LifecycleKind.APPLICATION,
+) -> str:
+    return _TABLES[kind][0].to_mermaid()
