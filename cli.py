@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import io
 import json
 import os
 import secrets
@@ -16,6 +17,7 @@ import shutil
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -404,6 +406,46 @@ def audit_verify(
     _run(main)
 
 
+@audit_app.command("archive")
+def audit_archive(
+    archive_dir: Path | None = typer.Option(
+        None, help="Archive folder (default ENROLL_ARCHIVE_DIR, else <data dir>/archive)."
+    ),
+    older_than_days: int | None = typer.Option(
+        None, help="Only chains closed at least this many days ago."
+    ),
+    workflow_id: list[str] = typer.Option(
+        [], "--workflow-id", help="Archive these ids instead of listing closed workflows."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Copy closed workflows' verifiable audit exports into the append-only archive, before
+    Temporal's retention deletes them. Safe to repeat: what is archived is never rewritten.
+    Run it (cron, a Kubernetes CronJob) more often than the namespace's retention period."""
+
+    async def main() -> int:
+        import getpass
+        import json
+        from datetime import timedelta
+
+        from workflows.archive import DirectoryArchive, archive_closed
+
+        settings = _audit_client_settings()
+        client = await connect(settings)
+        archive = DirectoryArchive(archive_dir or settings.resolved_archive_dir())
+        report = await archive_closed(
+            client,
+            archive,
+            older_than=timedelta(days=older_than_days) if older_than_days is not None else None,
+            workflow_ids=workflow_id or None,
+            generated_by={"actor": getpass.getuser(), "role": "archive"},
+        )
+        print(json.dumps(report.to_dict(), indent=2) if as_json else report.summary())
+        return 0 if report.ok else 1
+
+    _run(main)
+
+
 @audit_app.command("replay")
 def audit_replay(
     source: str = typer.Argument(
@@ -471,8 +513,8 @@ ApiKeyOption = Annotated[
         "--api-key",
         envvar="ENROLL_API_KEY",
         show_default=False,
-        help="Bearer API key [default: the operator key in ./.enroll/api-keys.json, which "
-        "`enroll dev` writes].",
+        help="Bearer API key (default: the operator key in ./.enroll/api-keys.json, which "
+        "`enroll dev` writes).",
         rich_help_panel="Connection",
     ),
 ]
@@ -684,6 +726,10 @@ STATUS_STYLES = {
 }
 
 
+def _rule(rule: dict[str, Any]) -> str:
+    return f"{_cell(rule.get('key'))} v{_cell(rule.get('version'))} ({_cell(rule.get('citation'))})"
+
+
 def _status(value: Any) -> Text:
     text = _cell(value)
     return Text(text, style=STATUS_STYLES.get(text, "bold"))
@@ -747,8 +793,7 @@ def _show_record(view: dict[str, Any], kind: str) -> None:
             table.add_row(
                 _cell(c.get("last_day")),
                 _cell(c.get("kind")),
-                f"{_cell(rule.get('key'))} v{_cell(rule.get('version'))} "
-                f"({_cell(rule.get('citation'))})",
+                _rule(rule),
                 _cell(c.get("consequence")),
             )
         out.print(table)
@@ -1167,8 +1212,8 @@ def enrollments_import(
         str, typer.Option("--effective-date", help="Effective date (YYYY-MM-DD).")
     ],
     enrollment_id: Annotated[
-        str | None, typer.Option("--id", help="PECOS enrollment ID, when known.")
-    ] = None,
+        str, typer.Option("--id", help="PECOS Enrollment ID, e.g. I20031103000001.")
+    ],
     org: Annotated[str | None, typer.Option("--org", help="Organization id.")] = None,
     due_date: Annotated[
         str | None,
@@ -1181,12 +1226,11 @@ def enrollments_import(
         typer.Option("--field", "-f", help="Any other body field as key=value; repeat."),
     ] = None,
     reason: Annotated[str | None, typer.Option("--reason", "-r", help="Why.")] = None,
-    idempotency_key: IdempotencyOption = None,
     as_json: JsonOption = False,
     api_url: ApiUrlOption = DEFAULT_API_URL,
     api_key: ApiKeyOption = None,
 ) -> None:
-    """Import one existing enrollment (approved before the engine knew it)."""
+    """Import one existing enrollment (approved before the engine knew it); idempotent on --id."""
     body: dict[str, Any] = {
         "enrollment_id": enrollment_id,
         "organization_id": org,
@@ -1203,12 +1247,7 @@ def enrollments_import(
     body = {k: v for k, v in body.items() if v is not None} | _pairs(field, "--field")
 
     def work(api: Api) -> int:
-        response = api.send(
-            "POST",
-            "/v1/enrollments",
-            body=body,
-            headers={"Idempotency-Key": idempotency_key} if idempotency_key else None,
-        )
+        response = api.send("POST", "/v1/enrollments", body=body)
         view = response.json()
         if as_json:
             _print_json(view)
@@ -1271,6 +1310,10 @@ def enrollments_list(
     mac: MacFilter = None,
     npi: NpiFilter = None,
     org: OrgFilter = None,
+    due_before: Annotated[
+        str | None,
+        typer.Option("--due-before", help="Revalidation due before this date (YYYY-MM-DD)."),
+    ] = None,
     deadline_before: DeadlineBefore = None,
     limit: LimitOption = None,
     cursor: CursorOption = None,
@@ -1281,6 +1324,7 @@ def enrollments_list(
 ) -> None:
     """List enrollment records from the read model, newest change first."""
     params = _list_params(status, form, state, mac, npi, org, deadline_before, limit, cursor)
+    params["due_before"] = due_before
 
     def work(api: Api) -> int:
         page = api.pages("/v1/enrollments", params, follow)
@@ -1363,7 +1407,7 @@ def _show_deadlines(body: dict[str, Any]) -> None:
             f"{_cell(record.get('kind'))} {_cell(record.get('id'))}{name}",
             _cell(record.get("status")),
             _cell(i.get("clock_kind")),
-            f"{_cell(rule.get('key'))} v{_cell(rule.get('version'))} ({_cell(rule.get('citation'))})",
+            _rule(rule),
             style="red" if isinstance(days, int) and days < 0 else None,
         )
     out.print(table)
@@ -1448,138 +1492,149 @@ def _show_lifecycle(t: dict[str, Any]) -> None:
 
 # enroll import
 
+ISSUE_OUTCOMES = ("due_date_differs", "conflict", "failed")  # rows the API reports, not imports
+IMPORT_OUTCOMES = ("created", "unchanged", *ISSUE_OUTCOMES)
 
-def csv_records(text: str) -> tuple[str, list[str]]:
-    """Split CSV text into its header line and the exact text of each record (a quoted field
-    may span lines; blank lines stay records, so row numbers match what the API counts)."""
-    lines = text.splitlines(keepends=True)
-    if not lines:
-        return "", []
+
+@dataclass
+class CsvRecords:
+    """A CSV file cut into records, each kept as its exact text, with line counts: the header
+    (and any blank lines before it) and each data record, so a chunk sent alone is numbered by
+    the API exactly as in the whole file once its offset is added."""
+
+    header: str
+    records: list[tuple[str, int]]  # (text, physical lines)
+
+
+def csv_records(text: str) -> CsvRecords:
+    """Read `text` the way the API does (csv over newline-preserving lines) and keep each
+    record's own text; a quoted field may span lines, blank lines stay (they count as lines)."""
+    text = text.lstrip("\ufeff")
     consumed: list[str] = []
 
-    def feed() -> Iterator[str]:
-        for line in lines:
+    def lines() -> Iterator[str]:
+        for line in io.StringIO(text, newline=""):
             consumed.append(line)
             yield line
 
-    reader = csv.reader(feed())
-    records: list[str] = []
-    for _ in reader:
-        records.append("".join(consumed))
-        consumed.clear()
-    if consumed:  # an unterminated quote: let the API name the problem
-        records.append("".join(consumed))
-    if not records:
-        return "", []
-    header, rows = records[0], records[1:]
-    if not header.endswith(("\n", "\r")):
+    chunks: list[tuple[str, int]] = []
+    try:
+        for _ in csv.reader(lines()):
+            chunks.append(("".join(consumed), len(consumed)))
+            consumed.clear()
+    except csv.Error:
+        pass  # the API reads the same text and names the line; send it as it is
+    if consumed:
+        chunks.append(("".join(consumed), len(consumed)))
+    header_parts: list[str] = []
+    while chunks:
+        part, _ = chunks.pop(0)
+        header_parts.append(part)
+        if part.strip():
+            break
+    header = "".join(header_parts)
+    if header and not header.endswith(("\n", "\r")):
         header += "\n"
-    return header, rows
+    return CsvRecords(header, chunks)
 
 
-def _outcome(result: dict[str, Any]) -> str:
-    for key in ("outcome", "result", "status"):
-        value = result.get(key)
-        if value in ("created", "unchanged", "problem", "problems", "error", "updated"):
-            return "problem" if value in ("problems", "error") else str(value)
-    return "problem" if result.get("problems") or result.get("reason") else "created"
-
-
-def _is_due_date_problem(problem: dict[str, Any]) -> bool:
-    where = " ".join(_cell(problem.get(k)) for k in ("file", "source", "list", "input"))
-    return "due" in where.lower()
-
-
-def _shift_row(problem: dict[str, Any], offset: int) -> dict[str, Any]:
-    row = problem.get("row")
-    if isinstance(row, int) and not _is_due_date_problem(problem):
-        return {**problem, "row": row + offset}
-    return problem
+def _row_issue(result: dict[str, Any]) -> dict[str, Any]:
+    """A result the operator must look at (conflict, due date differs, failed) as a problem."""
+    outcome = result.get("outcome")
+    differences = result.get("differences")
+    column = (
+        ", ".join(differences)
+        if isinstance(differences, dict) and differences
+        else "revalidation_due_date"
+        if outcome == "due_date_differs"
+        else None
+    )
+    return {
+        "row": result.get("row"),
+        "column": column,
+        "reason": f"{outcome}: {result.get('detail') or ''}".strip(),
+        "file": "roster",
+        "enrollment_id": result.get("enrollment_id"),
+        "outcome": outcome,
+    }
 
 
 def merge_import_answer(
-    merged: dict[str, Any], answer: dict[str, Any], offset: int
+    merged: dict[str, Any], answer: dict[str, Any], line_offset: int
 ) -> dict[str, Any]:
-    """Fold one chunk's answer into the running total, renumbering rows to the original file
-    (`offset` data rows came before this chunk). Understands a per-row `results` list (each
-    created / unchanged / problem, a problem with row, column, reason or a list of them) and a
-    top-level `problems` list; counts from the results, else from the answer's own counts."""
-    results = [r for r in answer.get("results") or answer.get("rows") or [] if isinstance(r, dict)]
-    problems: list[dict[str, Any]] = []
-    counts = {"created": 0, "unchanged": 0}
-    for original in results:
-        r = _shift_row(original, offset)
-        merged["results"].append(r)
-        outcome = _outcome(r)
-        if outcome == "problem":
-            nested = [
-                p
-                for p in original.get("problems") or original.get("errors") or []
-                if isinstance(p, dict)
-            ]
-            for p in nested or [original]:
-                shifted = _shift_row(p, offset) if "row" in p else {**p, "row": r.get("row")}
-                problems.append(
-                    {
-                        "row": shifted.get("row"),
-                        "column": p.get("column") or p.get("field"),
-                        "reason": p.get("reason") or p.get("message") or p.get("detail"),
-                    }
-                )
-        elif outcome in counts:
-            counts[outcome] += 1
-    for p in answer.get("problems") or []:
-        if isinstance(p, dict):
-            p = _shift_row(p, offset)
-            problems.append(
-                {
-                    **p,
-                    "column": p.get("column") or p.get("field"),
-                    "reason": p.get("reason") or p.get("message"),
-                }
-            )
-    if not results:
-        summary = answer.get("summary") if isinstance(answer.get("summary"), dict) else answer
-        for key in counts:
-            value = summary.get(key)
-            counts[key] = value if isinstance(value, int) else len(value or [])
-    merged["created"] += counts["created"]
-    merged["unchanged"] += counts["unchanged"]
+    """Fold one chunk's POST /v1/imports answer into the running total. Roster rows are
+    renumbered to the original file (`line_offset` lines came before this chunk's records);
+    the due-date list goes whole with every chunk, so its problems keep their numbers and are
+    reported once."""
+
+    def shifted(item: dict[str, Any]) -> dict[str, Any]:
+        row = item.get("row")
+        if isinstance(row, int) and item.get("file", "roster") == "roster":
+            return {**item, "row": row + line_offset}
+        return item
+
+    counts = answer.get("counts") or {}
+    for key in ("rows", "good_rows", "bad_rows", *IMPORT_OUTCOMES):
+        value = counts.get(key)
+        if isinstance(value, int):
+            merged["counts"][key] = merged["counts"].get(key, 0) + value
+    results = [shifted(r) for r in answer.get("results") or [] if isinstance(r, dict)]
+    merged["results"] += results
+    problems = [shifted(p) for p in answer.get("problems") or [] if isinstance(p, dict)]
+    problems += [_row_issue(r) for r in results if r.get("outcome") in ISSUE_OUTCOMES]
     seen = {json.dumps(p, sort_keys=True, default=str) for p in merged["problems"]}
     for p in problems:
         key = json.dumps(p, sort_keys=True, default=str)
-        if key not in seen:  # the due-date list goes with every chunk: report its rows once
+        if key not in seen:
             seen.add(key)
             merged["problems"].append(p)
+    due = answer.get("due_dates")
+    if isinstance(due, dict):
+        merged["due_dates"] = {
+            "rows": due.get("rows"),
+            "matched": (merged.get("due_dates") or {}).get("matched", 0)
+            + (due.get("matched") or 0),
+        }
     return merged
 
 
 def _show_import(merged: dict[str, Any]) -> None:
+    counts = merged["counts"]
     problems = merged["problems"]
-    problem_rows = {(p.get("file"), p.get("row")) for p in problems}
-    summary = Table(title=f"Import of {merged['file']}", title_justify="left")
+    summary = Table(title=f"Import of {Path(merged['file']).name}", title_justify="left")
     summary.add_column("Outcome")
     summary.add_column("Rows", justify="right")
-    summary.add_row(Text("created", style="green"), str(merged["created"]))
-    summary.add_row("unchanged", str(merged["unchanged"]))
-    summary.add_row(
-        Text("problems", style="red" if problems else ""),
-        str(len(problem_rows)),
-    )
+    summary.add_row(Text("created", style="green"), str(counts.get("created", 0)))
+    summary.add_row("unchanged", str(counts.get("unchanged", 0)))
+    for outcome in ISSUE_OUTCOMES:
+        if counts.get(outcome):
+            summary.add_row(Text(outcome, style="yellow"), str(counts[outcome]))
+    bad_rows = len({(p.get("file"), p.get("row")) for p in problems})
+    summary.add_row(Text("problems", style="red" if problems else ""), str(bad_rows))
     out.print(summary)
+    due = merged.get("due_dates")
+    if isinstance(due, dict):
+        console.print(
+            f"due-date list: {due.get('rows')} rows, {due.get('matched')} matched the roster"
+        )
     if not problems:
         return
-    table = Table(title="Problems (nothing was imported from these rows)", title_justify="left")
+    table = Table(title="Problems", title_justify="left")
     table.add_column("Row", justify="right")
     table.add_column("Column")
     table.add_column("Reason", overflow="fold")
-    if any(_is_due_date_problem(p) for p in problems):
-        table.add_column("File")
-    for p in sorted(problems, key=lambda p: (p.get("row") or 0, _cell(p.get("column")))):
-        cells = [_cell(p.get("row")), _cell(p.get("column")), _cell(p.get("reason"))]
-        if len(table.columns) == 4:
-            cells.append("due dates" if _is_due_date_problem(p) else "roster")
-        table.add_row(*cells, style="red")
+    table.add_column("File")
+    by_place = sorted(
+        problems, key=lambda p: (_cell(p.get("file")), p.get("row") or 0, _cell(p.get("column")))
+    )
+    for p in by_place:
+        table.add_row(
+            _cell(p.get("row")),
+            _cell(p.get("column")),
+            _cell(p.get("reason")),
+            "due dates" if p.get("file") == "due_dates" else "roster",
+            style="yellow" if p.get("outcome") == "due_date_differs" else "red",
+        )
     out.print(table)
 
 
@@ -1599,50 +1654,56 @@ def import_roster(
             help="The CMS Revalidation Due Date List (CSV, from data.cms.gov).",
         ),
     ] = None,
-    org: Annotated[str | None, typer.Option("--org", help="Organization id.")] = None,
+    org: Annotated[
+        str | None, typer.Option("--org", help="Organization for rows without one.")
+    ] = None,
+    reason: Annotated[str | None, typer.Option("--reason", "-r", help="Why.")] = None,
     chunk_rows: Annotated[
-        int, typer.Option("--chunk-rows", min=1, help="Rows per request.")
+        int, typer.Option("--chunk-rows", min=1, help="Roster rows per request.")
     ] = IMPORT_CHUNK_ROWS,
     as_json: JsonOption = False,
     api_url: ApiUrlOption = DEFAULT_API_URL,
     api_key: ApiKeyOption = None,
 ) -> None:
-    """Import a roster of existing enrollments (with their CMS due dates): a progress bar, then
-    what was created, what was already there, and every problem by row and column. Exit 0 when
-    every row went in, 2 when some rows have problems."""
-    header, rows = csv_records(roster.read_text(encoding="utf-8-sig"))
+    """Import a roster of existing enrollments, with the CMS due-date list.
+
+    A progress bar, then what was created, what was already there, and every problem by line
+    and column (the header is line 1). Idempotent: run it again after fixing the file. Exit 0
+    when every row is in, 2 when some rows have problems (or conflict, differ, or failed)."""
+    parsed = csv_records(roster.read_text(encoding="utf-8-sig"))
     due_text = due_dates.read_text(encoding="utf-8-sig") if due_dates else None
+    data = parsed.records
 
     def work(api: Api) -> int:
         merged: dict[str, Any] = {
             "file": str(roster),
-            "rows": len(rows),
-            "created": 0,
-            "unchanged": 0,
-            "problems": [],
+            "counts": {},
             "results": [],
+            "problems": [],
+            "due_dates": None,
         }
-        chunks = [rows[i : i + chunk_rows] for i in range(0, len(rows), chunk_rows)] or [[]]
+        chunks = [data[i : i + chunk_rows] for i in range(0, len(data), chunk_rows)] or [[]]
         with Progress(
-            TextColumn("[bold]importing[/bold] {task.description}"),
+            TextColumn("importing {task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("rows"),
             TimeElapsedColumn(),
             console=console,
-            transient=False,
         ) as progress:
-            task = progress.add_task(roster.name, total=len(rows))
-            offset = 0
+            task = progress.add_task(roster.name, total=len(data))
+            offset = 0  # physical lines of the records sent before this chunk
             for chunk in chunks:
-                body: dict[str, Any] = {"roster_csv": header + "".join(chunk)}
+                body: dict[str, Any] = {"roster_csv": parsed.header + "".join(t for t, _ in chunk)}
                 if due_text is not None:
                     body["due_dates_csv"] = due_text
                 if org is not None:
                     body["organization_id"] = org
+                if reason is not None:
+                    body["reason"] = reason
                 answer = api.json("POST", "/v1/imports", body=body)
                 merge_import_answer(merged, answer if isinstance(answer, dict) else {}, offset)
-                offset += len(chunk)
+                offset += sum(n for _, n in chunk)
                 progress.advance(task, len(chunk))
         merged["chunks"] = len(chunks)
         if as_json:
