@@ -44,6 +44,8 @@ from models.clocks import (
     OperatorEvent,
     Reason,
     anything_due,
+    expiry_notice,
+    expiry_reason,
     next_wake,
     open_clock_of,
     settle,
@@ -1177,18 +1179,10 @@ def _expire(
         event.value,
         "engine",
         "system",
-        f"{clock.rule.name} expired ({clock.rule.citation})",
+        expiry_reason(clock),
         fired_on,
         now,
         before,
     )
-    notice = Notice(
-        key=f"{clock.clock_id}:expired",
-        kind=NoticeKind.CONSEQUENCE,
-        subject=f"{state.form} {state.application_id}: {event.value} -> {state.status}",
-        body=" ".join(step.notes),
-        status=state.status.value,
-        clock_id=clock.clock_id,
-        due_date=clock.last_day,
-    )
-    return state, notice
+    subject = f"{state.form} {state.application_id}: {event.value} -> {state.status}"
+    return state, expiry_notice(clock, subject, step.notes, state.status.value)

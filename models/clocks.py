@@ -254,3 +254,21 @@ def anything_due(state: ClockedState, now: datetime) -> bool:
             if r.at <= now and reminder_key(c, r.days_before) not in state.reminders_sent:
                 return True
     return False
+
+
+def expiry_notice(clock: Clock, subject: str, notes: Sequence[str], status: str) -> Notice:
+    """What the engine tells the team when a clock's consequence takes effect."""
+    return Notice(
+        key=f"{clock.clock_id}:expired",
+        kind=NoticeKind.CONSEQUENCE,
+        subject=subject,
+        body=" ".join(notes),
+        status=status,
+        clock_id=clock.clock_id,
+        due_date=clock.last_day,
+    )
+
+
+def expiry_reason(clock: Clock) -> str:
+    """The reason the engine records for a consequence: the rule and where it comes from."""
+    return f"{clock.rule.name} expired ({clock.rule.citation})"

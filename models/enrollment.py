@@ -50,6 +50,8 @@ from models.clocks import (
     OperatorEvent,
     Reason,
     anything_due,
+    expiry_notice,
+    expiry_reason,
     next_wake,
     settle,
 )
@@ -1359,21 +1361,13 @@ def _expire(state: EnrollmentState, clock: Clock, now: datetime) -> tuple[Enroll
         event.value,
         "engine",
         "system",
-        f"{clock.rule.name} expired ({clock.rule.citation})",
+        expiry_reason(clock),
         fired_on,
         now,
         before,
     )
-    notice = Notice(
-        key=f"{clock.clock_id}:expired",
-        kind=NoticeKind.CONSEQUENCE,
-        subject=f"{_prefix(state)}: {event.value} -> {state.status}",
-        body=" ".join(step.notes),
-        status=state.status.value,
-        clock_id=clock.clock_id,
-        due_date=clock.last_day,
-    )
-    return state, notice
+    subject = f"{_prefix(state)}: {event.value} -> {state.status}"
+    return state, expiry_notice(clock, subject, step.notes, state.status.value)
 
 
 def progress_event(progress: ApplicationProgress) -> OperatorEvent:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from datetime import date
@@ -10,9 +9,8 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import and_, or_
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlalchemy import ColumnElement
+from sqlmodel import col
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -20,7 +18,7 @@ from temporalio.service import RPCError
 
 from api.auth import AUTH_RESPONSES, Reader, Writer
 from api.problems import Problem, from_validation_error, invalid
-from api.reads import bad_parameter, choices, decode_cursor, encode_cursor, engine_of
+from api.reads import bad_parameter, choices, keyset_page
 from api.routes.applications import MAC_JURISDICTIONS
 from api.temporal import client_of, is_not_found, not_found, refusal, settings_of
 from api.views import enrollment_view
@@ -368,50 +366,24 @@ async def list_enrollments(
     macs = choices("mac", mac, MAC_JURISDICTIONS, lambda v: _MAC_BY_KEY.get(v.upper(), v))
     if npi is not None and not _NPI.fullmatch(npi):
         raise bad_parameter("npi", npi, "is not an NPI (10 digits)")
-    after = decode_cursor(cursor) if cursor else None
 
-    query = select(EnrollmentRow)
+    conditions: list[ColumnElement[bool]] = []
     if statuses:
-        query = query.where(col(EnrollmentRow.status).in_(statuses))
+        conditions.append(col(EnrollmentRow.status).in_(statuses))
     if forms:
-        query = query.where(col(EnrollmentRow.form).in_(forms))
+        conditions.append(col(EnrollmentRow.form).in_(forms))
     if states:
-        query = query.where(col(EnrollmentRow.state).in_(states))
+        conditions.append(col(EnrollmentRow.state).in_(states))
     if macs:
-        query = query.where(col(EnrollmentRow.mac_jurisdiction).in_(macs))
+        conditions.append(col(EnrollmentRow.mac_jurisdiction).in_(macs))
     if npi is not None:
-        query = query.where(col(EnrollmentRow.npi) == npi)
+        conditions.append(col(EnrollmentRow.npi) == npi)
     if organization_id is not None:
-        query = query.where(col(EnrollmentRow.organization_id) == organization_id)
+        conditions.append(col(EnrollmentRow.organization_id) == organization_id)
     if due_before is not None:
-        query = query.where(col(EnrollmentRow.revalidation_due_date) < due_before)
+        conditions.append(col(EnrollmentRow.revalidation_due_date) < due_before)
     if deadline_before is not None:
-        query = query.where(col(EnrollmentRow.next_deadline) < deadline_before)
-    if after is not None:
-        updated_at, enrollment_id = after
-        query = query.where(
-            or_(
-                col(EnrollmentRow.updated_at) < updated_at,
-                and_(
-                    col(EnrollmentRow.updated_at) == updated_at,
-                    col(EnrollmentRow.enrollment_id) > enrollment_id,
-                ),
-            )
-        )
-    query = query.order_by(
-        col(EnrollmentRow.updated_at).desc(), col(EnrollmentRow.enrollment_id)
-    ).limit(limit + 1)
-
-    def fetch(engine: Engine) -> list[EnrollmentRow]:
-        with Session(engine) as s:
-            return list(s.exec(query))
-
-    rows = await asyncio.to_thread(fetch, engine_of(request))
-    page, more = rows[:limit], len(rows) > limit
-    last = page[-1] if page else None
-    return {
-        "items": [row.model_dump(mode="json", exclude={"projected_seq"}) for row in page],
-        "next_cursor": encode_cursor(last.updated_at, last.enrollment_id)
-        if more and last
-        else None,
-    }
+        conditions.append(col(EnrollmentRow.next_deadline) < deadline_before)
+    return await keyset_page(
+        request, EnrollmentRow, "enrollment_id", conditions, cursor=cursor, limit=limit
+    )
