@@ -264,6 +264,28 @@ def sandbox(
 
 
 @app.command()
+def reindex() -> None:
+    """Rebuild the read model (lists, deadlines) from Temporal: every application and enrollment
+    workflow is queried and projected again. Needs a worker running to answer the queries."""
+
+    async def main() -> int:
+        from worker import reindex as rebuild
+
+        settings = Settings()
+        engine = create_db_engine(settings.resolved_database_url())
+        create_schema(engine)
+        client = await connect(settings)
+        counts = await rebuild(client, engine)
+        console.print(
+            f"reindexed {counts['applications']} applications and {counts['enrollments']} "
+            f"enrollments; {counts['failed']} failed (see the log)"
+        )
+        return 0 if counts["failed"] == 0 else 1
+
+    _run(main)
+
+
+@app.command()
 def worker() -> None:
     """Run a worker against TEMPORAL_ADDRESS (all workflows and activities)."""
     from worker import main as worker_main

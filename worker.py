@@ -49,6 +49,39 @@ def build_worker(client: Client, engine: Engine, *, task_queue: str) -> Worker:
     )
 
 
+async def reindex(client: Client, engine: Engine, *, query: str | None = None) -> dict[str, int]:
+    """Rebuild the read model from Temporal: every application and enrollment workflow the
+    visibility store lists (open or closed within retention) is queried for its state and
+    projected. Writes go only through workflows, so this is always possible; projections are
+    monotonic, so it is safe while workers run."""
+    from models.read_model import application_projection, enrollment_projection
+
+    projection = ProjectionActivities(engine)
+    counts = {"applications": 0, "enrollments": 0, "failed": 0}
+    listing = query or (
+        'WorkflowType = "ApplicationWorkflow" OR WorkflowType = "EnrollmentWorkflow"'
+    )
+    seen: set[str] = set()
+    async for execution in client.list_workflows(listing):
+        if execution.id in seen:  # continued-as-new chains list every run; the latest answers
+            continue
+        seen.add(execution.id)
+        handle = client.get_workflow_handle(execution.id)
+        try:
+            if execution.workflow_type == "ApplicationWorkflow":
+                app_state = await handle.query(ApplicationWorkflow.state)
+                await asyncio.to_thread(projection._project, application_projection(app_state))
+                counts["applications"] += 1
+            else:
+                enr_state = await handle.query(EnrollmentWorkflow.state)
+                await asyncio.to_thread(projection._project, enrollment_projection(enr_state))
+                counts["enrollments"] += 1
+        except Exception as exc:  # one unreadable workflow must not stop the rebuild
+            log.warning("reindex failed", workflow_id=execution.id, error=str(exc))
+            counts["failed"] += 1
+    return counts
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     engine = create_db_engine(settings.resolved_database_url())
     create_schema(engine)

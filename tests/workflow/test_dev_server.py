@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
 from models.calendar import add_days
 from models.lifecycle import ApplicationStatus
+from models.read_model import DeadlineRow
 from tests.workflow.harness import INDIVIDUAL, ApplicationDriver
 from worker import build_worker
 
@@ -91,3 +94,32 @@ async def test_workflows_are_found_by_search_attributes_without_pii(
             break
         await asyncio.sleep(0.1)
     assert handle.id in found
+
+
+async def test_reindex_rebuilds_the_read_model_from_temporal(
+    driver: ApplicationDriver, tmp_path: Path
+) -> None:
+    from activities.database import create_db_engine, create_schema
+    from models.read_model import ApplicationRow
+    from worker import reindex
+
+    handle = await driver.create()
+    for event in ("submit", "signatures_completed", "received_by_mac", "development_requested"):
+        await driver.record(handle, event)
+    app_id = handle.id.removeprefix("application-")
+    fresh = create_db_engine(f"sqlite:///{tmp_path / 'rebuilt.db'}")
+    create_schema(fresh)
+    query = f'WorkflowId = "{handle.id}"'
+    for _ in range(50):  # visibility is eventually consistent
+        counts = await reindex(driver.client, fresh, query=query)
+        if counts["applications"]:
+            break
+        await asyncio.sleep(0.1)
+    assert counts == {"applications": 1, "enrollments": 0, "failed": 0}
+    with Session(fresh) as s:
+        row = s.get(ApplicationRow, app_id)
+        deadlines = list(s.exec(select(DeadlineRow).where(DeadlineRow.workflow_id == handle.id)))
+    original = driver.row(app_id)
+    assert row is not None and original is not None
+    assert row.model_dump() == original.model_dump()
+    assert [d.clock_kind for d in deadlines] == ["development_response"]
