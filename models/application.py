@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -33,6 +32,7 @@ from models.calendar import (
     presumed_receipt,
     retrospective_billing_start,
     start_of_day,
+    validate_time_zone,
 )
 from models.checks import ApplicationFacts, Finding, blocking, presubmission_findings
 from models.clocks import (
@@ -160,13 +160,7 @@ class ApplicationCreate(BaseModel):
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"{v!r} is not an IANA time zone; use a name like 'America/New_York'"
-            ) from None
-        return v
+        return validate_time_zone(v)
 
     @model_validator(mode="after")
     def _form_purpose(self) -> ApplicationCreate:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar as _stdlib_calendar
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
 
@@ -22,6 +22,17 @@ DEFAULT_TIME_ZONE = "America/New_York"
 
 def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+def validate_time_zone(name: str) -> str:
+    """A field validator: the name must be an IANA zone the machine knows."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{name!r} is not an IANA time zone; use a name like 'America/New_York'"
+        ) from None
+    return name
 
 
 def local_date(instant: datetime, time_zone: str) -> date:

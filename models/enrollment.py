@@ -23,7 +23,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -41,6 +40,7 @@ from models.calendar import (
     period_last_day,
     revalidation_due_date,
     revalidation_window_opens,
+    validate_time_zone,
 )
 from models.clocks import (
     Actor,
@@ -184,16 +184,6 @@ class CycleCarryOver(BaseModel):
     past_cycles: list[CycleSummary] = Field(default_factory=list)
 
 
-def _zone(v: str) -> str:
-    try:
-        ZoneInfo(v)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"{v!r} is not an IANA time zone; use a name like 'America/New_York'"
-        ) from None
-    return v
-
-
 class EnrollmentStart(BaseModel):
     """Input of EnrollmentWorkflow: a new enrollment (from an approved application or an import
     of an existing one), or the next run of one (`carry_over`, see `next_cycle_state`)."""
@@ -221,7 +211,7 @@ class EnrollmentStart(BaseModel):
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, v: str) -> str:
-        return _zone(v)
+        return validate_time_zone(v)
 
     @field_validator("reminder_offsets_days")
     @classmethod

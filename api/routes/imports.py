@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -20,6 +19,7 @@ from api.routes.enrollments import (
     start_enrollment,
 )
 from api.temporal import client_of, settings_of
+from models.calendar import validate_time_zone
 from models.clocks import Reason
 from models.enrollment import EnrollmentStart, OrganizationId
 from models.roster import RosterFileError, RosterRow, parse_roster
@@ -87,14 +87,7 @@ class ImportBody(BaseModel):
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                ZoneInfo(v)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(
-                    f"{v!r} is not an IANA time zone; use a name like 'America/New_York'"
-                ) from None
-        return v
+        return None if v is None else validate_time_zone(v)
 
     @model_validator(mode="before")
     @classmethod
