@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import Request
-from temporalio.client import Client, WorkflowUpdateFailedError
+from pydantic import ValidationError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.problems import Problem
+from api.auth import Principal
+from api.problems import Problem, from_validation_error, invalid
+from models.clocks import OperatorEvent
+from models.lifecycle import Lifecycle
 from models.settings import Settings
 
 # Refusal types raised by the workflows' update validators and handlers.
@@ -72,3 +78,59 @@ def refusal(exc: WorkflowUpdateFailedError) -> Problem:
 
 def is_not_found(exc: RPCError) -> bool:
     return exc.status == RPCStatusCode.NOT_FOUND
+
+
+def operator_event(
+    lifecycle: Lifecycle[Any, Any],
+    models: Mapping[Any, type[OperatorEvent]],
+    name: str,
+    data: Mapping[str, Any],
+    principal: Principal,
+    reason: str,
+    *,
+    what: str = "an operator event",
+) -> OperatorEvent:
+    """The event an operator sent, validated as its workflow will: a known operator event of
+    this lifecycle, its data checked by the event's model (422 naming `data.<field>`), and the
+    actor and role taken from the API key, never from the body."""
+    try:
+        event = lifecycle.events(name)
+    except ValueError:
+        event = None
+    if event is None or not lifecycle.is_operator_event(event):
+        known = [e.value for e in lifecycle.events if lifecycle.is_operator_event(e)]
+        raise invalid(
+            f"'{name}' is not {what}. Use one of: {', '.join(known)}.",
+            [{"field": "event", "reason": "unknown event"}],
+        )
+    try:
+        return models[event].model_validate(
+            {
+                **data,
+                "event": event.value,
+                "actor": principal.actor,
+                "role": principal.role,
+                "reason": reason,
+            }
+        )
+    except ValidationError as exc:
+        raise from_validation_error(exc, ("data",)) from None
+
+
+async def execute_event(
+    handle: WorkflowHandle[Any, Any],
+    update: Any,
+    payload: OperatorEvent,
+    idempotency_key: str | None,
+    closed: Callable[[], Awaitable[Problem]],
+) -> Any:
+    """Record an event as a workflow update (the key de-duplicates retries). A refusal becomes
+    a 409/422 problem; a workflow that no longer takes updates becomes `closed()`'s problem."""
+    try:
+        return await handle.execute_update(update, payload, id=idempotency_key or str(uuid.uuid4()))
+    except WorkflowUpdateFailedError as exc:
+        raise refusal(exc) from None
+    except RPCError as exc:
+        if is_not_found(exc):
+            raise await closed() from None
+        raise

@@ -6,13 +6,12 @@ import hashlib
 import re
 import uuid
 from datetime import date
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import ColumnElement
 from sqlmodel import col
-from temporalio.client import WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
@@ -20,13 +19,19 @@ from temporalio.service import RPCError
 from api.auth import AUTH_RESPONSES, Reader, Writer
 from api.problems import Problem, from_validation_error, invalid
 from api.reads import bad_parameter, choices, keyset_page
-from api.temporal import client_of, is_not_found, not_found, refusal, settings_of
+from api.temporal import (
+    client_of,
+    execute_event,
+    is_not_found,
+    not_found,
+    operator_event,
+    settings_of,
+)
 from api.views import application_view
 from models.application import (
     EVENT_MODELS,
     ApplicationCreate,
     ApplicationDetails,
-    ApplicationEventRequest,
     ApplicationId,
     ApplicationState,
     OrganizationId,
@@ -36,13 +41,12 @@ from models.application import (
 from models.forms import Form, FormInput, Purpose, parse_form
 from models.identifiers import US_STATE_CODES
 from models.jurisdictions import AB_MAC_JURISDICTIONS, DME_MAC_JURISDICTIONS, NPE_JURISDICTIONS
-from models.lifecycle import APPLICATION_LIFECYCLE, ApplicationEvent, ApplicationStatus
+from models.lifecycle import APPLICATION_LIFECYCLE, ApplicationStatus
 from models.read_model import ApplicationRow
 from workflows.application import ApplicationWorkflow
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"], responses=AUTH_RESPONSES)
 
-OPERATOR_EVENTS = [e.value for e in ApplicationEvent if APPLICATION_LIFECYCLE.is_operator_event(e)]
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 500
@@ -260,49 +264,26 @@ async def record_event(
     body: Annotated[EventBody, Body()],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> dict[str, Any]:
-    try:
-        event = ApplicationEvent(body.event)
-    except ValueError:
-        event = None
-    if event is None or not APPLICATION_LIFECYCLE.is_operator_event(event):
-        raise invalid(
-            f"'{body.event}' is not an operator event. Use one of: {', '.join(OPERATOR_EVENTS)}.",
-            [{"field": "event", "reason": "unknown event"}],
+    payload = operator_event(
+        APPLICATION_LIFECYCLE, EVENT_MODELS, body.event, body.data, principal, body.reason
+    )
+
+    async def closed() -> Problem:
+        # Either unknown, or closed: a closed application still answers queries.
+        current = await _query(request, application_id)
+        return Problem(
+            409,
+            "Application closed",
+            f"Application '{application_id}' is closed ({current.status.value}); "
+            "nothing more can be recorded on it. Start a new application if needed.",
+            state=current.status.value,
+            allowed_events=[],
         )
-    try:
-        payload = EVENT_MODELS[event].model_validate(
-            {
-                **body.data,
-                "event": event.value,
-                "actor": principal.actor,
-                "role": principal.role,
-                "reason": body.reason,
-            }
-        )
-    except ValidationError as exc:
-        raise from_validation_error(exc, ("data",)) from None
+
     handle = client_of(request).get_workflow_handle(application_workflow_id(application_id))
-    try:
-        state = await handle.execute_update(
-            ApplicationWorkflow.record_event,
-            cast(ApplicationEventRequest, payload),
-            id=idempotency_key or str(uuid.uuid4()),
-        )
-    except WorkflowUpdateFailedError as exc:
-        raise refusal(exc) from None
-    except RPCError as exc:
-        if is_not_found(exc):
-            # Either unknown, or closed: a closed application still answers queries.
-            current = await _query(request, application_id)
-            raise Problem(
-                409,
-                "Application closed",
-                f"Application '{application_id}' is closed ({current.status.value}); "
-                "nothing more can be recorded on it. Start a new application if needed.",
-                state=current.status.value,
-                allowed_events=[],
-            ) from None
-        raise
+    state = await execute_event(
+        handle, ApplicationWorkflow.record_event, payload, idempotency_key, closed
+    )
     return application_view(state)
 
 

@@ -3,29 +3,34 @@
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import date
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import ColumnElement
 from sqlmodel import col
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.auth import AUTH_RESPONSES, Reader, Writer
-from api.problems import Problem, from_validation_error, invalid
+from api.problems import Problem, from_validation_error
 from api.reads import bad_parameter, choices, keyset_page
 from api.routes.applications import MAC_JURISDICTIONS
-from api.temporal import client_of, is_not_found, not_found, refusal, settings_of
+from api.temporal import (
+    client_of,
+    execute_event,
+    is_not_found,
+    not_found,
+    operator_event,
+    settings_of,
+)
 from api.views import enrollment_view
 from models.clocks import Reason
 from models.enrollment import (
     ENROLLMENT_EVENT_MODELS,
-    EnrollmentEventRequest,
     EnrollmentStart,
     EnrollmentState,
     OrganizationId,
@@ -33,13 +38,12 @@ from models.enrollment import (
 )
 from models.forms import Form, FormInput, parse_form
 from models.identifiers import NPI, PTAN, US_STATE_CODES, EnrollmentId, StateCode
-from models.lifecycle import ENROLLMENT_LIFECYCLE, EnrollmentEvent, EnrollmentStatus
+from models.lifecycle import ENROLLMENT_LIFECYCLE, EnrollmentStatus
 from models.read_model import EnrollmentRow
 from workflows.enrollment import EnrollmentWorkflow
 
 router = APIRouter(prefix="/v1/enrollments", tags=["enrollments"], responses=AUTH_RESPONSES)
 
-OPERATOR_EVENTS = [e.value for e in EnrollmentEvent if ENROLLMENT_LIFECYCLE.is_operator_event(e)]
 HOW_TO_CREATE = "import it with POST /v1/enrollments (or a roster with POST /v1/imports)"
 
 DEFAULT_PAGE = 50
@@ -283,51 +287,33 @@ async def record_enrollment_event(
     body: Annotated[EnrollmentEventBody, Body()],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> dict[str, Any]:
-    try:
-        event = EnrollmentEvent(body.event)
-    except ValueError:
-        event = None
-    if event is None or not ENROLLMENT_LIFECYCLE.is_operator_event(event):
-        raise invalid(
-            f"'{body.event}' is not an enrollment operator event. Use one of: "
-            f"{', '.join(OPERATOR_EVENTS)}.",
-            [{"field": "event", "reason": "unknown event"}],
-        )
-    try:
-        payload = ENROLLMENT_EVENT_MODELS[event].model_validate(
-            {
-                **body.data,
-                "event": event.value,
-                "actor": principal.actor,
-                "role": principal.role,
-                "reason": body.reason,
-            }
-        )
-    except ValidationError as exc:
-        raise from_validation_error(exc, ("data",)) from None
+    payload = operator_event(
+        ENROLLMENT_LIFECYCLE,
+        ENROLLMENT_EVENT_MODELS,
+        body.event,
+        body.data,
+        principal,
+        body.reason,
+        what="an enrollment operator event",
+    )
     client = client_of(request)
-    handle = client.get_workflow_handle(enrollment_workflow_id(enrollment_id))
-    try:
-        state = await handle.execute_update(
-            EnrollmentWorkflow.record_event,
-            cast(EnrollmentEventRequest, payload),
-            id=idempotency_key or str(uuid.uuid4()),
+
+    async def closed() -> Problem:
+        # Either unknown, or closed: a closed enrollment still answers queries.
+        current = await query_enrollment(client, enrollment_id)
+        return Problem(
+            409,
+            "Enrollment closed",
+            f"Enrollment '{enrollment_id}' is closed ({current.status.value}); nothing more "
+            "can be recorded on it. A new enrollment needs a new initial application.",
+            state=current.status.value,
+            allowed_events=[],
         )
-    except WorkflowUpdateFailedError as exc:
-        raise refusal(exc) from None
-    except RPCError as exc:
-        if is_not_found(exc):
-            # Either unknown, or closed: a closed enrollment still answers queries.
-            current = await query_enrollment(client, enrollment_id)
-            raise Problem(
-                409,
-                "Enrollment closed",
-                f"Enrollment '{enrollment_id}' is closed ({current.status.value}); nothing more "
-                "can be recorded on it. A new enrollment needs a new initial application.",
-                state=current.status.value,
-                allowed_events=[],
-            ) from None
-        raise
+
+    handle = client.get_workflow_handle(enrollment_workflow_id(enrollment_id))
+    state = await execute_event(
+        handle, EnrollmentWorkflow.record_event, payload, idempotency_key, closed
+    )
     return enrollment_view(state)
 
 
