@@ -40,6 +40,7 @@ from models.clocks import (
     ClockOutcome,
     ClockStep,
     ClosedClock,
+    EventRecord,
     EventRefused,
     OperatorEvent,
     Reason,
@@ -409,21 +410,8 @@ class Decision(BaseModel):
     by_engine: bool = False
 
 
-class EventRecord(BaseModel):
-    """One line of the application's own log (the Temporal history is the full audit trail)."""
-
-    seq: int
-    event: str
-    actor: str
-    role: str | None = None
-    reason: str
-    event_date: date
-    recorded_at: datetime
-    from_status: ApplicationStatus | None
-    to_status: ApplicationStatus
-    clocks_opened: list[str] = Field(default_factory=list)
-    clocks_closed: list[str] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
+# One line of the application's own log.
+ApplicationEventRecord = EventRecord[ApplicationStatus]
 
 
 class ApplicationState(BaseModel):
@@ -460,7 +448,7 @@ class ApplicationState(BaseModel):
     closed_clocks: list[ClosedClock] = Field(default_factory=list)
     reminders_sent: list[str] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
-    events: list[EventRecord] = Field(default_factory=list)
+    events: list[ApplicationEventRecord] = Field(default_factory=list)
     # The state just before the engine applied a consequence, kept while an on-time event
     # recorded late may still withdraw it (rule late_recording_grace).
     before_consequence: ApplicationState | None = None
@@ -545,7 +533,7 @@ def new_application(create: ApplicationCreate, now: datetime) -> ApplicationStat
         create.details.facts(create.form, create.purpose), today
     )
     state.events.append(
-        EventRecord(
+        ApplicationEventRecord(
             seq=1,
             event="created",
             actor=create.actor,
@@ -806,7 +794,7 @@ def _record(
 ) -> None:
     state = step.state
     state.events.append(
-        EventRecord(
+        ApplicationEventRecord(
             seq=step.seq,
             event=event,
             actor=actor,

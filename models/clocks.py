@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,6 +29,27 @@ class ClosedClock(BaseModel):
     closed_on: date
     outcome: ClockOutcome
     by_event_seq: int
+
+
+Status = TypeVar("Status", bound=str)
+
+
+class EventRecord(BaseModel, Generic[Status]):
+    """One line of a record's own log, in either lifecycle (the Temporal history is the full
+    audit trail). `EventRecord[str]` reads the records of any workflow."""
+
+    seq: int
+    event: str
+    actor: str
+    role: str | None = None
+    reason: str
+    event_date: date
+    recorded_at: datetime
+    from_status: Status | None
+    to_status: Status
+    clocks_opened: list[str] = Field(default_factory=list)
+    clocks_closed: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
 
 
 class OperatorEvent(BaseModel):

@@ -46,6 +46,7 @@ from models.clocks import (
     Actor,
     ClockStep,
     ClosedClock,
+    EventRecord,
     EventRefused,
     OperatorEvent,
     Reason,
@@ -420,19 +421,7 @@ _DATE_FIELDS = {
 # --- State --------------------------------------------------------------------------------------
 
 
-class EnrollmentEventRecord(BaseModel):
-    seq: int
-    event: str
-    actor: str
-    role: str | None = None
-    reason: str
-    event_date: date
-    recorded_at: datetime
-    from_status: EnrollmentStatus | None
-    to_status: EnrollmentStatus
-    clocks_opened: list[str] = Field(default_factory=list)
-    clocks_closed: list[str] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
+EnrollmentEventRecord = EventRecord[EnrollmentStatus]
 
 
 class EnrollmentState(BaseModel):

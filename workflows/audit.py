@@ -42,7 +42,7 @@ from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 
-from models.application import EventRecord
+from models.clocks import EventRecord as _AnyRecord
 
 __all__ = [
     "EXPORT_FORMAT",
@@ -75,6 +75,8 @@ _SENSITIVE_KEYS = frozenset(
 )
 _ACTIVITY_SHOWN = {"check_application", "record_notification"}
 _EVENT_FIELDS_NOT_DATA = {"event", "actor", "role", "reason"}
+# Statuses as plain strings: the same reader serves applications and enrollments.
+EventRecord = _AnyRecord[str]
 _RECORDS: TypeAdapter[list[EventRecord]] = TypeAdapter(list[EventRecord])
 
 
@@ -261,9 +263,7 @@ class _Builder:
                 if request.get("event") == record.event:
                     details["data"] = _event_data(self.pending.pop(i))
                     break
-        status = _status_text(
-            record.from_status.value if record.from_status else None, record.to_status.value
-        )
+        status = _status_text(record.from_status, record.to_status)
         who = "engine" if engine else f"{record.actor} ({record.role or 'no role'})"
         self.add(
             event,
@@ -274,8 +274,8 @@ class _Builder:
             role=record.role,
             event=record.event,
             reason=mask_text(record.reason),
-            from_status=record.from_status.value if record.from_status else None,
-            to_status=record.to_status.value,
+            from_status=record.from_status,
+            to_status=record.to_status,
             clocks_opened=list(record.clocks_opened),
             clocks_closed=list(record.clocks_closed),
             details=details,
@@ -355,22 +355,32 @@ class _Builder:
                 return
             create = await d.first(a.input, where)
             if isinstance(create, dict) and "actor" in create:
+                # The status comes from the record the reducer wrote, whatever the lifecycle.
+                first = self.records.get(1)
+                to_status = first.to_status if first else "draft"
+                if a.workflow_type.name == "EnrollmentWorkflow":
+                    what = (
+                        f"{create.get('form')} enrollment {create.get('enrollment_id')} "
+                        f"({create.get('source')})"
+                    )
+                    keys: tuple[str, ...] = ("enrollment_id", "organization_id", "form", "source")
+                else:
+                    what = (
+                        f"{create.get('form')} {create.get('purpose')} application "
+                        f"{create.get('application_id')}"
+                    )
+                    keys = ("application_id", "organization_id", "form", "purpose")
                 self.add(
                     event,
                     "created",
-                    f"created {create.get('form')} {create.get('purpose')} application "
-                    f"{create.get('application_id')} for organization "
-                    f"{create.get('organization_id')} by {create['actor']} "
-                    f"({create.get('role') or 'no role'}): -> draft",
+                    f"created {what} for organization {create.get('organization_id')} by "
+                    f"{create['actor']} ({create.get('role') or 'no role'}): -> {to_status}",
                     actor=create["actor"],
                     role=create.get("role"),
                     event="created",
                     reason=mask_text(str(create.get("reason", ""))),
-                    to_status="draft",
-                    details={
-                        k: create.get(k)
-                        for k in ("application_id", "organization_id", "form", "purpose")
-                    }
+                    to_status=to_status,
+                    details={k: create.get(k) for k in keys}
                     | {"workflow_type": a.workflow_type.name, "seq": 1},
                 )
                 self.emitted_seq = max(self.emitted_seq, 1)

@@ -527,3 +527,20 @@ async def test_revalidation_is_a_child_application_that_reports_back(
     after = await driver.state(handle)
     assert after.cycle == 2 and after.revalidation_due_date is not None
     assert after.revalidation_due_date > due
+
+
+async def test_an_enrollment_has_an_audit_timeline(driver: EnrollmentDriver) -> None:
+    from workflows.audit import build_timeline, fetch_chain
+
+    handle = await driver.start()
+    today = await driver.today()
+    await driver.send(handle, "claim_activity", latest_claim_date=today.isoformat())
+    entries, warnings = await build_timeline(
+        await fetch_chain(driver.client, handle.id), driver.client.data_converter
+    )
+    assert warnings == []
+    lines = [(e.kind, e.event, e.from_status, e.to_status) for e in entries if e.event]
+    assert lines[:2] == [
+        ("created", "created", None, "active"),
+        ("event", "claim_activity", "active", "active"),
+    ]
