@@ -33,10 +33,10 @@ from temporalio.client import Client
 
 from activities.database import create_db_engine, create_schema
 from activities.structured_logging import configure_logging
-from models.settings import Settings
 from workflows.client import connect
 from workflows.converter import KeyRing
 from workflows.search_attributes import register as register_search_attributes
+from workflows.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Medicare enrollment lifecycle engine.")
 console = Console(stderr=True)

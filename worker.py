@@ -22,11 +22,11 @@ from activities.database import create_db_engine, create_schema
 from activities.notifications import NotificationActivities
 from activities.projection import ProjectionActivities
 from activities.structured_logging import configure_logging
-from models.settings import Settings
 from workflows.application import ApplicationWorkflow
 from workflows.client import connect
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.search_attributes import register as register_search_attributes
+from workflows.settings import Settings
 
 WORKFLOWS = [ApplicationWorkflow, EnrollmentWorkflow]
 

@@ -28,8 +28,8 @@ from api.routes import audit as audit_routes
 from api.routes import codec as codec_routes
 from api.routes import enrollments as enrollment_routes
 from api.routes import imports as import_routes
-from models.settings import Settings
 from workflows.client import connect
+from workflows.settings import Settings
 
 if TYPE_CHECKING:
     from api.sandbox import SandboxClock

@@ -37,10 +37,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.calendar import local_date
 from models.read_model import ApplicationRow, DeadlineRow, EnrollmentRow
-from models.settings import Settings
 from workflows.client import keyring_from
 from workflows.converter import KeyRing, build_data_converter
 from workflows.search_attributes import register as register_search_attributes
+from workflows.settings import Settings
 
 MAX_ADVANCE_DAYS = 3650
 # How long an advance waits (real time) for the read model to show what the fired timers did.

@@ -14,9 +14,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Principal
 from api.problems import Problem, from_validation_error, invalid
-from models.clocks import OperatorEvent
 from models.lifecycle import Lifecycle
-from models.settings import Settings
+from models.records import OperatorEvent
+from workflows.settings import Settings
 
 # Refusal types raised by the workflows' update validators and handlers.
 STATE_CONFLICTS = {"IllegalTransition"}
@@ -81,8 +81,8 @@ def is_not_found(exc: RPCError) -> bool:
 
 
 def operator_event(
-    lifecycle: Lifecycle[Any, Any],
-    models: Mapping[Any, type[OperatorEvent]],
+    lifecycle: Lifecycle[Any],
+    models: Mapping[str, type[OperatorEvent]],
     name: str,
     data: Mapping[str, Any],
     principal: Principal,
@@ -93,21 +93,16 @@ def operator_event(
     """The event an operator sent, validated as its workflow will: a known operator event of
     this lifecycle, its data checked by the event's model (422 naming `data.<field>`), and the
     actor and role taken from the API key, never from the body."""
-    try:
-        event = lifecycle.events(name)
-    except ValueError:
-        event = None
-    if event is None or not lifecycle.is_operator_event(event):
-        known = [e.value for e in lifecycle.events if lifecycle.is_operator_event(e)]
+    if not lifecycle.is_operator_event(name):
         raise invalid(
-            f"'{name}' is not {what}. Use one of: {', '.join(known)}.",
+            f"'{name}' is not {what}. Use one of: {', '.join(lifecycle.operator_events)}.",
             [{"field": "event", "reason": "unknown event"}],
         )
     try:
-        return models[event].model_validate(
+        return models[name].model_validate(
             {
                 **data,
-                "event": event.value,
+                "event": name,
                 "actor": principal.actor,
                 "role": principal.role,
                 "reason": reason,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.application import ApplicationState
+from models.application import ApplicationState, allowed_events
 from models.enrollment import EnrollmentState, reenrollment_bar
+from models.enrollment import allowed_events as enrollment_allowed_events
 from models.identifiers import mask_tin
 
 
@@ -20,7 +21,7 @@ def application_view(state: ApplicationState) -> dict[str, Any]:
     if details.get("date_of_birth"):
         details["date_of_birth"] = "[REDACTED]"
     view["workflow_id"] = state.workflow_id
-    view["allowed_events"] = state.allowed_events()
+    view["allowed_events"] = allowed_events(state)
     view["filing_date"] = state.filing_date.isoformat() if state.filing_date else None
     for clock, model in zip(view["clocks"], state.clocks, strict=True):
         clock["explanation"] = model.explanation
@@ -33,7 +34,7 @@ def enrollment_view(state: EnrollmentState) -> dict[str, Any]:
     NPI and PTAN are public identifiers; an enrollment holds no TIN."""
     view = state.model_dump(mode="json")
     view["workflow_id"] = state.workflow_id
-    view["allowed_events"] = state.allowed_events()
+    view["allowed_events"] = enrollment_allowed_events(state)
     opens = state.revalidation_window_opens
     view["revalidation_window_opens"] = opens.isoformat() if opens else None
     for clock, model in zip(view["clocks"], state.clocks, strict=True):

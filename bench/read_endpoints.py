@@ -45,13 +45,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from activities.database import create_db_engine, create_schema
 from api.app import create_app
 from api.reads import decode_cursor
+from models.application import ApplicationStatus
 from models.calendar import ClockKind, local_date
 from models.forms import Form
 from models.identifiers import US_STATE_CODES, npi_check_digit
 from models.jurisdictions import enrollment_contractor
-from models.lifecycle import ApplicationStatus
 from models.read_model import ApplicationRow, DeadlineRow
-from models.settings import Settings
+from workflows.settings import Settings
 
 ZONE = "America/New_York"
 KEY = secrets.token_urlsafe(32)

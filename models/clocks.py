@@ -1,25 +1,23 @@
-"""Reducer machinery shared by the application and the enrollment domains.
+"""Clock machinery shared by the application and the enrollment reducers.
 
-Both reducers are pure functions of (state, event, now) that keep open and closed clocks, send
-each reminder once by a stable key, record every event with the clocks it opened and closed, and
-refuse illegal events with one exception type. This module holds that machinery once; the two
-domain modules (models/application.py, models/enrollment.py) hold only their own rules.
+Both keep open and closed clocks, send each reminder once by a stable key, apply a clock's
+consequence when its time comes, and record every event with the clocks it opened and closed.
+This module holds that once; models/application/ and models/enrollment/ hold their own rules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
+from enum import StrEnum
+from typing import Any, Literal, Protocol, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from models.calendar import AnyClockKind, Clock, local_date, open_clock
 from models.notices import Notice, NoticeKind
+from models.records import EventRecord, Outcome, record_line
 from models.rules import RuleKey
-
-Actor = Annotated[str, Field(min_length=1, max_length=200)]
-Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 
 ClockOutcome = Literal["satisfied", "expired", "superseded"]
 
@@ -31,80 +29,6 @@ class ClosedClock(BaseModel):
     by_event_seq: int
 
 
-Status = TypeVar("Status", bound=str)
-
-
-class EventRecord(BaseModel, Generic[Status]):
-    """One line of a record's own log, in either lifecycle (the Temporal history is the full
-    audit trail). `EventRecord[str]` reads the records of any workflow."""
-
-    seq: int
-    event: str
-    actor: str
-    role: str | None = None
-    reason: str
-    event_date: date
-    recorded_at: datetime
-    from_status: Status | None
-    to_status: Status
-    clocks_opened: list[str] = Field(default_factory=list)
-    clocks_closed: list[str] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
-
-
-class OperatorEvent(BaseModel):
-    """Base of every event an operator records: who, why, and the date it happened."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
-
-    event: str
-    actor: Actor
-    role: str | None = None
-    reason: Reason
-
-    def event_date(self) -> date | None:
-        """The date the thing happened (letter date, receipt date...), None = today."""
-        return None
-
-
-RefusalCode = Literal[
-    "IllegalTransition", "InvalidEventData", "PresubmissionChecksFailed", "ReenrollmentBarred"
-]
-
-
-class EventRefused(Exception):
-    """Why an event cannot be recorded. The workflow turns it into an ApplicationError whose type
-    is `code`; the API into a 409 (illegal in this state) or 422 (bad data)."""
-
-    def __init__(
-        self,
-        code: RefusalCode,
-        message: str,
-        *,
-        status: str,
-        allowed_events: Sequence[str],
-        field: str | None = None,
-        findings: Sequence[Any] = (),
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-        self.allowed_events = list(allowed_events)
-        self.field = field
-        self.findings = list(findings)
-
-    def details(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "message": self.message,
-            "status": self.status,
-            "allowed_events": self.allowed_events,
-            "field": self.field,
-            "findings": [f.model_dump(mode="json") for f in self.findings],
-        }
-
-
 class ClockedState(Protocol):
     """What the shared machinery needs of a reducer's state."""
 
@@ -112,6 +36,13 @@ class ClockedState(Protocol):
     clocks: list[Clock]
     closed_clocks: list[ClosedClock]
     reminders_sent: list[str]
+
+    @property
+    def status(self) -> StrEnum: ...
+
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> Self: ...
 
 
 class ClockStep:
@@ -157,6 +88,36 @@ class ClockStep:
                 f"{clock.consequence} now."
             )
         return clock
+
+    def record(
+        self,
+        line: type[EventRecord[Any]],
+        event: str,
+        actor: str,
+        role: str | None,
+        reason: str,
+        when: date,
+        now: datetime,
+        before: StrEnum | None,
+    ) -> None:
+        """Append this step's line (clocks opened and closed, notes) to the record's log."""
+        record_line(
+            self.state.events,
+            line,
+            seq=self.seq,
+            event=event,
+            actor=actor,
+            role=role,
+            reason=reason,
+            when=when,
+            now=now,
+            before=before,
+            after=self.state.status,
+            opened=self.opened,
+            closed=self.closed,
+            notes=self.notes,
+        )
+        self.state.updated_at = now
 
     def close(
         self,
@@ -263,6 +224,27 @@ def settle(
         clock = min(expired, key=lambda c: (c.fires_at, c.clock_id))
         state, notice = expire(state, clock, now)
         notices.append(notice)
+
+
+def fire_due(
+    state: _State,
+    now: datetime,
+    *,
+    subject_prefix: Callable[[_State], str],
+    expire: Callable[[_State, Clock, datetime], tuple[_State, Notice]],
+) -> Outcome[_State]:
+    """Send due reminders and apply the consequence of every clock whose time has come, on a
+    copy of `state`. Idempotent: a second call at the same instant changes nothing."""
+    if not anything_due(state, now):
+        return Outcome(state=state)
+    settled, notices = settle(
+        state.model_copy(deep=True),
+        now,
+        subject_prefix=subject_prefix,
+        status=lambda st: st.status.value,
+        expire=expire,
+    )
+    return Outcome(state=settled, notices=notices)
 
 
 def anything_due(state: ClockedState, now: datetime) -> bool:

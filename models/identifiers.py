@@ -16,7 +16,7 @@ import unicodedata
 from functools import partial
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 __all__ = [
     "EIN",
@@ -26,6 +26,7 @@ __all__ = [
     "US_STATE_CODES",
     "EnrollmentId",
     "MacCaseNumber",
+    "OrganizationId",
     "PacId",
     "StateCode",
     "WebTrackingId",
@@ -321,3 +322,11 @@ MacCaseNumber = Annotated[
 EIN = Annotated[str, AfterValidator(validate_ein)]
 SSN = Annotated[str, AfterValidator(validate_ssn)]
 StateCode = Annotated[str, AfterValidator(validate_state_code)]
+
+
+# --------------------------------------------------------------------------------------
+# The engine's own ids
+# --------------------------------------------------------------------------------------
+
+# The group, facility or client a record belongs to: our id, safe in URLs and workflow ids.
+OrganizationId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]

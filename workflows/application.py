@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         ApplicationCreate,
         ApplicationEventRequest,
         ApplicationState,
+        ApplicationStatus,
         EventRefused,
         UpdateDraft,
         apply_event,
@@ -45,7 +46,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.enrollment import EnrollmentStart, enrollment_workflow_id
     from models.forms import Purpose
-    from models.lifecycle import ApplicationStatus
     from models.notices import Notice
     from models.read_model import application_projection
     from workflows.search_attributes import application_attributes

@@ -42,7 +42,7 @@ from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 
-from models.clocks import EventRecord as _AnyRecord
+from models.records import EventRecord as _AnyRecord
 
 __all__ = [
     "EXPORT_FORMAT",

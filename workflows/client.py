@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
-from models.settings import Settings
 from workflows.converter import KeyRing, build_data_converter
+from workflows.settings import Settings
 
 
 def keyring_from(settings: Settings) -> KeyRing | None:

@@ -15,9 +15,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.clocks import EventRefused
     from models.contracts import RECORD_NOTIFICATION, NotificationRequest, RecordKind
     from models.notices import Notice
+    from models.records import EventRefused
 
 # Side effects must eventually happen; a database outage delays them, it does not lose them.
 EFFECT_RETRY = RetryPolicy(

@@ -25,12 +25,12 @@ from workflows.effects import (
 
 with workflow.unsafe.imports_passed_through():
     from models.application import ApplicationCreate, application_workflow_id
-    from models.clocks import EventRefused
     from models.contracts import PROJECT_ENROLLMENT, ApplicationProgress, OpenApplication
     from models.enrollment import (
         EnrollmentEventRequest,
         EnrollmentStart,
         EnrollmentState,
+        EnrollmentStatus,
         ReenrollmentBar,
         apply_event,
         check_event,
@@ -41,9 +41,9 @@ with workflow.unsafe.imports_passed_through():
         reenrollment_bar,
     )
     from models.forms import Purpose, revalidates
-    from models.lifecycle import EnrollmentStatus
     from models.notices import Notice
     from models.read_model import enrollment_projection
+    from models.records import EventRefused
     from workflows.search_attributes import enrollment_attributes
 
 

@@ -29,20 +29,20 @@ from api.temporal import (
 )
 from api.views import application_view
 from models.application import (
+    APPLICATION_LIFECYCLE,
     EVENT_MODELS,
     ApplicationCreate,
     ApplicationDetails,
     ApplicationId,
     ApplicationState,
-    OrganizationId,
-    Reason,
+    ApplicationStatus,
     application_workflow_id,
 )
 from models.forms import Form, FormInput, Purpose, parse_form
-from models.identifiers import US_STATE_CODES
+from models.identifiers import US_STATE_CODES, OrganizationId
 from models.jurisdictions import AB_MAC_JURISDICTIONS, DME_MAC_JURISDICTIONS, NPE_JURISDICTIONS
-from models.lifecycle import APPLICATION_LIFECYCLE, ApplicationStatus
 from models.read_model import ApplicationRow
+from models.records import Reason
 from workflows.application import ApplicationWorkflow
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"], responses=AUTH_RESPONSES)

@@ -28,18 +28,18 @@ from api.temporal import (
     settings_of,
 )
 from api.views import enrollment_view
-from models.clocks import Reason
 from models.enrollment import (
     ENROLLMENT_EVENT_MODELS,
+    ENROLLMENT_LIFECYCLE,
     EnrollmentStart,
     EnrollmentState,
-    OrganizationId,
+    EnrollmentStatus,
     enrollment_workflow_id,
 )
 from models.forms import Form, FormInput, parse_form
-from models.identifiers import NPI, PTAN, US_STATE_CODES, EnrollmentId, StateCode
-from models.lifecycle import ENROLLMENT_LIFECYCLE, EnrollmentStatus
+from models.identifiers import NPI, PTAN, US_STATE_CODES, EnrollmentId, OrganizationId, StateCode
 from models.read_model import EnrollmentRow
+from models.records import Reason
 from workflows.enrollment import EnrollmentWorkflow
 
 router = APIRouter(prefix="/v1/enrollments", tags=["enrollments"], responses=AUTH_RESPONSES)

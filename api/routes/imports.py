@@ -20,8 +20,9 @@ from api.routes.enrollments import (
 )
 from api.temporal import client_of, settings_of
 from models.calendar import validate_time_zone
-from models.clocks import Reason
-from models.enrollment import EnrollmentStart, OrganizationId
+from models.enrollment import EnrollmentStart
+from models.identifiers import OrganizationId
+from models.records import Reason
 from models.roster import RosterFileError, RosterRow, parse_roster
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"], responses=AUTH_RESPONSES)

@@ -11,9 +11,9 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from api.auth import AUTH_RESPONSES, READ_ROLES, require
-from models.application import EVENT_MODELS
-from models.enrollment import ENROLLMENT_EVENT_MODELS
-from models.lifecycle import APPLICATION_LIFECYCLE, ENROLLMENT_LIFECYCLE, Lifecycle
+from models.application import APPLICATION_LIFECYCLE, EVENT_MODELS
+from models.enrollment import ENROLLMENT_EVENT_MODELS, ENROLLMENT_LIFECYCLE
+from models.lifecycle import Lifecycle
 
 router = APIRouter(
     prefix="/v1/lifecycle",
@@ -28,7 +28,7 @@ class LifecycleKind(StrEnum):
     ENROLLMENT = "enrollment"
 
 
-_TABLES: dict[LifecycleKind, tuple[Lifecycle[Any, Any], Mapping[Any, type[BaseModel]]]] = {
+_TABLES: dict[LifecycleKind, tuple[Lifecycle[Any], Mapping[str, type[BaseModel]]]] = {
     LifecycleKind.APPLICATION: (APPLICATION_LIFECYCLE, EVENT_MODELS),
     LifecycleKind.ENROLLMENT: (ENROLLMENT_LIFECYCLE, ENROLLMENT_EVENT_MODELS),
 }
@@ -37,9 +37,8 @@ _TABLES: dict[LifecycleKind, tuple[Lifecycle[Any, Any], Mapping[Any, type[BaseMo
 def _describe(kind: LifecycleKind) -> dict[str, Any]:
     table, models = _TABLES[kind]
     described = table.describe()
-    by_name: dict[str, type[BaseModel]] = {str(k): v for k, v in models.items()}
     for event in described["events"]:
-        model = by_name.get(event["name"])
+        model = models.get(event["name"])
         if model is not None:
             schema = model.model_json_schema()
             props = schema.get("properties", {})

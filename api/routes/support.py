@@ -29,7 +29,7 @@ from temporalio.service import RPCError
 from api.auth import AUTH_RESPONSES, Reader
 from api.problems import PROBLEM_JSON
 from api.temporal import client_of, is_not_found, not_found
-from models.application import ApplicationState, application_workflow_id
+from models.application import ApplicationState, allowed_events, application_workflow_id
 from models.calendar import Clock
 from models.checks import Severity
 from models.identifiers import mask_tin
@@ -367,7 +367,7 @@ def build_packet(state: ApplicationState, now: datetime) -> SupportPacket:
         workflow_id=state.workflow_id,
         organization_id=state.organization_id,
         status=state.status.value,
-        allowed_events=state.allowed_events(),
+        allowed_events=allowed_events(state),
         as_of=today,
         generated_at=now,
         identifiers=PacketIdentifiers(

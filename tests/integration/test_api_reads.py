@@ -25,9 +25,9 @@ from activities.database import create_db_engine
 from api.app import create_app
 from models.calendar import local_date
 from models.identifiers import npi_check_digit
-from models.settings import Settings
 from tests.workflow.harness import event_data
 from worker import build_worker
+from workflows.settings import Settings
 
 ZONE = "America/New_York"
 ACTOR = "ops@example.org"

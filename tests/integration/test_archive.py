@@ -25,7 +25,6 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from models.settings import Settings
 from tests.conftest import TEST_CONVERTER, TEST_SERVER
 from tests.integration.test_api_reads import _serve
 from tests.integration.test_audit import ZONE, drive
@@ -44,6 +43,7 @@ from workflows.archive import (
     workflow_id_of,
 )
 from workflows.audit import export_from_text, verify_export
+from workflows.settings import Settings
 
 DETAILS = {"legal_name": "Jane Doe", "npi": "1234567893", "state": "FL"}
 

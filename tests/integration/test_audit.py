@@ -25,7 +25,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from models.calendar import local_date
-from models.settings import Settings
 from tests.conftest import TEST_CONVERTER, TEST_KEYRING
 from tests.integration.test_api_reads import _serve
 from tests.integration.test_auth import API_KEYS, KEYS, headers
@@ -40,6 +39,7 @@ from workflows.audit import (
 )
 from workflows.converter import KeyRing, build_data_converter
 from workflows.replay import load_history_file
+from workflows.settings import Settings
 
 ZONE = "America/New_York"
 SSN, EIN, DOB = "123-45-6789", "12-3456789", "1980-02-29"

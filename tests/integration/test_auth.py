@@ -25,9 +25,9 @@ from api.app import create_app
 from api.auth import ApiKeyError, parse_api_keys
 from api.routes.applications import idempotent_application_id
 from models.application import application_workflow_id
-from models.settings import Settings
 from tests.integration.test_api_reads import _closed_port, _serve
 from worker import build_worker
+from workflows.settings import Settings
 
 ZONE = "America/New_York"
 KEYS = {

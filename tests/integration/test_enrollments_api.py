@@ -17,9 +17,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from models.calendar import add_months, last_day_of_month, local_date
-from models.settings import Settings
 from tests.integration.test_api_reads import _serve, eventually, npi
 from worker import build_worker
+from workflows.settings import Settings
 
 ZONE = "America/New_York"
 KEYS = {

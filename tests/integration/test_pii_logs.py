@@ -22,10 +22,10 @@ from temporalio.testing import WorkflowEnvironment
 from activities.structured_logging import configure_logging
 from api.app import create_app
 from models.calendar import local_date
-from models.settings import Settings
 from tests.integration.test_api_reads import _serve
 from tests.integration.test_auth import API_KEYS, headers
 from worker import build_worker
+from workflows.settings import Settings
 
 ZONE = "America/New_York"
 SSN, EIN, DOB = "123-45-6789", "12-3456789", "1980-02-29"

@@ -27,9 +27,9 @@ from api.sandbox import NotSettledError, TimeSkippingClock, advance_and_settle, 
 from models.calendar import local_date
 from models.identifiers import npi_check_digit
 from models.read_model import DeadlineRow
-from models.settings import Settings
 from tests.integration.test_api_reads import _closed_port, _serve, unique
 from tests.workflow.harness import event_data
+from workflows.settings import Settings
 
 ZONE = "America/New_York"
 KEYS = {

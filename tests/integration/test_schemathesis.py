@@ -29,11 +29,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.database import create_db_engine, create_schema
 from api.app import create_app
-from models.settings import Settings
 from tests.conftest import TEST_CONVERTER, TEST_SERVER
 from tests.integration.test_api_reads import _serve
 from worker import build_worker
 from workflows.search_attributes import register as register_search_attributes
+from workflows.settings import Settings
 
 OPERATOR_KEY = "schemathesis-operator-" + "o" * 24
 API_KEYS = json.dumps({OPERATOR_KEY: {"actor": "fuzz@example.org", "role": "operator"}})

@@ -21,10 +21,10 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from models.calendar import local_date
 from models.read_model import EnrollmentRow
-from models.settings import Settings
 from tests.integration.test_api_reads import _serve, eventually, npi, unique
 from tests.workflow.harness import event_data
 from worker import build_worker
+from workflows.settings import Settings
 
 ZONE = "America/New_York"
 KEYS = {

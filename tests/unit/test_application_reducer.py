@@ -12,21 +12,24 @@ from freezegun import freeze_time
 from pydantic import TypeAdapter, ValidationError
 
 from models.application import (
+    APPLICATION_LIFECYCLE,
     EVENT_MODELS,
     ApplicationCreate,
     ApplicationEventRequest,
     ApplicationState,
+    ApplicationStatus,
     EventRefused,
     Outcome,
+    allowed_events,
     apply_event,
     check_event,
     fire_due_clocks,
     new_application,
 )
 from models.calendar import ClockKind, start_of_day
-from models.lifecycle import APPLICATION_LIFECYCLE, ApplicationEvent, ApplicationStatus
 from models.notices import NoticeKind
 from models.rules import RuleKey
+from tests.event_names import ApplicationEvent
 
 S = ApplicationStatus
 NY = "America/New_York"
@@ -169,7 +172,7 @@ def test_new_application_is_a_draft_with_one_created_record():
     assert s.clocks == []
     assert s.findings == []  # complete 855I, no fee
     assert s.workflow_id == "application-app-1"
-    assert s.allowed_events() == ["update_draft", "submit", "withdrawn"]
+    assert allowed_events(s) == ["update_draft", "submit", "withdrawn"]
 
 
 def test_new_incomplete_application_carries_its_findings():
@@ -288,7 +291,7 @@ def test_happy_path_to_approval_with_effective_date_and_retro_billing():
         (ClockKind.DEVELOPMENT_RESPONSE, "satisfied"),
     }
     assert s.is_final and s.is_closed
-    assert s.allowed_events() == []
+    assert allowed_events(s) == []
     assert s.decision is None
     assert s.fee is not None and s.fee.required is False
 
@@ -389,7 +392,7 @@ def test_illegal_event_is_refused_listing_the_allowed_events(name, event):
     err = refused(s, request, now)
     assert err.code == "IllegalTransition"
     assert err.status == s.status.value
-    by_table = [e.value for e in APPLICATION_LIFECYCLE.allowed_events(s.status)]
+    by_table = list(APPLICATION_LIFECYCLE.allowed_events(s.status))
     if s.decision is not None and s.decision.kind == "denied" and not s.decision.by_engine:
         # Denied-over-denied is only for the MAC's notice over a denial the engine inferred.
         by_table.remove("denied")
@@ -444,7 +447,7 @@ def test_future_date_is_refused_naming_the_field(name, event, field):
     assert err.code == "InvalidEventData"
     assert err.field == field
     assert field in err.message and "future" in err.message and "2025-02-22" in err.message
-    assert err.allowed_events == s.allowed_events()
+    assert err.allowed_events == allowed_events(s)
     # The same event dated today is fine (reconsideration needs its window: still open).
     check_event(s, plausible(event, date(2025, 2, 22)), now)
 
@@ -886,7 +889,7 @@ def test_fingerprint_clock_thirty_days_then_denial_opens_cap_and_reconsideration
     assert rec.event == "fingerprint_window_expired" and rec.to_status == S.DENIED
     assert len(rec.clocks_opened) == 3
     # The MAC's own denial notice may still be recorded over the engine's inference.
-    assert st.allowed_events() == ["denied", "reconsideration_requested"]
+    assert allowed_events(st) == ["denied", "reconsideration_requested"]
     # No clock left that is already due.
     assert all(c.fires_at > start(last + timedelta(days=1)) for c in st.clocks)
 

@@ -1,4 +1,4 @@
-"""The application lifecycle table (models/lifecycle.py; domain.md 2, 7.1)."""
+"""The application lifecycle table (models/lifecycle.py, models/application/; domain.md 2, 7.1)."""
 
 import json
 from collections import deque
@@ -6,19 +6,20 @@ from enum import StrEnum
 
 import pytest
 
-from models.application import EXPIRY_EVENT
-from models.calendar import ClockKind
-from models.lifecycle import (
+from models.application import (
     APPLICATION_LIFECYCLE,
-    ApplicationEvent,
+    EVENT_MODELS,
+    EXPIRY_EVENT,
+    ApplicationOperatorEvent,
     ApplicationStatus,
-    Lifecycle,
-    Transition,
 )
+from models.calendar import ClockKind
+from models.lifecycle import assemble, row
 
 L = APPLICATION_LIFECYCLE
 S = ApplicationStatus
-E = ApplicationEvent
+# Every event of the table by name, for readable assertions (members equal their names).
+E = StrEnum("E", {name.upper(): name for name in L.event_names})  # type: ignore[misc]
 
 OPERATOR_EVENTS = [e for e in E if e not in L.timer_events]
 NON_TERMINAL = [s for s in S if s not in L.terminal]
@@ -42,7 +43,9 @@ def _reachable_from(start: S) -> set[S]:
 def test_initial_state_is_draft():
     assert L.initial == S.DRAFT
     assert L.states is S
-    assert L.events is E
+    # The operator events are exactly the event models, in the order they are declared.
+    assert L.operator_events == [m.event_name() for m in ApplicationOperatorEvent.catalog]
+    assert list(EVENT_MODELS) == L.operator_events
 
 
 def test_terminal_states():
@@ -248,63 +251,45 @@ class _S(StrEnum):
     B = "b"
 
 
-class _E(StrEnum):
-    GO = "go"
-    TICK = "tick"
+def _table(guards, operator, timers=()):
+    return assemble(
+        "t",
+        _S,
+        initial=_S.A,
+        terminal={_S.B},
+        guards=guards,
+        operator=operator,
+        timers=list(timers),
+    )
 
 
 def test_an_undescribed_guard_is_refused():
     with pytest.raises(ValueError, match="not described"):
-        Lifecycle(
-            name="t",
-            states=_S,
-            events=_E,
-            initial=_S.A,
-            terminal=frozenset({_S.B}),
-            timer_events=frozenset(),
-            guards={},
-            transitions=(Transition(_S.A, _E.GO, _S.B, "mystery"),),
-        )
+        _table({}, [("go", (row(_S.A, to=_S.B, guard="mystery"),))])
 
 
 def test_mixing_guarded_and_unguarded_rows_is_refused():
     with pytest.raises(ValueError, match="mixes guarded and unguarded"):
-        Lifecycle(
-            name="t",
-            states=_S,
-            events=_E,
-            initial=_S.A,
-            terminal=frozenset({_S.B}),
-            timer_events=frozenset(),
-            guards={"g": "a guard"},
-            transitions=(
-                Transition(_S.A, _E.GO, _S.B, "g"),
-                Transition(_S.A, _E.GO, _S.A),
-            ),
-        )
+        _table({"g": "a guard"}, [("go", (row(_S.A, to=_S.B, guard="g"), row(_S.A)))])
+
+
+def test_an_event_declared_twice_is_refused():
+    with pytest.raises(ValueError, match="declared twice"):
+        _table({}, [("go", (row(_S.A, to=_S.B),))], [("go", (row(_S.B),))])
 
 
 def test_resolve_takes_the_first_row_whose_guard_holds():
-    lc = Lifecycle(
-        name="t",
-        states=_S,
-        events=_E,
-        initial=_S.A,
-        terminal=frozenset({_S.B}),
-        timer_events=frozenset({_E.TICK}),
-        guards={"x": "x holds", "y": "y holds"},
-        transitions=(
-            Transition(_S.A, _E.GO, _S.B, "x"),
-            Transition(_S.A, _E.GO, _S.A, "y"),
-            Transition(_S.A, _E.TICK, _S.B),
-        ),
+    lc = _table(
+        {"x": "x holds", "y": "y holds"},
+        [("go", (row(_S.A, to=_S.B, guard="x"), row(_S.A, guard="y")))],
+        [("tick", (row(_S.A, to=_S.B),))],
     )
-    assert lc.resolve(_S.A, _E.GO, lambda g: g == "y") == _S.A
-    assert lc.resolve(_S.A, _E.GO, lambda g: True) == _S.B
-    assert lc.resolve(_S.A, _E.GO, lambda g: False) is None
-    assert lc.resolve(_S.B, _E.GO, lambda g: True) is None
-    assert lc.allowed_events(_S.A) == [_E.GO]
-    assert lc.allowed_events(_S.A, include_timer_events=True) == [_E.GO, _E.TICK]
+    assert lc.resolve(_S.A, "go", lambda g: g == "y") == _S.A
+    assert lc.resolve(_S.A, "go", lambda g: True) == _S.B
+    assert lc.resolve(_S.A, "go", lambda g: False) is None
+    assert lc.resolve(_S.B, "go", lambda g: True) is None
+    assert lc.allowed_events(_S.A) == ["go"]
+    assert lc.allowed_events(_S.A, include_timer_events=True) == ["go", "tick"]
 
 
 # --- allowed events -------------------------------------------------------------------------
@@ -349,7 +334,7 @@ def test_to_mermaid_contains_every_transition():
     assert lines[0] == "stateDiagram-v2"
     assert lines[1] == "    [*] --> draft"
     for t in L.transitions:
-        label = t.event.value + (f" [{t.guard}]" if t.guard else "")
+        label = t.event + (f" [{t.guard}]" if t.guard else "")
         if t.event in L.timer_events:
             label = f"⏰ {label}"
         line = f"    {t.source.value} --> {t.target.value}: {label}"
@@ -372,7 +357,7 @@ def test_describe_is_json_serialisable_and_complete():
     }
     assert d["guards"] == L.guards
     assert [(t["from"], t["event"], t["to"], t["guard"]) for t in d["transitions"]] == [
-        (t.source.value, t.event.value, t.target.value, t.guard) for t in L.transitions
+        (t.source.value, t.event, t.target.value, t.guard) for t in L.transitions
     ]
 
 

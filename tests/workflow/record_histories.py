@@ -26,9 +26,8 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.database import create_db_engine, create_schema
-from models.application import ApplicationState
+from models.application import ApplicationState, ApplicationStatus
 from models.calendar import add_days
-from models.lifecycle import ApplicationStatus
 from tests.workflow.harness import ApplicationDriver
 from worker import build_worker
 from workflows.converter import KeyRing, build_data_converter

@@ -14,9 +14,11 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from models.application import (
+    APPLICATION_LIFECYCLE,
     ApplicationCreate,
     ApplicationEventRequest,
     ApplicationState,
+    ApplicationStatus,
     EventRefused,
     apply_event,
     check_event,
@@ -24,12 +26,7 @@ from models.application import (
     new_application,
 )
 from models.calendar import ClockKind, add_days
-from models.lifecycle import (
-    APPLICATION_LIFECYCLE,
-    ApplicationEvent,
-    ApplicationStatus,
-    Transition,
-)
+from models.lifecycle import Transition
 from tests.workflow.harness import INDIVIDUAL, ZONE, ApplicationDriver, event_data
 from worker import build_worker
 
@@ -98,7 +95,7 @@ Plan = list[tuple[str, str | None]]
 ADVANCE = "<let the earliest clock run out>"
 
 
-def _paths_to_every_transition() -> list[tuple[Transition[S, ApplicationEvent], Plan]]:
+def _paths_to_every_transition() -> list[tuple[Transition[S], Plan]]:
     """For every operator row of the table, the shortest sequence of operator events that reaches
     its source state with its guard holding, found with the pure reducer."""
     now = datetime(2026, 6, 1, 15, 0, tzinfo=UTC)
@@ -137,18 +134,18 @@ def _paths_to_every_transition() -> list[tuple[Transition[S, ApplicationEvent], 
             seen.add(key)
             today = state.today(at)
             for event in APPLICATION_LIFECYCLE.allowed_events(state.status):
-                for variant in variants.get(event.value, [None]):
-                    data = event_data(event.value, today, variant)
+                for variant in variants.get(event, [None]):
+                    data = event_data(event, today, variant)
                     req = adapter.validate_python(
-                        {"event": event.value, "actor": "a", "reason": "r", **data}
+                        {"event": event, "actor": "a", "reason": "r", **data}
                     )
                     try:
                         check_event(state, req, at)  # type: ignore[arg-type]
                     except EventRefused:
                         continue
                     after = apply_event(state, req, at).state  # type: ignore[arg-type]
-                    step = [*path, (event.value, variant)]
-                    found.setdefault((state.status.value, event.value, after.status.value), step)
+                    step = [*path, (event, variant)]
+                    found.setdefault((state.status.value, event, after.status.value), step)
                     nxt.append((after, step, at))
             # Or let the earliest regulatory clock run out (the engine's own consequences lead
             # to rows such as the MAC's notice over an inferred denial).
@@ -161,7 +158,7 @@ def _paths_to_every_transition() -> list[tuple[Transition[S, ApplicationEvent], 
     for t in APPLICATION_LIFECYCLE.transitions:
         if not APPLICATION_LIFECYCLE.is_operator_event(t.event):
             continue
-        key = (t.source.value, t.event.value, t.target.value)
+        key = (t.source.value, t.event, t.target.value)
         assert key in found, f"no path exercises {key}"
         result.append((t, found[key]))
     return result

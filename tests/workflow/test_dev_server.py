@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
+from models.application import ApplicationStatus
 from models.calendar import add_days
-from models.lifecycle import ApplicationStatus
 from models.read_model import DeadlineRow
 from tests.workflow.harness import INDIVIDUAL, ApplicationDriver
 from worker import build_worker

@@ -18,10 +18,9 @@ from temporalio.worker import Worker
 
 from models.calendar import EnrollmentClockKind as K
 from models.calendar import add_days, add_months, add_years, last_day_of_month, start_of_day
-from models.clocks import EventRefused
-from models.enrollment import EnrollmentState, refuse_if_barred
-from models.lifecycle import EnrollmentStatus
+from models.enrollment import EnrollmentState, EnrollmentStatus, refuse_if_barred
 from models.notices import NoticeKind
+from models.records import EventRefused
 from tests.workflow.enrollment_driver import ZONE, EnrollmentDriver
 from worker import build_worker
 from workflows.enrollment import EnrollmentWorkflow

@@ -1,8 +1,10 @@
-"""Configuration: environment variables read by this one class.
+"""Configuration of every process (worker, API, CLI): environment variables, read by this class.
 
-Declaring it is pure; only the entry points (worker.py, the API, cli.py) instantiate it, which is
-when the environment is read. Every variable is `ENROLL_<NAME>` except `TEMPORAL_ADDRESS`, which
-follows the Temporal CLI's convention.
+It lives beside the client and the data converter (workflows/client.py, converter.py): the
+contract every process shares to reach the workflows. Declaring it reads nothing; only the entry
+points (worker.py, the API, the CLI) instantiate it, which is when the environment is read.
+Every variable is `ENROLL_<NAME>` except `TEMPORAL_ADDRESS`, which follows the Temporal CLI's
+convention.
 """
 
 from __future__ import annotations

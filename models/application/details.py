@@ -1,0 +1,94 @@
+"""What an application says about the provider, and the input that creates one."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from models.calendar import DEFAULT_TIME_ZONE, validate_time_zone
+from models.checks import ApplicationFacts
+from models.forms import Form, Purpose, check_form_purpose
+from models.identifiers import EIN, NPI, PTAN, SSN, EnrollmentId, OrganizationId, StateCode
+from models.records import Actor, Reason
+from models.text import Text200, Text300
+
+ApplicationId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+
+
+class ApplicationDetails(BaseModel):
+    """The fields of the form that the engine tracks. SSN, EIN and date of birth are sensitive:
+    they live only in encrypted workflow payloads, never in search attributes, ids or logs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    legal_name: Text300 | None = None
+    npi: NPI | None = None
+    ein: EIN | None = None
+    ssn: SSN | None = None
+    date_of_birth: date | None = None
+    state: StateCode | None = None
+    provider_type: Text200 | None = None
+    enrollment_id: EnrollmentId | None = None
+    existing_ptan: PTAN | None = None
+    contact_email: str | None = Field(default=None, max_length=320)
+    requested_effective_date: date | None = None
+    first_service_date: date | None = None
+    revalidation_due_date: date | None = None
+    change_of_ownership_date: date | None = None
+    asc_or_portable_xray: bool = False
+    physician_or_npp_organization: bool = False
+    adds_practice_location: bool = False
+    declared_disaster: bool = False
+
+    @field_validator("contact_email")
+    @classmethod
+    def _email_shape(cls, v: str | None) -> str | None:
+        if v is not None and ("@" not in v or v.startswith("@") or v.endswith("@")):
+            raise ValueError("must be an email address like name@example.org")
+        return v
+
+    def facts(self, form: Form, purpose: Purpose) -> ApplicationFacts:
+        return ApplicationFacts(
+            form=form,
+            purpose=purpose,
+            legal_name=self.legal_name,
+            npi=self.npi,
+            state=self.state,
+            has_ein=self.ein is not None,
+            has_ssn=self.ssn is not None,
+            enrollment_id=self.enrollment_id,
+            requested_effective_date=self.requested_effective_date,
+            revalidation_due_date=self.revalidation_due_date,
+            change_of_ownership_date=self.change_of_ownership_date,
+            asc_or_portable_xray=self.asc_or_portable_xray,
+            physician_or_npp_organization=self.physician_or_npp_organization,
+            adds_practice_location=self.adds_practice_location,
+        )
+
+
+class ApplicationCreate(BaseModel):
+    """Input of ApplicationWorkflow: a new draft."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    application_id: ApplicationId
+    organization_id: OrganizationId
+    form: Form
+    purpose: Purpose
+    time_zone: str = DEFAULT_TIME_ZONE
+    details: ApplicationDetails = Field(default_factory=ApplicationDetails)
+    actor: Actor
+    role: str | None = None
+    reason: Reason = "new application"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        return validate_time_zone(v)
+
+    @model_validator(mode="after")
+    def _form_purpose(self) -> ApplicationCreate:
+        check_form_purpose(self.form, self.purpose)
+        return self

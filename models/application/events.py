@@ -1,0 +1,253 @@
+"""What an operator records on an application: one model per event, each declaring the date
+it carries (`date_field`) and the lifecycle rows it may take (`rows`). Defining a class here is
+all it takes to add an event: the table, the API's validation and the workflow's payload type
+are built from `ApplicationOperatorEvent.catalog`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
+
+from models.application.details import ApplicationDetails
+from models.application.status import OPEN_AFTER_SUBMIT
+from models.application.status import ApplicationStatus as _S
+from models.identifiers import PTAN, EnrollmentId, MacCaseNumber, WebTrackingId
+from models.lifecycle import Row, row
+from models.records import OperatorEvent, event_models
+from models.text import Text100, Text500, Text2000
+
+Rows = tuple[Row[_S], ...]
+
+
+class ApplicationOperatorEvent(OperatorEvent):
+    """Base of the application's operator events."""
+
+    catalog: ClassVar[list[type[OperatorEvent]]] = []
+
+
+class ApplicationDetailsChange(ApplicationDetails):
+    """A partial update: only the fields sent are changed (null clears a field)."""
+
+    # Only the fields that were sent are serialized, so "not sent" survives the trip through
+    # Temporal payloads instead of arriving as an explicit null that would clear the field.
+    @model_serializer(mode="wrap")
+    def _only_sent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if k in self.model_fields_set}
+
+    asc_or_portable_xray: bool | None = None  # type: ignore[assignment]
+    physician_or_npp_organization: bool | None = None  # type: ignore[assignment]
+    adds_practice_location: bool | None = None  # type: ignore[assignment]
+    declared_disaster: bool | None = None  # type: ignore[assignment]
+
+
+class UpdateDraft(ApplicationOperatorEvent):
+    rows: ClassVar[Rows] = (row(_S.DRAFT),)
+
+    event: Literal["update_draft"] = "update_draft"
+    changes: ApplicationDetailsChange
+
+
+class Submit(ApplicationOperatorEvent):
+    date_field: ClassVar[str | None] = "submitted_on"
+    rows: ClassVar[Rows] = (
+        row(_S.DRAFT, to=_S.PENDING_SIGNATURE, guard="signatures_outstanding"),
+        row(_S.DRAFT, to=_S.SUBMITTED, guard="signed_at_submission"),
+    )
+
+    event: Literal["submit"] = "submit"
+    web_tracking_id: WebTrackingId
+    submitted_on: date | None = None
+    # Every signature already in (e-signatures done at submission): no signature clock.
+    signed_on: date | None = None
+
+
+class SignaturesCompleted(ApplicationOperatorEvent):
+    date_field: ClassVar[str | None] = "signed_on"
+    rows: ClassVar[Rows] = (row(_S.PENDING_SIGNATURE, to=_S.SUBMITTED),)
+
+    event: Literal["signatures_completed"] = "signatures_completed"
+    signed_on: date | None = None
+
+
+class FeeRequested(ApplicationOperatorEvent):
+    date_field: ClassVar[str | None] = "letter_date"
+    rows: ClassVar[Rows] = (row(_S.SUBMITTED, _S.IN_REVIEW, to=_S.PENDING_FEE),)
+
+    event: Literal["fee_requested"] = "fee_requested"
+    letter_date: date
+
+
+class FeePaid(ApplicationOperatorEvent):
+    date_field: ClassVar[str | None] = "paid_on"
+    rows: ClassVar[Rows] = (
+        # Paying before any fee letter is recorded without a state change.
+        row(_S.PENDING_SIGNATURE, _S.SUBMITTED, _S.IN_REVIEW),
+        row(_S.PENDING_FEE, to=_S.IN_REVIEW, guard="received_by_mac"),
+        row(_S.PENDING_FEE, to=_S.SUBMITTED, guard="not_received_by_mac"),
+    )
+
+    event: Literal["fee_paid"] = "fee_paid"
+    paid_on: date | None = None
+    confirmation: Text100 | None = None
+    hardship_exception: bool = False
+
+
+class ReceivedByMac(ApplicationOperatorEvent):
+    date_field: ClassVar[str | None] = "receipt_date"
+    rows: ClassVar[Rows] = (row(_S.SUBMITTED, to=_S.IN_REVIEW),)
+
+    event: Literal["received_by_mac"] = "received_by_mac"
+    case_number: MacCaseNumber
+    receipt_date: date
+
+
+class DevelopmentRequested(ApplicationOperatorEvent):
+    date_field: ClassVar[str | None] = "request_date"
+    rows: ClassVar[Rows] = (
+        row(_S.IN_REVIEW, _S.DEVELOPMENT_REQUESTED, _S.SCREENING, to=_S.DEVELOPMENT_REQUESTED),
+    )
+
+    event: Literal["development_requested"] = "development_requested"
+    request_date: date
+    items: list[Text500] = Field(min_length=1)
+
+
+class DevelopmentResponded(ApplicationOperatorEvent):
+    date_field: ClassVar[str | None] = "responded_on"
+    # Fingerprints stay owed through a development request (42 CFR 424.518(c)).
+    rows: ClassVar[Rows] = (
+        row(_S.DEVELOPMENT_REQUESTED, to=_S.IN_REVIEW, guard="no_fingerprints_outstanding"),
+        row(_S.DEVELOPMENT_REQUESTED, to=_S.SCREENING, guard="fingerprints_outstanding"),
+    )
+
+    event: Literal["development_responded"] = "development_responded"
+    responded_on: date | None = None
+
+
+class SiteVisitCompleted(ApplicationOperatorEvent):
+    date_field: ClassVar[str | None] = "visit_date"
+    rows: ClassVar[Rows] = (row(_S.IN_REVIEW, _S.SCREENING),)
+
+    event: Literal["site_visit_completed"] = "site_visit_completed"
+    visit_date: date
+    result: Literal["passed", "failed", "not_operational"] = "passed"
+
+
+class FingerprintsRequested(ApplicationOperatorEvent):
+    date_field: ClassVar[str | None] = "letter_date"
+    rows: ClassVar[Rows] = (row(_S.IN_REVIEW, to=_S.SCREENING),)
+
+    event: Literal["fingerprints_requested"] = "fingerprints_requested"
+    letter_date: date
+
+
+class FingerprintsReceived(ApplicationOperatorEvent):
+    date_field: ClassVar[str | None] = "received_on"
+    rows: ClassVar[Rows] = (
+        row(_S.DEVELOPMENT_REQUESTED),
+        row(_S.SCREENING, to=_S.IN_REVIEW),
+    )
+
+    event: Literal["fingerprints_received"] = "fingerprints_received"
+    received_on: date | None = None
+
+
+class Approved(ApplicationOperatorEvent):
+    date_field: ClassVar[str | None] = "approval_date"
+    rows: ClassVar[Rows] = (row(_S.IN_REVIEW, to=_S.APPROVED),)
+
+    event: Literal["approved"] = "approved"
+    ptan: PTAN
+    approval_date: date
+    enrollment_id: EnrollmentId | None = None
+    effective_date: date | None = None
+
+
+class Denied(ApplicationOperatorEvent):
+    date_field: ClassVar[str | None] = "notice_date"
+    rows: ClassVar[Rows] = (
+        row(_S.IN_REVIEW, _S.DEVELOPMENT_REQUESTED, _S.SCREENING, to=_S.DENIED),
+        # The MAC's own notice replaces the engine's inferred denial: its windows count from it.
+        row(_S.DENIED, guard="denied_by_engine"),
+    )
+
+    event: Literal["denied"] = "denied"
+    notice_date: date
+    grounds: Text2000 = Field(min_length=1)
+    received_on: date | None = None
+
+
+class ReconsiderationRequested(ApplicationOperatorEvent):
+    date_field: ClassVar[str | None] = "filed_on"
+    rows: ClassVar[Rows] = (row(_S.DENIED, to=_S.RECONSIDERATION_REQUESTED),)
+
+    event: Literal["reconsideration_requested"] = "reconsideration_requested"
+    filed_on: date | None = None
+
+
+class ReconsiderationDecided(ApplicationOperatorEvent):
+    date_field: ClassVar[str | None] = "decision_date"
+    rows: ClassVar[Rows] = (
+        row(_S.RECONSIDERATION_REQUESTED, to=_S.APPROVED, guard="denial_reversed"),
+        row(_S.RECONSIDERATION_REQUESTED, to=_S.DENIED, guard="denial_upheld"),
+    )
+
+    event: Literal["reconsideration_decided"] = "reconsideration_decided"
+    decision_date: date
+    outcome: Literal["upheld", "reversed"]
+    ptan: PTAN | None = None
+    enrollment_id: EnrollmentId | None = None
+    effective_date: date | None = None
+
+    @model_validator(mode="after")
+    def _reversal_needs_ptan(self) -> ReconsiderationDecided:
+        if self.outcome == "reversed" and self.ptan is None:
+            raise ValueError("a reversed denial approves the application: give the PTAN")
+        return self
+
+
+class Rejected(ApplicationOperatorEvent):
+    date_field: ClassVar[str | None] = "notice_date"
+    rows: ClassVar[Rows] = (row(*OPEN_AFTER_SUBMIT, to=_S.REJECTED),)
+
+    event: Literal["rejected"] = "rejected"
+    notice_date: date | None = None
+    grounds: Text2000 = Field(min_length=1)
+
+
+class Returned(ApplicationOperatorEvent):
+    date_field: ClassVar[str | None] = "notice_date"
+    rows: ClassVar[Rows] = (row(*OPEN_AFTER_SUBMIT, to=_S.RETURNED),)
+
+    event: Literal["returned"] = "returned"
+    notice_date: date | None = None
+    grounds: Text2000 = Field(min_length=1)
+
+
+class Withdrawn(ApplicationOperatorEvent):
+    date_field: ClassVar[str | None] = "requested_on"
+    rows: ClassVar[Rows] = (row(_S.DRAFT, *OPEN_AFTER_SUBMIT, to=_S.WITHDRAWN),)
+
+    event: Literal["withdrawn"] = "withdrawn"
+    requested_on: date | None = None
+
+
+# Event name -> its payload model (the API documents and validates `data` per event with it).
+EVENT_MODELS = event_models(ApplicationOperatorEvent.catalog)
+
+# The update's payload type: any of the events above, told apart by `event`.
+if TYPE_CHECKING:
+    ApplicationEventRequest = ApplicationOperatorEvent
+else:
+    ApplicationEventRequest = Annotated[
+        Union[tuple(ApplicationOperatorEvent.catalog)],  # noqa: UP007
+        Field(discriminator="event"),
+    ]

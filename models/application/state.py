@@ -1,0 +1,142 @@
+"""The state of one application: what is known of it, its clocks and its own log."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from models.application.details import ApplicationCreate, ApplicationDetails
+from models.application.status import FINAL_STATUSES, ApplicationStatus
+from models.calendar import Clock, local_date
+from models.checks import Finding, presubmission_findings
+from models.clocks import ClosedClock, next_wake
+from models.forms import FeeDecision, Form, Purpose
+from models.records import EventRecord
+
+
+class DevelopmentRequest(BaseModel):
+    request_date: date
+    items: list[str]
+    clock_id: str
+    responded_on: date | None = None
+
+
+class Decision(BaseModel):
+    """A MAC decision that ended or suspended the application (denial, rejection, return)."""
+
+    kind: Literal["denied", "rejected", "returned", "withdrawn"]
+    on: date
+    grounds: str
+    by_engine: bool = False
+
+
+# One line of the application's own log.
+ApplicationEventRecord = EventRecord[ApplicationStatus]
+
+
+class ApplicationState(BaseModel):
+    application_id: str
+    organization_id: str
+    time_zone: str
+    form: Form
+    purpose: Purpose
+    status: ApplicationStatus
+    details: ApplicationDetails
+    created_at: datetime
+    updated_at: datetime
+    web_tracking_id: str | None = None
+    submitted_on: date | None = None
+    signatures_completed_on: date | None = None
+    case_number: str | None = None
+    receipt_date: date | None = None
+    fee: FeeDecision | None = None
+    fee_requested_on: date | None = None
+    fee_paid_on: date | None = None
+    development_requests: list[DevelopmentRequest] = Field(default_factory=list)
+    fingerprints_requested_on: date | None = None
+    fingerprints_received_on: date | None = None
+    site_visits: list[tuple[date, str]] = Field(default_factory=list)
+    ptan: str | None = None
+    enrollment_id: str | None = None
+    approval_date: date | None = None
+    effective_date: date | None = None
+    retrospective_billing_from: date | None = None
+    decision: Decision | None = None
+    reconsideration_filed_on: date | None = None
+    reconsideration_outcome: str | None = None
+    clocks: list[Clock] = Field(default_factory=list)
+    closed_clocks: list[ClosedClock] = Field(default_factory=list)
+    reminders_sent: list[str] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    events: list[ApplicationEventRecord] = Field(default_factory=list)
+    # The state just before the engine applied a consequence, kept while an on-time event
+    # recorded late may still withdraw it (rule late_recording_grace).
+    before_consequence: ApplicationState | None = None
+    consequence_clock: Clock | None = None
+    # Whether engine consequences get the late-recording grace; workflows started before the
+    # grace existed run without it (workflow.patched("late-recording-grace")).
+    late_recording_grace: bool = True
+
+    @property
+    def workflow_id(self) -> str:
+        return application_workflow_id(self.application_id)
+
+    @property
+    def filing_date(self) -> date | None:
+        """The date the MAC counts as filed (domain.md 2.3): its receipt date when known, else
+        the date the last signature came in, else the submission date."""
+        return self.receipt_date or self.signatures_completed_on or self.submitted_on
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def is_closed(self) -> bool:
+        """Nothing more can happen: a final outcome and no clock left open."""
+        return self.is_final and not self.clocks
+
+    def today(self, now: datetime) -> date:
+        return local_date(now, self.time_zone)
+
+    def next_wake(self) -> datetime | None:
+        """The next instant a clock fires or a reminder is due."""
+        return next_wake(self.clocks, self.reminders_sent)
+
+
+def application_workflow_id(application_id: str) -> str:
+    return f"application-{application_id}"
+
+
+def new_application(create: ApplicationCreate, now: datetime) -> ApplicationState:
+    today = local_date(now, create.time_zone)
+    state = ApplicationState(
+        application_id=create.application_id,
+        organization_id=create.organization_id,
+        time_zone=create.time_zone,
+        form=create.form,
+        purpose=create.purpose,
+        status=ApplicationStatus.DRAFT,
+        details=create.details,
+        created_at=now,
+        updated_at=now,
+    )
+    state.findings = presubmission_findings(
+        create.details.facts(create.form, create.purpose), today
+    )
+    state.events.append(
+        ApplicationEventRecord(
+            seq=1,
+            event="created",
+            actor=create.actor,
+            role=create.role,
+            reason=create.reason,
+            event_date=today,
+            recorded_at=now,
+            from_status=None,
+            to_status=ApplicationStatus.DRAFT,
+        )
+    )
+    return state

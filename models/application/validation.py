@@ -1,0 +1,138 @@
+"""What an application refuses, and why: `check_event` is pure and side-effect free, so the
+workflow's update validator runs it before anything enters history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from models.application.backdating import state_for_event
+from models.application.details import ApplicationDetails
+from models.application.events import (
+    ApplicationDetailsChange,
+    Approved,
+    Denied,
+    DevelopmentResponded,
+    FingerprintsReceived,
+    ReconsiderationDecided,
+    ReconsiderationRequested,
+    Submit,
+    UpdateDraft,
+)
+from models.application.guards import allowed_events, refusals
+from models.application.lifecycle import APPLICATION_LIFECYCLE
+from models.application.state import ApplicationState
+from models.calendar import ClockKind
+from models.checks import blocking, presubmission_findings
+from models.clocks import open_clock_of
+from models.records import OperatorEvent, check_allowed
+
+_FLAGS = (
+    "asc_or_portable_xray",
+    "physician_or_npp_organization",
+    "adds_practice_location",
+    "declared_disaster",
+)
+
+
+def merged_details(
+    details: ApplicationDetails, changes: ApplicationDetailsChange
+) -> ApplicationDetails:
+    merged = details.model_dump()
+    merged.update(changes.model_dump(exclude_unset=True))
+    for flag in _FLAGS:
+        if merged.get(flag) is None:
+            merged[flag] = False
+    return ApplicationDetails.model_validate(merged)
+
+
+def check_event(state: ApplicationState, request: OperatorEvent, now: datetime) -> None:
+    """Refuse (raise EventRefused) anything the lifecycle or the data do not allow.
+    Pure and side-effect free: safe in a Temporal update validator."""
+    state, _, _ = state_for_event(state, request, now)
+    refuse = refusals(state)
+    allowed = allowed_events(state)
+    closed = " The application is closed." if state.is_final and not allowed else ""
+    check_allowed(APPLICATION_LIFECYCLE, allowed, refuse, request.event, closed)
+    today = state.today(now)
+    when = request.event_date() or today
+    field = request.date_field
+    refuse.not_future(when, today, field)
+    # Nothing after the submission can predate it. (A submission may predate the draft: teams
+    # record applications already filed in PECOS.)
+    if field and not isinstance(request, Submit):
+        refuse.not_before(when, state.submitted_on, "the submission date", field)
+
+    match request:
+        case Submit(signed_on=signed_on):
+            if signed_on is not None:
+                if signed_on > today:
+                    raise refuse.data("signed_on is in the future.", "signed_on")
+                refuse.not_before(signed_on, when, "the submission date", "signed_on")
+            findings = presubmission_findings(state.details.facts(state.form, state.purpose), when)
+            errors = blocking(findings)
+            if errors:
+                raise refuse.data(
+                    "The application cannot be submitted yet: "
+                    + " ".join(f"[{f.field or f.code}] {f.message}" for f in errors),
+                    errors[0].field,
+                    errors,
+                )
+        case UpdateDraft(changes=changes):
+            try:
+                merged_details(state.details, changes)
+            except ValueError as exc:
+                raise refuse.data(f"The change is not valid: {exc}", "changes") from None
+        case DevelopmentResponded():
+            latest = state.development_requests[-1] if state.development_requests else None
+            refuse.not_before(
+                when,
+                latest.request_date if latest else None,
+                "the development request",
+                "responded_on",
+            )
+        case FingerprintsReceived():
+            refuse.not_before(
+                when, state.fingerprints_requested_on, "the fingerprint letter", "received_on"
+            )
+        case Approved() | Denied():
+            refuse.not_before(when, state.receipt_date, "the MAC receipt date", field or "date")
+            if isinstance(request, Denied) and request.received_on is not None:
+                if request.received_on > today:
+                    raise refuse.data(
+                        f"received_on {request.received_on} is in the future; record the day "
+                        "the notice actually arrived, or leave it out (5 days after the notice "
+                        "date is presumed).",
+                        "received_on",
+                    )
+                refuse.not_before(
+                    request.received_on, request.notice_date, "the notice date", "received_on"
+                )
+        case ReconsiderationRequested():
+            window = open_clock_of(state.clocks, ClockKind.RECONSIDERATION_REQUEST) or next(
+                (
+                    c.clock
+                    for c in reversed(state.closed_clocks)
+                    if c.clock.kind == ClockKind.RECONSIDERATION_REQUEST
+                ),
+                None,
+            )
+            if window is None or when > window.last_day or window not in state.clocks:
+                raise refuse.data(
+                    "The reconsideration window for this denial has closed"
+                    + (f" (last day {window.last_day})" if window else "")
+                    + "; the denial stands. A new initial application is the way forward.",
+                    "filed_on",
+                )
+            refuse.not_before(
+                when,
+                state.decision.on if state.decision else None,
+                "the denial notice",
+                "filed_on",
+            )
+        case ReconsiderationDecided():
+            refuse.not_before(
+                when,
+                state.reconsideration_filed_on,
+                "the reconsideration request",
+                "decision_date",
+            )

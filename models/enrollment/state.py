@@ -1,0 +1,237 @@
+"""The state of one enrollment: what is known of it, its clocks, its cycles and its own log,
+and what one run hands the next when it continues as new."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from models.calendar import (
+    DEFAULT_TIME_ZONE,
+    Clock,
+    EnrollmentClockKind,
+    last_day_of_month,
+    local_date,
+    revalidation_window_opens,
+    validate_time_zone,
+)
+from models.clocks import ClosedClock, next_wake
+from models.enrollment.events import ChangeKind, DeactivationReason
+from models.enrollment.status import FINAL_STATUSES, EnrollmentStatus
+from models.forms import Form, revalidates
+from models.identifiers import NPI, PTAN, EnrollmentId, OrganizationId, StateCode
+from models.records import Actor, EventRecord, Reason
+from models.text import Text200
+
+MAX_CYCLE_SUMMARIES = 40  # 200 years of 5-year cycles: bounded, never trimmed in practice
+
+
+class ChangeRecord(BaseModel):
+    change_id: str
+    kind: ChangeKind
+    change_date: date
+    description: str | None = None
+    window_clock_id: str
+    last_day: date
+    reported_on: date | None = None
+    stay_clock_id: str | None = None
+
+
+class StayRecord(BaseModel):
+    clock_id: str
+    cause: Literal["revalidation", "unreported_change"]
+    missed_on: date
+    last_day: date
+    deactivation_effective: date | None = None  # None: the day after the stay ends
+    change_id: str | None = None
+    ended_on: date | None = None
+    outcome: Literal["cured", "deactivated", "superseded"] | None = None
+
+
+class Deactivation(BaseModel):
+    reason: DeactivationReason
+    effective_date: date
+    recorded_on: date
+    letter_date: date | None = None
+    by_engine: bool = False
+    reactivation_receipt_date: date | None = None
+    rebuttal_filed_on: date | None = None
+
+
+class BillingGap(BaseModel):
+    """A period no claim is paid for: deactivation effective date through the day before the
+    receipt of the reactivation application processed to approval (42 CFR 424.540(b),
+    DAB CR5613)."""
+
+    reason: DeactivationReason
+    deactivated_from: date
+    reactivation_receipt_date: date
+    through: date
+    days: int
+
+
+class Revocation(BaseModel):
+    notice_date: date
+    effective_date: date
+    bar_years: int
+    repeat: bool
+    grounds: str
+    barred_through: date
+    bar_expired: bool = False
+
+
+class CycleSummary(BaseModel):
+    cycle: int
+    started_on: date
+    due_date: date | None
+    notice_on: date | None = None
+    submitted_on: date | None = None
+    approved_on: date | None = None
+    stayed: bool = False
+    events: int = 0
+
+
+class CycleCarryOver(BaseModel):
+    """What the next run of the workflow (continue-as-new) needs from the last one."""
+
+    cycle: int
+    cycle_started_on: date
+    status: EnrollmentStatus
+    last_seq: int
+    current_effective_date: date
+    revalidation_due_date: date | None
+    revalidation_notice_on: date | None = None
+    revalidation_submitted_on: date | None = None
+    last_claim_date: date | None = None
+    clocks: list[Clock] = Field(default_factory=list)
+    reminders_sent: list[str] = Field(default_factory=list)
+    changes: list[ChangeRecord] = Field(default_factory=list)
+    stays: list[StayRecord] = Field(default_factory=list)
+    deactivation: Deactivation | None = None
+    revocation: Revocation | None = None
+    gaps: list[BillingGap] = Field(default_factory=list)
+    past_cycles: list[CycleSummary] = Field(default_factory=list)
+
+
+class EnrollmentStart(BaseModel):
+    """Input of EnrollmentWorkflow: a new enrollment (from an approved application or an import
+    of an existing one), or the next run of one (`carry_over`, see `next_cycle_state`)."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    enrollment_id: EnrollmentId
+    organization_id: OrganizationId
+    npi: NPI
+    ptan: PTAN
+    form: Form
+    provider_type: Text200 | None = None
+    state: StateCode
+    effective_date: date
+    time_zone: str = DEFAULT_TIME_ZONE
+    # A due date from the CMS Revalidation Due Date List (data.cms.gov) overrides the cycle.
+    revalidation_due_date: date | None = None
+    # Days before the due date on which reminders go out (default: the REVALIDATION_REMINDERS rule).
+    reminder_offsets_days: tuple[int, ...] | None = None
+    actor: Actor
+    reason: Reason = "enrollment approved"
+    source: Literal["application", "import"] = "application"
+    carry_over: CycleCarryOver | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        return validate_time_zone(v)
+
+    @field_validator("reminder_offsets_days")
+    @classmethod
+    def _positive_offsets(cls, v: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        if v is not None and any(o < 1 for o in v):
+            raise ValueError("reminder offsets are days before the due date: 1 or more")
+        return v
+
+    @model_validator(mode="after")
+    def _due_date_shape(self) -> EnrollmentStart:
+        due = self.revalidation_due_date
+        if due is not None:
+            if not revalidates(self.form):
+                raise ValueError(f"{self.form} enrollments do not revalidate (424.515)")
+            if due != last_day_of_month(due):
+                raise ValueError(
+                    f"revalidation_due_date {due} is not a month end; CMS due dates are the last "
+                    "day of a month (CMS 'Revalidations' page)"
+                )
+        return self
+
+
+EnrollmentEventRecord = EventRecord[EnrollmentStatus]
+
+
+class EnrollmentState(BaseModel):
+    enrollment_id: str
+    organization_id: str
+    npi: str
+    ptan: str
+    form: Form
+    provider_type: str | None = None
+    state: str
+    time_zone: str
+    source: Literal["application", "import"]
+    effective_date: date
+    current_effective_date: date
+    reminder_offsets_days: tuple[int, ...] | None = None
+    status: EnrollmentStatus
+    created_at: datetime
+    updated_at: datetime
+    seq: int = 0
+    cycle: int = 1
+    cycle_started_on: date
+    revalidation_due_date: date | None = None
+    revalidation_notice_on: date | None = None
+    revalidation_submitted_on: date | None = None
+    last_claim_date: date | None = None
+    changes: list[ChangeRecord] = Field(default_factory=list)
+    stays: list[StayRecord] = Field(default_factory=list)
+    deactivation: Deactivation | None = None
+    revocation: Revocation | None = None
+    terminated_on: date | None = None
+    gaps: list[BillingGap] = Field(default_factory=list)
+    clocks: list[Clock] = Field(default_factory=list)
+    closed_clocks: list[ClosedClock] = Field(default_factory=list)
+    reminders_sent: list[str] = Field(default_factory=list)
+    events: list[EnrollmentEventRecord] = Field(default_factory=list)
+    past_cycles: list[CycleSummary] = Field(default_factory=list)
+    # Set when a revalidation is approved: the workflow should continue as new.
+    cycle_completed: bool = False
+
+    @property
+    def workflow_id(self) -> str:
+        return enrollment_workflow_id(self.enrollment_id)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def revalidation_window_opens(self) -> date | None:
+        """First day a revalidation may be received (7 months before the due date)."""
+        if self.revalidation_due_date is None:
+            return None
+        return revalidation_window_opens(self.revalidation_due_date)
+
+    def today(self, now: datetime) -> date:
+        return local_date(now, self.time_zone)
+
+    def next_wake(self) -> datetime | None:
+        return next_wake(self.clocks, self.reminders_sent)
+
+    def open_stays(self) -> list[StayRecord]:
+        return [s for s in self.stays if s.ended_on is None]
+
+    def clocks_of(self, kind: EnrollmentClockKind) -> list[Clock]:
+        return [c for c in self.clocks if c.kind == kind]
+
+
+def enrollment_workflow_id(enrollment_id: str) -> str:
+    return f"enrollment-{enrollment_id}"

@@ -1,0 +1,261 @@
+"""The record machinery both lifecycles share: operator events, refusals, the record's own log.
+
+An application and an enrollment are each a pure reducer over a state: `check_event` refuses
+what the lifecycle table or the data do not allow (one exception type, safe in an update
+validator), `apply_event` returns the next state and the notices to send. What they do the same
+way lives here once; models/application/ and models/enrollment/ hold only their own rules.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.lifecycle import Lifecycle, Row
+from models.notices import Notice, NoticeKind
+
+Actor = Annotated[str, Field(min_length=1, max_length=200)]
+Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+
+Status = TypeVar("Status", bound=str)
+S = TypeVar("S", bound=StrEnum)
+
+
+class EventRecord(BaseModel, Generic[Status]):
+    """One line of a record's own log, in either lifecycle (the Temporal history is the full
+    audit trail). `EventRecord[str]` reads the records of any workflow."""
+
+    seq: int
+    event: str
+    actor: str
+    role: str | None = None
+    reason: str
+    event_date: date
+    recorded_at: datetime
+    from_status: Status | None
+    to_status: Status
+    clocks_opened: list[str] = Field(default_factory=list)
+    clocks_closed: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+class OperatorEvent(BaseModel):
+    """Base of every event an operator records: who, why, and the date it happened.
+
+    A concrete event declares, beside its fields, everything the engine needs to know of it:
+    `date_field` names the field holding the date it happened (None: the day it is recorded) and
+    `rows` the lifecycle rows it may take. Each lifecycle's base class collects its events as
+    they are defined (`catalog`), so adding an event is writing its class, and nothing else."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    date_field: ClassVar[str | None] = None
+    rows: ClassVar[tuple[Row[Any], ...]] = ()
+    catalog: ClassVar[list[type[OperatorEvent]]]
+
+    event: str
+    actor: Actor
+    role: str | None = None
+    reason: Reason
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "catalog" in cls.__dict__:  # a lifecycle's base: starts its own catalog
+            return
+        if "event" in inspect.get_annotations(cls):
+            cls.catalog.append(cls)
+
+    @classmethod
+    def event_name(cls) -> str:
+        name = cls.model_fields["event"].default
+        assert isinstance(name, str), f"{cls.__name__} declares no event name"
+        return name
+
+    def event_date(self) -> date | None:
+        """The date the thing happened (letter date, receipt date...), None = today."""
+        if self.date_field is None:
+            return None
+        value = getattr(self, self.date_field)
+        assert value is None or isinstance(value, date)
+        return value
+
+
+def operator_rows(catalog: Sequence[type[OperatorEvent]]) -> list[tuple[str, Sequence[Row[Any]]]]:
+    """The operator half of a lifecycle table, from the events' own declarations."""
+    return [(m.event_name(), m.rows) for m in catalog]
+
+
+def event_models(catalog: Sequence[type[OperatorEvent]]) -> dict[str, type[OperatorEvent]]:
+    """Event name -> its payload model (the API validates and documents `data` with it)."""
+    return {m.event_name(): m for m in catalog}
+
+
+RefusalCode = Literal[
+    "IllegalTransition", "InvalidEventData", "PresubmissionChecksFailed", "ReenrollmentBarred"
+]
+
+
+class EventRefused(Exception):
+    """Why an event cannot be recorded. The workflow turns it into an ApplicationError whose type
+    is `code`; the API into a 409 (illegal in this state) or 422 (bad data)."""
+
+    def __init__(
+        self,
+        code: RefusalCode,
+        message: str,
+        *,
+        status: str,
+        allowed_events: Sequence[str],
+        field: str | None = None,
+        findings: Sequence[BaseModel] = (),
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.allowed_events = list(allowed_events)
+        self.field = field
+        self.findings = list(findings)
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "status": self.status,
+            "allowed_events": self.allowed_events,
+            "field": self.field,
+            "findings": [f.model_dump(mode="json") for f in self.findings],
+        }
+
+
+class Refusals:
+    """The refusals of one record as it is now: each names the state and the events allowed."""
+
+    def __init__(self, status: StrEnum, allowed: Sequence[str], time_zone: str) -> None:
+        self.status = status.value
+        self.allowed = list(allowed)
+        self.time_zone = time_zone
+
+    def data(
+        self, message: str, field: str | None, findings: Sequence[BaseModel] = ()
+    ) -> EventRefused:
+        code: RefusalCode = "PresubmissionChecksFailed" if findings else "InvalidEventData"
+        return EventRefused(
+            code,
+            message,
+            status=self.status,
+            allowed_events=self.allowed,
+            field=field,
+            findings=findings,
+        )
+
+    def barred(self, message: str, field: str) -> EventRefused:
+        return EventRefused(
+            "ReenrollmentBarred",
+            message,
+            status=self.status,
+            allowed_events=self.allowed,
+            field=field,
+        )
+
+    def illegal(self, event: str, record: str, ended: str = "") -> EventRefused:
+        return EventRefused(
+            "IllegalTransition",
+            f"'{event}' is not allowed while the {record} is '{self.status}'.{ended} "
+            f"Allowed now: {', '.join(self.allowed) or 'nothing'}.",
+            status=self.status,
+            allowed_events=self.allowed,
+        )
+
+    def not_before(self, when: date, earliest: date | None, what: str, field: str) -> None:
+        if earliest is not None and when < earliest:
+            raise self.data(
+                f"{field} {when.isoformat()} is before {what} ({earliest.isoformat()}); "
+                "check the date on the letter or in PECOS.",
+                field,
+            )
+
+    def not_future(self, when: date, today: date, field: str | None) -> None:
+        """domain.md 7.0: a date in the future is refused."""
+        if when > today:
+            raise self.data(
+                f"{field} {when.isoformat()} is in the future (today is {today.isoformat()} in "
+                f"{self.time_zone}); record events on or after the day they happen.",
+                field,
+            )
+
+
+def check_allowed(
+    lifecycle: Lifecycle[S], allowed: Sequence[str], refuse: Refusals, event: str, ended: str
+) -> None:
+    """Refuse an event the table does not allow now (`allowed` already leaves out rows whose
+    guard cannot hold)."""
+    if event not in allowed:
+        raise refuse.illegal(event, lifecycle.name, ended)
+
+
+StateT = TypeVar("StateT")
+
+
+@dataclass
+class Outcome(Generic[StateT]):
+    """The next state of a record and what to tell people about the step that made it."""
+
+    state: StateT
+    notices: list[Notice] = field(default_factory=list)
+
+
+def record_line(
+    events: list[Any],
+    line: type[EventRecord[Any]],
+    *,
+    seq: int,
+    event: str,
+    actor: str,
+    role: str | None,
+    reason: str,
+    when: date,
+    now: datetime,
+    before: StrEnum | None,
+    after: StrEnum,
+    opened: Sequence[str] = (),
+    closed: Sequence[str] = (),
+    notes: Sequence[str] = (),
+) -> None:
+    """Append one line (of the record's own `line` type) to a record's own log."""
+    events.append(
+        line(
+            seq=seq,
+            event=event,
+            actor=actor,
+            role=role,
+            reason=reason,
+            event_date=when,
+            recorded_at=now,
+            from_status=before,
+            to_status=after,
+            clocks_opened=list(opened),
+            clocks_closed=list(closed),
+            notes=list(notes),
+        )
+    )
+
+
+def event_notice(
+    seq: int, prefix: str, event: str, before: StrEnum, after: StrEnum, notes: Sequence[str]
+) -> Notice:
+    """What the engine tells the team about an event it recorded."""
+    return Notice(
+        key=f"event-{seq}",
+        kind=NoticeKind.EVENT,
+        subject=f"{prefix}: {event} ({before} -> {after})",
+        body=" ".join(notes) or f"{event} recorded.",
+        status=after.value,
+    )
