@@ -7,22 +7,25 @@ module resolves the URL and passes it in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 from temporalio.exceptions import ApplicationError
 
 import models.read_model  # noqa: F401  (registers the read-model tables on SQLModel.metadata)
+from models.contracts import READ_MODEL_DATA_REJECTED, READ_MODEL_UNAVAILABLE
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
     "create_db_engine",
     "create_schema",
+    "read_model_errors",
     "rejected_data_error",
     "session",
 ]
@@ -106,13 +109,33 @@ def session(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
 
 
+def _first_line(exc: DBAPIError) -> str:
+    # Only the driver's first message line: never the statement or its parameters, which carry
+    # names and identifiers (failure messages bypass the payload codec).
+    return (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+
+
 def rejected_data_error(exc: DBAPIError, what: str) -> ApplicationError:
     """A non-retryable error for data the database refuses (too long, out of range, ...):
-    retrying cannot help, and the operator needs to know. Only the driver's first message line
-    is kept, never the statement or its parameters."""
-    first_line = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+    retrying cannot help, and the operator needs to know."""
     return ApplicationError(
-        f"the read model refused {what}: {first_line}",
-        type="ReadModelDataRejected",
+        f"the read model refused {what}: {_first_line(exc)}",
+        type=READ_MODEL_DATA_REJECTED,
         non_retryable=True,
     )
+
+
+@contextmanager
+def read_model_errors(what: str) -> Iterator[None]:
+    """Database failures as the workflows tell them apart: a refused value is
+    ReadModelDataRejected (retrying cannot help), anything else ReadModelUnavailable
+    (retried). Both messages are free of the statement and its values."""
+    try:
+        yield
+    except (DataError, IntegrityError) as exc:
+        raise rejected_data_error(exc, what) from None
+    except DBAPIError as exc:
+        raise ApplicationError(
+            f"the read model is unavailable for {what}: {_first_line(exc)}",
+            type=READ_MODEL_UNAVAILABLE,
+        ) from None

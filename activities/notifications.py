@@ -11,7 +11,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import select
 from temporalio import activity
 
-from activities.database import rejected_data_error, session
+from activities.database import read_model_errors, rejected_data_error, session
 from models.contracts import RECORD_NOTIFICATION, NotificationRequest
 from models.read_model import NotificationRow
 
@@ -51,7 +51,7 @@ class NotificationActivities:
             created_at=now,
             delivered_at=now,
         )
-        with session(self._engine) as s:
+        with read_model_errors(f"notice {notice.key}"), session(self._engine) as s:
             s.add(row)
             try:
                 # The unique key decides who delivers: a concurrent attempt blocks here until
@@ -82,7 +82,7 @@ class NotificationActivities:
         return True
 
     def _exists(self, key: str) -> bool:
-        with session(self._engine) as s:
+        with read_model_errors("the outbox"), session(self._engine) as s:
             found = s.exec(
                 select(NotificationRow.id).where(NotificationRow.idempotency_key == key)
             ).first()

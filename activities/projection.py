@@ -8,11 +8,10 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import col
 from temporalio import activity
 
-from activities.database import rejected_data_error, session
+from activities.database import read_model_errors, session
 from models.contracts import PROJECT_APPLICATION, PROJECT_ENROLLMENT
 from models.read_model import (
     ApplicationProjection,
@@ -64,19 +63,15 @@ class ProjectionActivities:
             where=insert.excluded.projected_seq >= table.projected_seq,
         ).returning(insert.table.c[key])
         workflow_id = p.row.workflow_id
-        try:
-            with session(self._engine) as s:
-                applied = s.execute(upsert).first() is not None
-                if applied:
-                    # Still holding the row's write lock: the deadline set is replaced by the
-                    # projection that owns the row, never by an older one.
-                    stale = delete(DeadlineRow).where(col(DeadlineRow.workflow_id) == workflow_id)
-                    s.execute(stale)
-                    s.add_all(self._deadline_row(p, record_id, d) for d in p.deadlines)
-                s.commit()
-        except (DataError, IntegrityError) as exc:
-            # Not transient (a value too long, two clocks with one id): retrying cannot help.
-            raise rejected_data_error(exc, f"the projection of {workflow_id}") from None
+        with read_model_errors(f"the projection of {workflow_id}"), session(self._engine) as s:
+            applied = s.execute(upsert).first() is not None
+            if applied:
+                # Still holding the row's write lock: the deadline set is replaced by the
+                # projection that owns the row, never by an older one.
+                stale = delete(DeadlineRow).where(col(DeadlineRow.workflow_id) == workflow_id)
+                s.execute(stale)
+                s.add_all(self._deadline_row(p, record_id, d) for d in p.deadlines)
+            s.commit()
         return applied
 
     @staticmethod

@@ -6,10 +6,10 @@ activities register under them; both sides share these pure models.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from models.checks import ApplicationFacts
 from models.notices import Notice
@@ -73,6 +73,46 @@ class OpenApplication(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     purpose: Literal["revalidation", "reactivation"]
+    actor: str
+    role: str | None = None
+    reason: str
+
+
+# Activity failures the workflows tell apart (ApplicationError.type). A rejected write cannot
+# succeed by retrying; an unavailable database can.
+READ_MODEL_DATA_REJECTED = "ReadModelDataRejected"
+READ_MODEL_UNAVAILABLE = "ReadModelUnavailable"
+NON_RETRYABLE_EFFECT_ERRORS = (READ_MODEL_DATA_REJECTED,)
+
+
+class Incident(BaseModel):
+    """A side effect of a record (read-model projection, a notice, the checks) that keeps
+    failing. The record itself is unharmed: its state and clocks go on; the effect is retried on
+    a bounded schedule and an operator can re-run it at any time. Messages never carry values
+    (names, identifiers): only the error type and what failed."""
+
+    key: str  # "projection", "checks", "notice:<notice key>"
+    effect: str  # in words: "read model", "pre-submission checks", "notice event-3"
+    error_type: str
+    message: str
+    first_failed_at: datetime
+    last_failed_at: datetime
+    rounds: int  # failed rounds (each round is one activity with its own short retries)
+    next_retry_at: datetime | None  # None: waiting for an operator to re-run it
+
+
+class CarriedEffects(BaseModel):
+    """What a run hands the next when it continues as new with side effects not yet done."""
+
+    notices: list[Notice] = Field(default_factory=list)
+    incidents: list[Incident] = Field(default_factory=list)
+
+
+class RetryEffects(BaseModel):
+    """An operator re-runs a record's failed side effects now."""
+
+    model_config = ConfigDict(frozen=True)
+
     actor: str
     role: str | None = None
     reason: str

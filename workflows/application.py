@@ -1,28 +1,27 @@
 """ApplicationWorkflow: one CMS-855/20134/588 application from draft to its outcome.
 
-Thin orchestration over the pure domain in models/application.py: an update per operator event
-(validated before anything enters history), a durable timer for the next clock or reminder, and
-activities for the side effects (checks, notifications, the read-model projection). The workflow
-completes when the application has a final outcome and no clock is left open (a denial stays
-open while its reconsideration window runs).
+Thin orchestration over the pure domain in models/application/ (shared machinery in
+workflows/record.py): an update per operator event, validated before anything enters history;
+a durable timer for the next clock or reminder; side effects (checks, notifications, the
+read-model projection, the link to the enrollment) queued outside the update path. The workflow
+completes when the application has a final outcome, no clock is left open (a denial stays open
+while its reconsideration window runs) and its side effects are done.
 """
 
 from __future__ import annotations
 
-import asyncio
+from datetime import datetime
+from typing import Any
 
+from pydantic import BaseModel
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
-from workflows.effects import (
-    EFFECT_RETRY,
-    EFFECT_TIMEOUT,
-    notifications,
-    refusal,
-    wait_for_change_or,
-)
+from workflows.effects import Link
 from workflows.enrollment import EnrollmentWorkflow
+from workflows.record import RecordWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from models.application import (
@@ -30,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
         ApplicationEventRequest,
         ApplicationState,
         ApplicationStatus,
-        EventRefused,
         UpdateDraft,
         apply_event,
         check_event,
@@ -43,99 +41,125 @@ with workflow.unsafe.imports_passed_through():
         PROJECT_APPLICATION,
         ApplicationProgress,
         CheckRequest,
+        NotificationRequest,
+        RetryEffects,
     )
     from models.enrollment import EnrollmentStart, enrollment_workflow_id
     from models.forms import Purpose
     from models.notices import Notice
     from models.read_model import application_projection
+    from models.records import OperatorEvent, Outcome
     from workflows.search_attributes import application_attributes
 
 
 @workflow.defn(name="ApplicationWorkflow")
-class ApplicationWorkflow:
+class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
+    record_kind = "application"
+
     @workflow.init
     def __init__(self, create: ApplicationCreate) -> None:
-        self._state: ApplicationState = new_application(create, workflow.now())
+        state = new_application(create, workflow.now())
         # Added after histories were recorded: an engine consequence (rejection, denial, closed
         # reconsideration window) now opens a late-recording grace timer. Workflows that began
         # without it keep their recorded behaviour (tests/workflow/test_replay.py).
-        self._state.late_recording_grace = workflow.patched("late-recording-grace")
-        # Handlers await activities; the lock keeps an event and a firing clock from interleaving.
-        self._lock = asyncio.Lock()
-        self._changed = False
-        self._visible: list[object] | None = None
+        state.late_recording_grace = workflow.patched("late-recording-grace")
+        self._start(state)
 
     @workflow.run
     async def run(self, create: ApplicationCreate) -> ApplicationState:
-        async with self._lock:
-            await self._effects([], run_checks=True)
-        while True:
-            async with self._lock:
-                settled = fire_due_clocks(self._state, workflow.now())
-                if settled.notices:
-                    self._state = settled.state
-                    await self._effects(settled.notices)
-            if self._state.is_closed:
-                break
-            wake = self._state.next_wake()
-            if wake is not None and wake <= workflow.now():
-                continue
-            self._changed = False
-            await wait_for_change_or(wake, lambda: self._changed, self._timer_summary())
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._state
+        return await self._run_record(checks=True)
 
     @workflow.query
     def state(self) -> ApplicationState:
-        return self._state
+        return self._view()
 
     @workflow.update
     async def record_event(self, request: ApplicationEventRequest) -> ApplicationState:
-        async with self._lock:
-            now = workflow.now()
-            try:
-                # Re-checked under the lock: a clock may have fired since the validator ran.
-                check_event(self._state, request, now)
-            except EventRefused as exc:
-                raise refusal(exc) from None
-            before = self._state.status
-            outcome = apply_event(self._state, request, now)
-            self._state = outcome.state
-            self._changed = True
-            await self._effects(outcome.notices, run_checks=isinstance(request, UpdateDraft))
-            if self._state.status != before:
-                await self._tell_enrollment(request.actor, request.role)
-            return self._state
+        return await self._record_event(request, checks=isinstance(request, UpdateDraft))
 
     @record_event.validator
     def validate_event(self, request: ApplicationEventRequest) -> None:
-        try:
-            check_event(self._state, request, workflow.now())
-        except EventRefused as exc:
-            raise refusal(exc) from None
+        self._validate_event(request)
 
-    async def _tell_enrollment(self, actor: str, role: str | None) -> None:
+    @workflow.update
+    async def retry_side_effects(self, request: RetryEffects) -> int:
+        """Re-run the failed side effects now; answers how many there were."""
+        return self._retry_side_effects()
+
+    # --- hooks of RecordWorkflow -------------------------------------------------------------
+
+    def _fire_due(self, now: datetime) -> Outcome[ApplicationState]:
+        return fire_due_clocks(self._state, now)
+
+    def _check(self, request: OperatorEvent, now: datetime) -> None:
+        check_event(self._state, request, now)
+
+    def _apply(self, request: OperatorEvent, now: datetime) -> Outcome[ApplicationState]:
+        return apply_event(self._state, request, now)
+
+    def _finished(self) -> bool:
+        return self._state.is_closed
+
+    def _projection(self) -> tuple[str, BaseModel]:
+        return PROJECT_APPLICATION, application_projection(self._state)
+
+    def _notification(self, notice: Notice) -> NotificationRequest:
+        state = self._state
+        return NotificationRequest(
+            workflow_id=state.workflow_id,
+            record_kind="application",
+            record_id=state.application_id,
+            organization_id=state.organization_id,
+            npi=state.details.npi,
+            notice=notice,
+        )
+
+    def _attributes(self) -> list[SearchAttributeUpdate[Any]] | None:
+        # Added after histories were recorded; search attributes bypass the codec, so only the
+        # non-sensitive keys of workflows/search_attributes.py go there.
+        if not workflow.patched("search-attributes"):
+            return None
+        return application_attributes(self._state)
+
+    async def _run_checks(self) -> None:
+        state = self._state
+        facts = state.details.facts(state.form, state.purpose)
+        findings: list[Finding] = await self._execute_checks(
+            CHECK_APPLICATION,
+            CheckRequest(
+                workflow_id=state.workflow_id, facts=facts, as_of=state.today(workflow.now())
+            ),
+            list[Finding],
+        )
+        # Checked facts that changed meanwhile are checked again by the next round.
+        if self._state.details.facts(self._state.form, self._state.purpose) == facts:
+            self._state.findings = findings
+
+    def _links(self, before: ApplicationState, request: OperatorEvent) -> list[tuple[str, Link]]:
         """An approved initial application starts its enrollment; a revalidation or
         reactivation application tells its enrollment when it is filed and when approved."""
         state = self._state
+        if state.status == before.status:
+            return []
         enrollment_id = state.enrollment_id or state.details.enrollment_id
         if enrollment_id is None:
-            return
+            return []
         # Added after histories were recorded: older workflows never linked to enrollments.
         if not workflow.patched("enrollment-links"):
-            return
+            return []
+        actor, role = request.actor, request.role
+        key = f"link:{len(state.events)}"
         if state.purpose == Purpose.INITIAL and state.status == ApplicationStatus.APPROVED:
-            await self._start_enrollment(enrollment_id, actor, role)
-            return
+            return [(key, lambda: self._start_enrollment(enrollment_id, actor, role))]
         stage = {
             ApplicationStatus.SUBMITTED: "submitted",
             ApplicationStatus.APPROVED: "approved",
         }.get(state.status)
         if stage is None or state.purpose not in (Purpose.REVALIDATION, Purpose.REACTIVATION):
-            return
+            return []
         on = state.filing_date if stage == "submitted" else state.approval_date
         if on is None:
-            return
+            return []
         progress = ApplicationProgress(
             application_id=state.application_id,
             purpose=state.purpose.value,
@@ -145,6 +169,11 @@ class ApplicationWorkflow:
             role=role,
             reason=f"{state.form} {state.purpose.value} {stage}",
         )
+        return [(key, lambda: self._tell_enrollment(enrollment_id, progress))]
+
+    # --- links ---------------------------------------------------------------------------------
+
+    async def _tell_enrollment(self, enrollment_id: str, progress: ApplicationProgress) -> None:
         try:
             await workflow.get_external_workflow_handle(
                 enrollment_workflow_id(enrollment_id)
@@ -152,7 +181,7 @@ class ApplicationWorkflow:
         except FailureError as exc:  # an enrollment not tracked here: the application goes on
             workflow.logger.warning(
                 "enrollment not signalled",
-                extra={"enrollment_id": enrollment_id, "error": str(exc)},
+                extra={"enrollment_id": enrollment_id, "error": type(exc).__name__},
             )
 
     async def _start_enrollment(self, enrollment_id: str, actor: str, role: str | None) -> None:
@@ -182,61 +211,7 @@ class ApplicationWorkflow:
                 id=enrollment_workflow_id(enrollment_id),
                 parent_close_policy=ParentClosePolicy.ABANDON,
             )
-        except WorkflowAlreadyStartedError as exc:  # already tracked (e.g. imported)
+        except WorkflowAlreadyStartedError:  # already tracked (e.g. imported)
             workflow.logger.info(
-                "enrollment not started", extra={"enrollment_id": enrollment_id, "error": str(exc)}
+                "enrollment already tracked", extra={"enrollment_id": enrollment_id}
             )
-
-    def _timer_summary(self) -> str:
-        # Shown in the Web UI and stored unencrypted: clock ids and dates only, never PII.
-        soonest = min(self._state.clocks, key=lambda c: c.fires_at, default=None)
-        if soonest is None:
-            return "waiting for the next event"
-        return f"{soonest.clock_id} due {soonest.last_day.isoformat()}"
-
-    def _publish_visibility(self) -> None:
-        # Added after histories were recorded; search attributes bypass the codec, so only the
-        # non-sensitive keys of workflows/search_attributes.py go there.
-        if not workflow.patched("search-attributes"):
-            return
-        updates = application_attributes(self._state)
-        values = [u.value for u in updates]
-        if values != self._visible:
-            workflow.upsert_search_attributes(updates)
-            self._visible = values
-
-    async def _effects(self, notices: list[Notice], *, run_checks: bool = False) -> None:
-        self._publish_visibility()
-        state = self._state
-        if run_checks:
-            findings = await workflow.execute_activity(
-                CHECK_APPLICATION,
-                CheckRequest(
-                    workflow_id=state.workflow_id,
-                    facts=state.details.facts(state.form, state.purpose),
-                    as_of=state.today(workflow.now()),
-                ),
-                result_type=list[Finding],
-                start_to_close_timeout=EFFECT_TIMEOUT,
-                retry_policy=EFFECT_RETRY,
-                summary="pre-submission checks",
-            )
-            self._state.findings = findings
-        tasks = notifications(
-            notices,
-            workflow_id=state.workflow_id,
-            record_kind="application",
-            record_id=state.application_id,
-            organization_id=state.organization_id,
-            npi=state.details.npi,
-        )
-        tasks.append(
-            workflow.execute_activity(
-                PROJECT_APPLICATION,
-                application_projection(self._state),
-                start_to_close_timeout=EFFECT_TIMEOUT,
-                retry_policy=EFFECT_RETRY,
-                summary="read model",
-            )
-        )
-        await asyncio.gather(*tasks)

@@ -2,30 +2,33 @@
 
 It owns every clock that can cost the provider money (revalidation, stays, change reporting,
 non-billing, rebuttal, the re-enrollment bar) as durable timers, over the pure domain in
-models/enrollment.py. Each revalidation cycle ends in continue-as-new carrying only what the
-next cycle needs, so decades of cycles keep every run's history small; the server's
-continue-as-new suggestion is honoured too.
+models/enrollment/ (shared machinery in workflows/record.py). Each revalidation cycle ends in
+continue-as-new carrying only what the next cycle needs (and any side effect still owed), so
+decades of cycles keep every run's history small; the server's suggestion is honoured too.
 """
 
 from __future__ import annotations
 
-import asyncio
+from datetime import datetime
+from typing import Any
 
+from pydantic import BaseModel
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
-from workflows.effects import (
-    EFFECT_RETRY,
-    EFFECT_TIMEOUT,
-    notifications,
-    refusal,
-    wait_for_change_or,
-)
+from workflows.record import RecordWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from models.application import ApplicationCreate, application_workflow_id
-    from models.contracts import PROJECT_ENROLLMENT, ApplicationProgress, OpenApplication
+    from models.contracts import (
+        PROJECT_ENROLLMENT,
+        ApplicationProgress,
+        NotificationRequest,
+        OpenApplication,
+        RetryEffects,
+    )
     from models.enrollment import (
         EnrollmentEventRequest,
         EnrollmentStart,
@@ -43,45 +46,25 @@ with workflow.unsafe.imports_passed_through():
     from models.forms import Purpose, revalidates
     from models.notices import Notice
     from models.read_model import enrollment_projection
-    from models.records import EventRefused
+    from models.records import OperatorEvent, Outcome
     from workflows.search_attributes import enrollment_attributes
 
 
 @workflow.defn(name="EnrollmentWorkflow")
-class EnrollmentWorkflow:
+class EnrollmentWorkflow(RecordWorkflow[EnrollmentState]):
+    record_kind = "enrollment"
+
     @workflow.init
     def __init__(self, start: EnrollmentStart) -> None:
-        self._state: EnrollmentState = new_enrollment(start, workflow.now())
-        self._lock = asyncio.Lock()
-        self._changed = False
-        self._visible: list[object] | None = None
+        self._start(new_enrollment(start, workflow.now()), start.effects)
 
     @workflow.run
     async def run(self, start: EnrollmentStart) -> EnrollmentState:
-        async with self._lock:
-            await self._effects([])
-        while True:
-            async with self._lock:
-                settled = fire_due_clocks(self._state, workflow.now())
-                if settled.notices or settled.state.seq != self._state.seq:
-                    self._state = settled.state
-                    await self._effects(settled.notices)
-            if self._state.is_final and not self._state.clocks:
-                break
-            if self._state.cycle_completed or workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(next_cycle_state(self._state))
-            wake = self._state.next_wake()
-            if wake is not None and wake <= workflow.now():
-                continue
-            self._changed = False
-            await wait_for_change_or(wake, lambda: self._changed, self._timer_summary())
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._state
+        return await self._run_record()
 
     @workflow.query
     def state(self) -> EnrollmentState:
-        return self._state
+        return self._view()
 
     @workflow.query
     def reenrollment_bar(self) -> ReenrollmentBar | None:
@@ -89,24 +72,28 @@ class EnrollmentWorkflow:
 
     @workflow.update
     async def record_event(self, request: EnrollmentEventRequest) -> EnrollmentState:
-        async with self._lock:
-            now = workflow.now()
-            try:
-                check_event(self._state, request, now)
-            except EventRefused as exc:
-                raise refusal(exc) from None
-            outcome = apply_event(self._state, request, now)
-            self._state = outcome.state
-            self._changed = True
-            await self._effects(outcome.notices)
-            return self._state
+        return await self._record_event(request)
+
+    @record_event.validator
+    def validate_event(self, request: EnrollmentEventRequest) -> None:
+        self._validate_event(request)
+
+    @workflow.update
+    async def retry_side_effects(self, request: RetryEffects) -> int:
+        """Re-run the failed side effects now; answers how many there were."""
+        return self._retry_side_effects()
+
+    @workflow.signal
+    async def application_progress(self, progress: ApplicationProgress) -> None:
+        """A linked revalidation or reactivation application was filed or approved."""
+        await self._record_reported(progress_event(progress))
 
     @workflow.update
     async def open_application(self, request: OpenApplication) -> str:
         """Start this enrollment's revalidation or reactivation application as a child workflow
         and return its application id. Idempotent per cycle: asking twice returns the same one.
         The child is abandoned, not terminated, when this run continues as new: it reports its
-        filing and approval back with a signal (ApplicationWorkflow._tell_enrollment)."""
+        filing and approval back with a signal (ApplicationWorkflow._links)."""
         state = self._state
         purpose = Purpose(request.purpose)
         application_id = f"{state.enrollment_id}-{purpose.value}-{state.cycle}"
@@ -131,6 +118,7 @@ class EnrollmentWorkflow:
             reason=request.reason,
         )
         try:
+            # Starting a child is one server command, not a retrying activity: it answers fast.
             await workflow.start_child_workflow(
                 "ApplicationWorkflow",
                 create,
@@ -163,63 +151,41 @@ class EnrollmentWorkflow:
                 type="IllegalTransition",
             )
 
-    @workflow.signal
-    async def application_progress(self, progress: ApplicationProgress) -> None:
-        """A linked revalidation or reactivation application was filed or approved. A signal
-        cannot be refused to its sender, so a progress the lifecycle does not allow is logged
-        and left in history for the team to resolve with an event of their own."""
-        request = progress_event(progress)
-        async with self._lock:
-            now = workflow.now()
-            try:
-                check_event(self._state, request, now)
-            except EventRefused as exc:
-                workflow.logger.warning(
-                    "application progress not applied",
-                    extra={"application_id": progress.application_id, "reason": exc.message},
-                )
-                return
-            outcome = apply_event(self._state, request, now)
-            self._state = outcome.state
-            self._changed = True
-            await self._effects(outcome.notices)
+    # --- hooks of RecordWorkflow -------------------------------------------------------------
 
-    @record_event.validator
-    def validate_event(self, request: EnrollmentEventRequest) -> None:
-        try:
-            check_event(self._state, request, workflow.now())
-        except EventRefused as exc:
-            raise refusal(exc) from None
+    def _fire_due(self, now: datetime) -> Outcome[EnrollmentState]:
+        return fire_due_clocks(self._state, now)
 
-    def _timer_summary(self) -> str:
-        # Stored unencrypted: clock ids and dates only.
-        soonest = min(self._state.clocks, key=lambda c: c.fires_at, default=None)
-        if soonest is None:
-            return "waiting for the next event"
-        return f"{soonest.clock_id} due {soonest.last_day.isoformat()}"
+    def _check(self, request: OperatorEvent, now: datetime) -> None:
+        check_event(self._state, request, now)
 
-    async def _effects(self, notices: list[Notice]) -> None:
-        updates = enrollment_attributes(self._state)
-        values = [u.value for u in updates]
-        if values != self._visible:  # search attributes: non-sensitive keys only
-            workflow.upsert_search_attributes(updates)
-            self._visible = values
+    def _apply(self, request: OperatorEvent, now: datetime) -> Outcome[EnrollmentState]:
+        return apply_event(self._state, request, now)
+
+    def _finished(self) -> bool:
+        return self._state.is_final and not self._state.clocks
+
+    def _next_run(self) -> BaseModel | None:
+        if not (self._state.cycle_completed or workflow.info().is_continue_as_new_suggested()):
+            return None
+        following = next_cycle_state(self._state)
+        if self._queued:
+            following = following.model_copy(update={"effects": self._effects.carried()})
+        return following
+
+    def _projection(self) -> tuple[str, BaseModel]:
+        return PROJECT_ENROLLMENT, enrollment_projection(self._state)
+
+    def _notification(self, notice: Notice) -> NotificationRequest:
         state = self._state
-        tasks = notifications(
-            notices,
+        return NotificationRequest(
             workflow_id=state.workflow_id,
             record_kind="enrollment",
             record_id=state.enrollment_id,
             organization_id=state.organization_id,
             npi=state.npi,
+            notice=notice,
         )
-        tasks.append(
-            workflow.execute_activity(
-                PROJECT_ENROLLMENT,
-                enrollment_projection(state),
-                start_to_close_timeout=EFFECT_TIMEOUT,
-                retry_policy=EFFECT_RETRY,
-                summary="read model",
-            )
-        )
-        await asyncio.gather(*tasks)
+
+    def _attributes(self) -> list[SearchAttributeUpdate[Any]] | None:
+        return enrollment_attributes(self._state)

@@ -32,6 +32,8 @@ PURPOSE = SearchAttributeKey.for_keyword("ApplicationPurpose")
 MAC_JURISDICTION = SearchAttributeKey.for_keyword("MacJurisdiction")
 ORGANIZATION = SearchAttributeKey.for_keyword("EnrollmentOrganization")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadlineAt")
+# How many of the record's side effects are failing (workflows/effects.py): `> 0` lists them.
+OPEN_INCIDENTS = SearchAttributeKey.for_int("EnrollOpenIncidents")
 
 ALL_KEYS = (
     RECORD_STATUS,
@@ -42,11 +44,12 @@ ALL_KEYS = (
     MAC_JURISDICTION,
     ORGANIZATION,
     NEXT_DEADLINE,
+    OPEN_INCIDENTS,
 )
 
 
-def _is_datetime(key: SearchAttributeKey[Any]) -> bool:
-    return key.indexed_value_type.name.endswith("DATETIME")
+# The dev server's --search-attribute type names.
+_CLI_TYPES = {"DATETIME": "Datetime", "KEYWORD": "Keyword", "INT": "Int"}
 
 
 def dev_server_args() -> list[str]:
@@ -55,7 +58,7 @@ def dev_server_args() -> list[str]:
     for key in ALL_KEYS:
         args += [
             "--search-attribute",
-            f"{key.name}={'Datetime' if _is_datetime(key) else 'Keyword'}",
+            f"{key.name}={_CLI_TYPES[key.indexed_value_type.name]}",
         ]
     return args
 

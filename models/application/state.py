@@ -12,6 +12,7 @@ from models.application.status import FINAL_STATUSES, ApplicationStatus
 from models.calendar import Clock, local_date
 from models.checks import Finding, presubmission_findings
 from models.clocks import ClosedClock, next_wake
+from models.contracts import Incident
 from models.forms import FeeDecision, Form, Purpose
 from models.records import EventRecord
 
@@ -78,6 +79,10 @@ class ApplicationState(BaseModel):
     # Whether engine consequences get the late-recording grace; workflows started before the
     # grace existed run without it (workflow.patched("late-recording-grace")).
     late_recording_grace: bool = True
+    # Filled in by the workflow when it answers, never by the reducer: side effects (read model,
+    # notices, checks) not yet done, and those failing.
+    side_effects_pending: int = 0
+    incidents: list[Incident] = Field(default_factory=list)
 
     @property
     def workflow_id(self) -> str:

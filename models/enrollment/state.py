@@ -18,6 +18,7 @@ from models.calendar import (
     validate_time_zone,
 )
 from models.clocks import ClosedClock, next_wake
+from models.contracts import CarriedEffects, Incident
 from models.enrollment.events import ChangeKind, DeactivationReason
 from models.enrollment.status import FINAL_STATUSES, EnrollmentStatus
 from models.forms import Form, revalidates
@@ -138,6 +139,8 @@ class EnrollmentStart(BaseModel):
     reason: Reason = "enrollment approved"
     source: Literal["application", "import"] = "application"
     carry_over: CycleCarryOver | None = None
+    # Side effects a previous run still owed when it continued as new (workflows/effects.py).
+    effects: CarriedEffects | None = None
 
     @field_validator("time_zone")
     @classmethod
@@ -204,6 +207,10 @@ class EnrollmentState(BaseModel):
     past_cycles: list[CycleSummary] = Field(default_factory=list)
     # Set when a revalidation is approved: the workflow should continue as new.
     cycle_completed: bool = False
+    # Filled in by the workflow when it answers, never by the reducer: side effects (read model,
+    # notices, checks) not yet done, and those failing.
+    side_effects_pending: int = 0
+    incidents: list[Incident] = Field(default_factory=list)
 
     @property
     def workflow_id(self) -> str:

@@ -22,6 +22,7 @@ from models.enrollment import (
     enrollment_workflow_id,
 )
 from models.read_model import EnrollmentRow, NotificationRow
+from tests.workflow.harness import settled
 from workflows.enrollment import EnrollmentWorkflow
 
 EVENTS: TypeAdapter[Any] = TypeAdapter(EnrollmentEventRequest)
@@ -82,7 +83,12 @@ class EnrollmentDriver:
         raise AssertionError(f"{event} was accepted")
 
     async def state(self, handle: WorkflowHandle[Any, Any]) -> EnrollmentState:
-        return await handle.query(EnrollmentWorkflow.state)
+        """The state once everything recorded so far has had its side effects and any
+        continue-as-new it called for has happened (both follow the update's answer)."""
+        while True:
+            state: EnrollmentState = await settled(handle, EnrollmentWorkflow.state)
+            if not state.cycle_completed:
+                return state
 
     async def sleep_until_local(self, day: date, hour: int = 12) -> None:
         target = start_of_day(day, ZONE) + timedelta(hours=hour)

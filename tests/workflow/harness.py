@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -67,6 +68,22 @@ def event_data(event: str, today: date, variant: str | None = None) -> dict[str,
     }[event]
 
 
+async def settled(handle: WorkflowHandle[Any, Any], query: Any, within: float = 30.0) -> Any:
+    """Poll `query` until the workflow owes no side effect; fail after `within` seconds (a
+    bound on waiting, not a timing assertion: effects finish in milliseconds when all is up)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        state = await handle.query(query)
+        if state.side_effects_pending == 0:
+            return state
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(
+                f"{handle.id}: {state.side_effects_pending} side effects still pending; "
+                f"incidents: {[i.model_dump() for i in state.incidents]}"
+            )
+        await asyncio.sleep(0.02)
+
+
 class ApplicationDriver:
     def __init__(self, env: WorkflowEnvironment, task_queue: str, engine: Engine) -> None:
         self.env = env
@@ -129,7 +146,9 @@ class ApplicationDriver:
         raise AssertionError(f"{event} was accepted")
 
     async def state(self, handle: WorkflowHandle[Any, Any]) -> ApplicationState:
-        return await handle.query(ApplicationWorkflow.state)
+        """The state once the side effects of everything recorded so far are done (the read
+        model projected, notices recorded, linked records told): they follow the answer."""
+        return await settled(handle, ApplicationWorkflow.state)
 
     async def sleep_until_local(self, day: date, hour: int) -> None:
         """Advance the server clock to `hour`:00 on `day` in the organisation's zone."""

@@ -27,7 +27,7 @@ from models.application import (
 )
 from models.calendar import ClockKind, add_days
 from models.lifecycle import Transition
-from tests.workflow.harness import INDIVIDUAL, ZONE, ApplicationDriver, event_data
+from tests.workflow.harness import INDIVIDUAL, ZONE, ApplicationDriver, event_data, settled
 from worker import build_worker
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -204,6 +204,7 @@ async def test_every_illegal_event_is_refused_naming_state_and_allowed_events(
 
 async def test_refused_update_writes_no_update_events(driver: ApplicationDriver) -> None:
     handle = await _to_review(driver)
+    await driver.state(handle)  # its side effects done: they add history events
     before = [e.event_type for e in (await handle.fetch_history()).events]
     await driver.refused(handle, "submit", web_tracking_id="WT-9")
     after = [e.event_type for e in (await handle.fetch_history()).events]
@@ -407,6 +408,7 @@ async def test_approval_starts_the_enrollment_and_revalidation_reports_to_it(
         approval_date=today.isoformat(),
         enrollment_id=enrollment_id,
     )
+    await driver.state(handle)  # the approval's side effects include starting the enrollment
     enrollment = driver.client.get_workflow_handle(enrollment_workflow_id(enrollment_id))
     state = await enrollment.query(EnrollmentWorkflow.state)
     assert state.status.value == "active" and state.ptan == "PT-55"
@@ -444,10 +446,12 @@ async def test_approval_starts_the_enrollment_and_revalidation_reports_to_it(
         },
     )
     await driver.record(reval, "submit", "signed")
+    await driver.state(reval)  # telling the enrollment is one of the update's side effects
     state = await enrollment.query(EnrollmentWorkflow.state)
     assert state.revalidation_submitted_on == await driver.today()
     for event in ("received_by_mac", "approved"):
         await driver.record(reval, event)
-    state = await enrollment.query(EnrollmentWorkflow.state)
+    await driver.state(reval)
+    state = await settled(enrollment, EnrollmentWorkflow.state)
     assert state.cycle == 2 and state.revalidation_due_date is not None
     assert state.revalidation_due_date > due

@@ -35,6 +35,7 @@ async def test_illegal_event_leaves_history_unchanged(driver: ApplicationDriver)
     handle = await driver.create()
     for event in ("submit", "signatures_completed", "received_by_mac"):
         await driver.record(handle, event)
+    await driver.state(handle)  # its side effects done: they add history events
     before = (await handle.fetch_history()).events
     err = await driver.refused(handle, "approved", ptan="P", approval_date="2020-01-01")
     assert err.type == "InvalidEventData"

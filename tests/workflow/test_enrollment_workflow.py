@@ -22,6 +22,7 @@ from models.enrollment import EnrollmentState, EnrollmentStatus, refuse_if_barre
 from models.notices import NoticeKind
 from models.records import EventRefused
 from tests.workflow.enrollment_driver import ZONE, EnrollmentDriver
+from tests.workflow.harness import settled
 from worker import build_worker
 from workflows.enrollment import EnrollmentWorkflow
 
@@ -514,7 +515,9 @@ async def test_revalidation_is_a_child_application_that_reports_back(
         request = events.validate_python(
             {"event": event, "actor": "ops@example.org", "reason": "r", **data}
         )
-        return await child.execute_update(ApplicationWorkflow.record_event, request)
+        await child.execute_update(ApplicationWorkflow.record_event, request)
+        # Telling the enrollment is one of the update's side effects: wait for them.
+        return await settled(child, ApplicationWorkflow.state)
 
     # The operator completes what the enrollment cannot know (the SSN), then files it.
     await record("update_draft", changes={"legal_name": "Jane Doe", "ssn": "123-45-6789"})
