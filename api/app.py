@@ -28,6 +28,7 @@ from api.routes import audit as audit_routes
 from api.routes import codec as codec_routes
 from api.routes import enrollments as enrollment_routes
 from api.routes import imports as import_routes
+from api.routes import incidents as incident_routes
 from workflows.client import connect
 from workflows.settings import Settings
 
@@ -118,6 +119,7 @@ def create_app(
     app.include_router(support.router)
     app.include_router(providers.router)
     app.include_router(audit_routes.router)
+    app.include_router(incident_routes.router)
     app.include_router(codec_routes.router)
 
     @app.get("/healthz", tags=["health"], summary="The API process is up")

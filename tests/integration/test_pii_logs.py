@@ -22,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.structured_logging import configure_logging
 from api.app import create_app
 from models.calendar import local_date
-from tests.integration.test_api_reads import _serve
+from tests.integration.test_api_reads import _serve, eventually
 from tests.integration.test_auth import API_KEYS, headers
 from worker import build_worker
 from workflows.settings import Settings
@@ -95,6 +95,12 @@ async def drive(http: httpx.AsyncClient, app_id: str, env: WorkflowEnvironment) 
     assert await event("received_by_mac", case_number="JN-9", receipt_date=today) == 200
     assert await event("development_requested", request_date=today, items=[f"SSN {SSN}?"]) == 200
     await env.sleep(timedelta(days=32))  # reminders, then the consequence
+
+    async def settled() -> bool:
+        view = await http.get(f"/v1/applications/{app_id}", headers=headers("auditor"))
+        return bool(view.json()["side_effects_pending"] == 0)
+
+    await eventually(settled, "the consequence's notice delivered")  # it follows the state
     state = await http.get(f"/v1/applications/{app_id}", headers=headers("auditor"))
     assert state.json()["status"] == "rejected"
     audit = await http.get(f"/v1/audit/application-{app_id}", headers=headers("auditor"))

@@ -1,0 +1,135 @@
+"""Incidents: side effects of records (read-model projection, notices, checks) that keep failing.
+
+A record with an incident is unharmed (its state and clocks go on; GET of the record is always
+true); what lags is the world around it. The list comes from Temporal visibility (the
+EnrollOpenIncidents search attribute), so it answers even while the read model is down; each
+record's incidents come from the record itself.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Request
+from pydantic import BaseModel, Field
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.auth import AUTH_RESPONSES, Reader, Writer
+from api.problems import Problem
+from api.temporal import client_of, is_not_found
+from models.contracts import Incident, RetryEffects
+from models.records import Reason
+from workflows.search_attributes import OPEN_INCIDENTS
+
+router = APIRouter(prefix="/v1/incidents", tags=["incidents"], responses=AUTH_RESPONSES)
+
+MAX_LISTED = 500
+_RECORD_KINDS = {"ApplicationWorkflow": "application", "EnrollmentWorkflow": "enrollment"}
+
+
+class RecordIncidents(BaseModel):
+    workflow_id: str
+    record_kind: str
+    incidents: list[Incident]
+
+
+class IncidentList(BaseModel):
+    records: list[RecordIncidents]
+    complete: bool = Field(
+        description="False when the Temporal server cannot search (the time-skipping sandbox "
+        "has no visibility store): then only each record's own view shows its incidents."
+    )
+    note: str | None = None
+
+
+class RetryRequest(BaseModel):
+    reason: Reason = Field(description="Why the side effects are re-run (kept in the history).")
+
+
+class RetryAnswer(BaseModel):
+    workflow_id: str
+    retried: int = Field(description="How many failing side effects were re-run now.")
+
+
+@router.get(
+    "",
+    summary="Records whose side effects keep failing",
+    operation_id="listIncidents",
+    response_model=IncidentList,
+)
+async def list_incidents(
+    request: Request,
+    principal: Reader,
+    limit: Annotated[int, Query(ge=1, le=MAX_LISTED)] = 100,
+) -> IncidentList:
+    client = client_of(request)
+    records: list[RecordIncidents] = []
+    listing = client.list_workflows(
+        f'{OPEN_INCIDENTS.name} > 0 AND ExecutionStatus = "Running"', limit=limit
+    )
+    try:
+        executions = [e async for e in listing]
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.UNIMPLEMENTED:
+            raise
+        return IncidentList(
+            records=[],
+            complete=False,
+            note="This Temporal server cannot search workflows (the time-skipping sandbox has "
+            "no visibility store): open a record to see its incidents.",
+        )
+    for execution in executions:
+        kind = _RECORD_KINDS.get(execution.workflow_type)
+        if kind is None:
+            continue
+        handle = client.get_workflow_handle(execution.id)
+        try:
+            state = await handle.query("state")
+        except RPCError as exc:
+            if is_not_found(exc):  # closed between the listing and the query
+                continue
+            raise
+        incidents = [Incident.model_validate(i) for i in state.get("incidents", [])]
+        if incidents:
+            records.append(
+                RecordIncidents(workflow_id=execution.id, record_kind=kind, incidents=incidents)
+            )
+    return IncidentList(records=records, complete=True)
+
+
+@router.post(
+    "/{workflow_id}/retry",
+    summary="Re-run a record's failing side effects now",
+    operation_id="retryIncidents",
+    response_model=RetryAnswer,
+    responses={404: {"description": "No such record"}},
+)
+async def retry_incidents(
+    request: Request,
+    workflow_id: str,
+    principal: Writer,
+    body: Annotated[RetryRequest, Body()],
+) -> RetryAnswer:
+    handle = client_of(request).get_workflow_handle(workflow_id)
+    ask = RetryEffects(actor=principal.actor, role=principal.role, reason=body.reason)
+    try:
+        retried = await handle.execute_update("retry_side_effects", ask, result_type=int)
+    except RPCError as exc:
+        if is_not_found(exc):
+            raise Problem(
+                404,
+                "Unknown record",
+                f"No running record '{workflow_id}' (use the workflow id, e.g. "
+                "application-<id> or enrollment-<id>).",
+                type_="https://enrollment-engine.dev/problems/not-found",
+            ) from None
+        raise
+    except WorkflowUpdateFailedError as exc:
+        raise Problem(
+            409,
+            "Side effects not re-run",
+            str(exc.cause or exc),
+            type_="https://enrollment-engine.dev/problems/illegal-transition",
+        ) from None
+    return RetryAnswer(workflow_id=workflow_id, retried=retried)
