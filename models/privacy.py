@@ -11,7 +11,8 @@ One set of sensitive keys and one set of TIN shapes serve every place that shows
 
 A TIN is 9 digits however it is written: ``123-45-6789``, ``123 45 6789``, ``123456789`` (SSN
 layout), ``12-3456789``, ``12 3456789`` (EIN layout). A 10-digit NPI, which is public (NPPES),
-and dates do not have that shape and are never touched.
+and dates do not have that shape and are never touched. One TIN is masked by
+:func:`models.identifiers.mask_tin`, re-exported here so every display mask comes from here.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "mask",
     "mask_details",
     "mask_text",
+    "mask_tin",
     "redact",
     "redact_text",
 ]
