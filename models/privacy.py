@@ -18,7 +18,7 @@ and dates do not have that shape and are never touched. One TIN is masked by
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from models.identifiers import mask_tin
@@ -80,22 +80,41 @@ def _mask_tin_value(value: Any, kind: Literal["SSN", "EIN"] | None) -> str:
     return REDACTED
 
 
+def _walk(
+    value: Any,
+    key: str | None,
+    by_key: Callable[[str, Any], Any | None],
+    text: Callable[[str], str],
+) -> Any:
+    """`value` with `by_key(key, value)` in place of a keyed value it hides (None: it does
+    not), and `text` applied to every other string, at any depth."""
+    if key is not None and (hidden := by_key(_key(key), value)) is not None:
+        return hidden
+    if isinstance(value, str):
+        return text(value)
+    if isinstance(value, Mapping):
+        return {k: _walk(v, str(k), by_key, text) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_walk(v, None, by_key, text) for v in value]
+    return value
+
+
+def _masked(key: str, value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    if key in TIN_KEYS:
+        return _mask_tin_value(value, TIN_KEYS[key])
+    return REDACTED if key in HIDDEN_KEYS else None
+
+
+def _redacted(key: str, value: Any) -> str | None:
+    return REDACTED if key in SENSITIVE_KEYS else None
+
+
 def mask(value: Any, key: str | None = None) -> Any:
     """`value` as a person may see it: sensitive keys masked or hidden at any depth, TIN-shaped
     text masked; empty values stay empty."""
-    name = _key(key) if key is not None else None
-    if name is not None and value not in (None, ""):
-        if name in TIN_KEYS:
-            return _mask_tin_value(value, TIN_KEYS[name])
-        if name in HIDDEN_KEYS:
-            return REDACTED
-    if isinstance(value, str):
-        return mask_text(value)
-    if isinstance(value, Mapping):
-        return {k: mask(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [mask(v) for v in value]
-    return value
+    return _walk(value, key, _masked, mask_text)
 
 
 def mask_details(details: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,12 +125,4 @@ def mask_details(details: Mapping[str, Any]) -> dict[str, Any]:
 def redact(value: Any, key: str | None = None) -> Any:
     """`value` as a log line may carry it: the value of any sensitive key and every TIN-shaped
     substring, at any depth, replaced by ``[REDACTED]``."""
-    if key is not None and _key(key) in SENSITIVE_KEYS:
-        return REDACTED
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, Mapping):
-        return {k: redact(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    return value
+    return _walk(value, key, _redacted, redact_text)
