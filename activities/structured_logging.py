@@ -1,14 +1,14 @@
 """Structured JSON logs that say which workflow and activity wrote them, and never carry PII.
 
 Every process calls `configure_logging` once. Activity log lines get the workflow id, run id,
-activity type and attempt from the Temporal activity context; a redaction processor masks
-SSN/EIN/date-of-birth fields and SSN- or EIN-shaped strings wherever they appear.
+activity type and attempt from the Temporal activity context; a redaction processor replaces
+sensitive fields (TINs, date of birth, names, contact details, secrets) and SSN- or EIN-shaped
+text wherever they appear, as :mod:`models.privacy` defines them.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
@@ -16,37 +16,13 @@ from typing import Any
 import structlog
 from temporalio import activity
 
-SENSITIVE_KEYS = frozenset(
-    {"ssn", "ein", "tin", "date_of_birth", "dob", "home_address", "password", "api_key"}
-)
-_SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
-_EIN = re.compile(r"\b\d{2}-\d{7}\b")
-REDACTED = "[REDACTED]"
-
-
-def redact_text(text: str) -> str:
-    return _EIN.sub(REDACTED, _SSN.sub(REDACTED, text))
-
-
-def _redact(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, dict):
-        return {
-            k: REDACTED if str(k).lower() in SENSITIVE_KEYS else _redact(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [_redact(v) for v in value]
-    return value
+from models.privacy import redact
 
 
 def redact_pii(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """The structlog processor: every field redacted as :func:`models.privacy.redact` says."""
     for key in list(event_dict):
-        if key.lower() in SENSITIVE_KEYS:
-            event_dict[key] = REDACTED
-        else:
-            event_dict[key] = _redact(event_dict[key])
+        event_dict[key] = redact(event_dict[key], key)
     return event_dict
 
 
