@@ -15,14 +15,11 @@ from typing import Any
 
 import pytest
 
-from cli import (
-    ApiProblem,
-    _days_left,
-    _pairs,
-    csv_records,
-    default_api_key,
-    merge_import_answer,
-)
+from cli.api_client import ApiProblem
+from cli.deadlines import days_left
+from cli.imports import csv_records, merge_import_answer
+from cli.keys import default_api_key
+from cli.records import parse_pairs
 from tests.integration.test_api_reads import (
     OPERATOR_KEY,
     Stack,
@@ -391,7 +388,7 @@ async def test_connection_refused_and_missing_key(stack: Stack, tmp_path: Path) 
 
 
 def test_pairs_strings_json_nesting_and_repeats() -> None:
-    assert _pairs(
+    assert parse_pairs(
         ["npi=1234567893", 'items:=["a"]', "changes.provider_type=X", "tag=a", "tag=b", "n:=3"],
         "--data",
     ) == {
@@ -412,8 +409,8 @@ def test_default_key_prefers_the_operator(tmp_path: Path) -> None:
 
 
 def test_overdue_is_red() -> None:
-    assert _days_left(-3).style == "bold red" and "3 overdue" in str(_days_left(-3))
-    assert str(_days_left(0)) == "today"
+    assert days_left(-3).style == "bold red" and "3 overdue" in str(days_left(-3))
+    assert str(days_left(0)) == "today"
 
 
 def test_csv_records_keep_original_line_numbers() -> None:

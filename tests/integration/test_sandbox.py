@@ -23,7 +23,8 @@ from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from api.sandbox import NotSettledError, TimeSkippingClock, advance_and_settle, sandbox_stack
+from api.sandbox import NotSettledError, TimeSkippingClock, advance_and_settle
+from cli.sandbox import sandbox_stack
 from models.calendar import local_date
 from models.identifiers import npi_check_digit
 from models.read_model import DeadlineRow
@@ -246,9 +247,9 @@ def test_run_sandbox_serves_the_clock_and_exits_0_on_ctrl_c(tmp_path: Path) -> N
     """`run_sandbox` as the CLI will run it: its own process, stopped by SIGINT, exit status 0."""
     port = _closed_port()
     script = (
-        "import sys; from pathlib import Path; from cli import _run; "
-        "from api.sandbox import run_sandbox; "
-        f"_run(lambda: run_sandbox(Path(sys.argv[1]), {port}, '127.0.0.1'))"
+        "import sys; from pathlib import Path; from cli.process import run_async; "
+        "from cli.sandbox import run_sandbox; "
+        f"run_async(lambda: run_sandbox(Path(sys.argv[1]), {port}, '127.0.0.1'))"
     )
     env = {**os.environ, "ENROLL_API_KEYS": API_KEYS, "ENROLL_LOG_JSON": "false"}
     env.pop("ENROLL_DATABASE_URL", None)

@@ -1,0 +1,27 @@
+"""The `enroll` command: every subcommand, in the order `enroll --help` lists them."""
+
+from __future__ import annotations
+
+import typer
+
+from cli.applications import applications_app
+from cli.audit import audit_app
+from cli.deadlines import deadlines
+from cli.engine import api, dev, reindex, sandbox, worker
+from cli.enrollments import enrollments_app
+from cli.imports import import_roster
+from cli.lifecycle import lifecycle
+
+app = typer.Typer(no_args_is_help=True, help="Medicare enrollment lifecycle engine.")
+for command in (dev, sandbox, reindex, worker, api):
+    app.command()(command)
+app.add_typer(audit_app, name="audit")
+app.add_typer(applications_app, name="applications")
+app.add_typer(enrollments_app, name="enrollments")
+app.command("deadlines")(deadlines)
+app.command("lifecycle")(lifecycle)
+app.command("import")(import_roster)
+
+
+def main() -> None:
+    app()
