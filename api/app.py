@@ -120,7 +120,8 @@ def create_app(
         title="Medicare Enrollment Engine",
         version="0.1.0",
         description=DESCRIPTION,
-        openapi_tags=TAGS,
+        # The sandbox's routes (and so its tag) exist only in a sandbox.
+        openapi_tags=[t for t in TAGS if t["name"] != "sandbox" or sandbox is not None],
         lifespan=lifespan,
     )
     app.state.settings = settings

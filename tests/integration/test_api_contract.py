@@ -119,6 +119,7 @@ async def test_the_document_names_every_operation_and_documents_every_answer(
                 assert answer["headers"]["WWW-Authenticate"]["required"] is True, name
         if name.startswith(("GET /v1", "POST /v1")):
             assert {"401", "403"} <= set(op["responses"]), name
+    assert tags == {t for _, op in operations(document) for t in op["tags"]}  # no empty one
     assert len(seen) == len(set(seen)), sorted(seen)
     assert set(seen) == OPERATION_IDS
     for ref in PROBLEM_REFS:
