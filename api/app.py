@@ -12,17 +12,27 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
 from activities.database import create_db_engine, create_schema
 from api.access_log import AccessLogMiddleware
 from api.auth import parse_api_keys
-from api.problems import PROBLEM_JSON, Problem, problem_handler, request_validation_handler
+from api.problems import (
+    Problem,
+    http_exception_handler,
+    problem_handler,
+    problem_responses,
+    problem_schemas,
+    request_validation_handler,
+    unexpected_error_handler,
+)
+from api.responses.health import Health, Readiness
 from api.routes import applications, deadlines, lifecycle, providers, support
 from api.routes import audit as audit_routes
 from api.routes import codec as codec_routes
@@ -42,6 +52,20 @@ enters history; every regulatory clock is a durable timer that explains itself.
 Lists and the deadlines screen are served from the SQL read model; one record is read from its
 workflow. Errors are RFC 9457 problem details naming the field or the state.
 """
+
+TAGS = [
+    {"name": "applications", "description": "CMS-855 applications: create, record events, read"},
+    {"name": "support", "description": "What to have in hand before calling the MAC"},
+    {"name": "enrollments", "description": "Enrollment records: import, record events, read"},
+    {"name": "imports", "description": "Rosters of existing enrollments, with CMS due dates"},
+    {"name": "providers", "description": "Everything the engine holds for one NPI"},
+    {"name": "deadlines", "description": "Every open regulatory clock, soonest first"},
+    {"name": "lifecycle", "description": "The lifecycle tables: states, events, transitions"},
+    {"name": "audit", "description": "Audit timelines and verifiable exports"},
+    {"name": "incidents", "description": "Records whose side effects keep failing, and re-runs"},
+    {"name": "sandbox", "description": "The sandbox clock (only in `enroll sandbox`)"},
+    {"name": "health", "description": "Liveness and readiness"},
+]
 
 # How long /readyz waits for each dependency before calling it down.
 READY_TIMEOUT = timedelta(seconds=3)
@@ -93,10 +117,13 @@ def create_app(
             if owns_engine:
                 db.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the fastapi-offline package, not a CDN.
+    app = FastAPIOffline(
         title="Medicare Enrollment Engine",
         version="0.1.0",
         description=DESCRIPTION,
+        # The sandbox's routes (and so its tag) exist only in a sandbox.
+        openapi_tags=[t for t in TAGS if t["name"] != "sandbox" or sandbox is not None],
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -106,6 +133,8 @@ def create_app(
     app.add_middleware(AccessLogMiddleware)
     app.add_exception_handler(Problem, problem_handler)
     app.add_exception_handler(RequestValidationError, request_validation_handler)
+    app.add_exception_handler(HTTPException, http_exception_handler)
+    app.add_exception_handler(Exception, unexpected_error_handler)
     app.include_router(applications.router)
     app.include_router(enrollment_routes.router)
     app.include_router(import_routes.router)
@@ -122,17 +151,19 @@ def create_app(
     app.include_router(incident_routes.router)
     app.include_router(codec_routes.router)
 
-    @app.get("/healthz", tags=["health"], summary="The API process is up")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.get("/healthz", operation_id="getHealth", tags=["health"], summary="The API process is up")
+    async def healthz() -> Health:
+        return Health(status="ok")
 
     @app.get(
         "/readyz",
+        operation_id="getReadiness",
         tags=["health"],
         summary="Temporal and the read-model database both answer",
-        responses={503: {"description": "A dependency is down (problem+json names it)"}},
+        response_model=Readiness,
+        responses=problem_responses({503: "A dependency is down (names it and what to check)"}),
     )
-    async def readyz(request: Request) -> JSONResponse:
+    async def readyz(request: Request) -> Any:
         temporal, database = await asyncio.gather(
             _check_temporal(request.app.state.client, settings),
             _check_database(request.app.state.engine),
@@ -140,22 +171,29 @@ def create_app(
         checks = {"temporal": temporal, "database": database}
         down = [name for name, check in checks.items() if check["status"] != "ok"]
         if not down:
-            return JSONResponse({"status": "ready", "checks": checks})
-        problem = Problem(
+            return Readiness.model_validate({"status": "ready", "checks": checks})
+        return Problem(
             503,
             "Not ready",
             "Down: "
             + "; ".join(
                 f"{name} ({checks[name]['error']}): {checks[name]['check']}" for name in down
             ),
-            type_="https://enrollment-engine.dev/problems/not-ready",
+            kind="not-ready",
             down=down,
             checks=checks,
-        )
-        return JSONResponse(
-            problem.body(request.url.path), status_code=503, media_type=PROBLEM_JSON
-        )
+        ).response(request)
 
+    document = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document, plus the problem schemas the routes' error answers refer to."""
+        if app.openapi_schema is None:
+            schemas = document().setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(problem_schemas())
+        return document()
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

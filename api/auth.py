@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.problems import Problem
+from api.problems import Problem, problem_responses
 
 OPERATOR = "operator"
 AUDITOR = "auditor"
@@ -152,7 +152,7 @@ def _unauthorized(detail: str, error: str | None) -> Problem:
         401,
         "Authentication required",
         detail,
-        type_="https://enrollment-engine.dev/problems/unauthenticated",
+        kind="unauthenticated",
         headers={"WWW-Authenticate": challenge},
     )
 
@@ -192,7 +192,7 @@ def require(*roles: str) -> Callable[..., Awaitable[Principal]]:
                 "Role not allowed",
                 f"Actor '{found.actor}' has role '{found.role}'; this needs the "
                 f"{_roles(roles)} role.",
-                type_="https://enrollment-engine.dev/problems/forbidden",
+                kind="forbidden",
                 role=found.role,
                 required_roles=list(roles),
             )
@@ -205,7 +205,17 @@ def require(*roles: str) -> Callable[..., Awaitable[Principal]]:
 Reader = Annotated[Principal, Security(require(*READ_ROLES))]
 Writer = Annotated[Principal, Security(require(*WRITE_ROLES))]
 
-AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No API key, or an unknown one (problem+json; WWW-Authenticate: Bearer)"},
-    403: {"description": "The key's role may not do this (problem+json names the role needed)"},
+AUTH_RESPONSES = problem_responses(
+    {
+        401: "No API key, or an unknown one",
+        403: "The key's role may not do this (names the role needed)",
+    }
+)
+AUTH_RESPONSES[401]["headers"] = {
+    "WWW-Authenticate": {
+        "required": True,
+        "description": 'Bearer realm="enrollment-engine", with error="invalid_token" for '
+        "an unknown key",
+        "schema": {"type": "string"},
+    }
 }

@@ -1,25 +1,47 @@
-"""Errors as RFC 9457 problem details, each naming the field or the state and what to do."""
+"""Errors as RFC 9457 problem details, each naming the field or the state and what to do.
+
+Every answer that is not a success is one of these, served as application/problem+json with a
+`type` URI of its kind (https://enrollment-engine.dev/problems/<kind>): refusals the routes raise
+(`Problem`), requests FastAPI cannot parse or validate, paths and methods the API does not have,
+and failures nobody foresaw. The schemas below document them in the OpenAPI document."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from http import HTTPStatus
 from typing import Any
 
+import structlog
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.json_schema import models_json_schema
+from starlette.exceptions import HTTPException
 
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPES = "https://enrollment-engine.dev/problems/"
+SCHEMA_REFS = "#/components/schemas/"
+
+log = structlog.get_logger("api.problems")
+
+
+def problem_type(kind: str) -> str:
+    """The `type` URI of a kind of problem, e.g. `not-found`."""
+    return PROBLEM_TYPES + kind
 
 
 class Problem(Exception):
+    """A refusal a route raises; the handler answers it as problem+json. `extra` members (state,
+    allowed_events, errors, ...) go into the body beside the standard ones, None ones left out."""
+
     def __init__(
         self,
         status: int,
         title: str,
         detail: str,
         *,
-        type_: str = "about:blank",
+        kind: str,
         headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
@@ -27,7 +49,7 @@ class Problem(Exception):
         self.status = status
         self.title = title
         self.detail = detail
-        self.type = type_
+        self.type = problem_type(kind)
         self.headers = headers
         self.extra = extra
 
@@ -43,10 +65,117 @@ class Problem(Exception):
         body.update({k: v for k, v in self.extra.items() if v is not None})
         return body
 
+    def response(self, request: Request) -> JSONResponse:
+        return JSONResponse(
+            self.body(request.url.path),
+            status_code=self.status,
+            media_type=PROBLEM_JSON,
+            headers=self.headers,
+        )
+
+
+# --- The documented shapes -----------------------------------------------------------------------
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="The field, dotted (e.g. `data.request_date`), or `body`")
+    reason: str = Field(description="What is wrong with it and, where it helps, what to send")
+
+
+class ProblemDetails(BaseModel):
+    """An RFC 9457 problem. Kinds add their own members (see the other problem schemas)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(
+        description="https://enrollment-engine.dev/problems/<kind>: what kind of problem",
+        examples=["https://enrollment-engine.dev/problems/not-found"],
+    )
+    title: str
+    status: int
+    detail: str = Field(description="What happened and what to do about it")
+    instance: str | None = Field(default=None, description="The path that was requested")
+
+
+class ValidationProblem(ProblemDetails):
+    """422: the request is malformed; `errors` names each field and why."""
+
+    errors: list[FieldError]
+    allowed_values: dict[str, list[str]] | None = Field(
+        default=None, description="Query parameter -> the values it accepts"
+    )
+
+
+class ConflictProblem(ProblemDetails):
+    """409: not possible in the record's current state (or the id is taken)."""
+
+    state: str | None = Field(default=None, description="The record's status now")
+    allowed_events: list[str] | None = Field(
+        default=None, description="The events the record accepts now"
+    )
+
+
+class ForbiddenProblem(ProblemDetails):
+    """403: the API key's role may not do this."""
+
+    role: str
+    required_roles: list[str]
+
+
+PROBLEM_MODELS: tuple[type[ProblemDetails], ...] = (
+    ProblemDetails,
+    ValidationProblem,
+    ConflictProblem,
+    ForbiddenProblem,
+)
+# The schema each documented status answers with (others: ProblemDetails).
+_STATUS_MODELS: dict[int, type[ProblemDetails]] = {
+    403: ForbiddenProblem,
+    409: ConflictProblem,
+    422: ValidationProblem,
+}
+
+
+def problem_schemas() -> dict[str, Any]:
+    """The problem schemas for the OpenAPI document's components (the routes refer to them)."""
+    _, top = models_json_schema(
+        [(model, "serialization") for model in PROBLEM_MODELS],
+        ref_template=SCHEMA_REFS + "{model}",
+    )
+    schemas: dict[str, Any] = top["$defs"]
+    return schemas
+
+
+def problem_response(status: int, description: str) -> dict[str, Any]:
+    """One documented error answer of a route (for its `responses=`)."""
+    model = _STATUS_MODELS.get(status, ProblemDetails)
+    return {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": SCHEMA_REFS + model.__name__}}},
+    }
+
+
+def problem_responses(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """A route's documented error answers (`responses=`), from status -> when it happens."""
+    return {status: problem_response(status, why) for status, why in described.items()}
+
+
+# The 422 every route with parameters or a body may answer (a route may say more of its own).
+MALFORMED = problem_responses({422: "Malformed request (names each field and why)"})
+
+
+# --- Building them -------------------------------------------------------------------------------
+
 
 def field_errors(errors: list[Any], prefix: tuple[str | int, ...] = ()) -> list[dict[str, str]]:
     out = []
     for e in errors:
+        if e.get("type") == "json_invalid":
+            # The location is the parser's character offset, not a field: name the body.
+            at = e.get("loc", ())[-1]
+            why = (e.get("ctx") or {}).get("error") or "not JSON"
+            out.append({"field": "body", "reason": f"not valid JSON: {why} (at character {at})"})
+            continue
         loc = [str(p) for p in (*prefix, *e.get("loc", ())) if p not in ("body", "query")]
         reason = str(e.get("msg", "")).removeprefix("Value error, ")
         out.append({"field": ".".join(loc) or "body", "reason": reason})
@@ -54,34 +183,92 @@ def field_errors(errors: list[Any], prefix: tuple[str | int, ...] = ()) -> list[
 
 
 def invalid(detail: str, errors: list[dict[str, str]]) -> Problem:
-    return Problem(
-        422,
-        "Invalid request",
-        detail,
-        type_="https://enrollment-engine.dev/problems/invalid-request",
-        errors=errors,
-    )
+    return Problem(422, "Invalid request", detail, kind="invalid-request", errors=errors)
 
 
 def from_validation_error(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> Problem:
-    errors = field_errors(exc.errors(include_input=False), prefix)
+    return _fix_fields(field_errors(exc.errors(include_input=False), prefix))
+
+
+def _fix_fields(errors: list[dict[str, str]]) -> Problem:
     summary = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
     return invalid(f"Fix these fields and send again: {summary}", errors)
 
 
+def bad_parameter(name: str, value: str, reason: str, allowed: Iterable[str] = ()) -> Problem:
+    """A query parameter the API cannot use, naming the values it accepts."""
+    allowed = sorted(allowed)
+    hint = f" Allowed values: {', '.join(allowed)}." if allowed else ""
+    problem = invalid(
+        f"Query parameter '{name}': {value!r} {reason}.{hint}",
+        [{"field": name, "reason": f"{value!r} {reason}"}],
+    )
+    if allowed:
+        problem.extra["allowed_values"] = {name: allowed}
+    return problem
+
+
+# --- Answering them ------------------------------------------------------------------------------
+
+
 async def problem_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
-    return JSONResponse(
-        exc.body(request.url.path),
-        status_code=exc.status,
-        media_type=PROBLEM_JSON,
-        headers=exc.headers,
-    )
+    return exc.response(request)
 
 
 async def request_validation_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = field_errors(list(exc.errors()))
-    summary = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
-    problem = invalid(f"Fix these fields and send again: {summary}", errors)
-    return JSONResponse(problem.body(request.url.path), status_code=422, media_type=PROBLEM_JSON)
+    return _fix_fields(field_errors(list(exc.errors()))).response(request)
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> JSONResponse:
+    """What FastAPI and Starlette answer themselves: a body that cannot be decoded, a path the
+    API does not have (404), a method a path does not take (405)."""
+    assert isinstance(exc, HTTPException)
+    where = f"{request.method} {request.url.path}"
+    if exc.status_code == 400:
+        # FastAPI's answer to a body it cannot even decode (not UTF-8, ...): malformed, so 422
+        # like any other body that is not the JSON the route takes, with the decoder's reason.
+        why = exc.__cause__ or exc.detail
+        return _fix_fields([{"field": "body", "reason": f"not valid JSON: {why}"}]).response(
+            request
+        )
+    if exc.status_code == 404:
+        problem = Problem(
+            404,
+            "Unknown path",
+            f"Nothing answers {where}. The API's paths are listed at /docs (and /openapi.json).",
+            kind="unknown-path",
+        )
+    elif exc.status_code == 405:
+        problem = Problem(
+            405,
+            "Method not allowed",
+            f"{request.url.path} does not take {request.method}; it takes "
+            f"{(exc.headers or {}).get('Allow', 'other methods')} (see /docs).",
+            kind="method-not-allowed",
+        )
+    else:
+        phrase = HTTPStatus(exc.status_code).phrase
+        problem = Problem(
+            exc.status_code,
+            phrase,
+            str(exc.detail),
+            kind=phrase.lower().replace(" ", "-"),
+        )
+    problem.headers = dict(exc.headers or {})
+    return problem.response(request)
+
+
+async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A failure no route foresaw: a problem that says to retry, never the exception's text
+    (it could carry data). The server logs the traceback when the error leaves the app."""
+    log.error("unhandled error", path=request.url.path, error=type(exc).__name__)
+    return Problem(
+        500,
+        "Internal error",
+        f"The API failed answering {request.method} {request.url.path}. Retry the request "
+        "(with the same Idempotency-Key or id, so nothing applies twice); if it fails again, "
+        "the API log has the cause.",
+        kind="internal-error",
+    ).response(request)

@@ -1,5 +1,6 @@
-"""Helpers for the read-model routes: the engine, filter checks that name the allowed values,
-and opaque keyset cursors."""
+"""Reading the read model for the list routes: the filters both record lists take (each value
+checked, a refusal naming the allowed ones), the lookups behind them, and pages by opaque
+keyset cursors."""
 
 from __future__ import annotations
 
@@ -7,36 +8,37 @@ import asyncio
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Query, Request
 from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from api.problems import Problem, invalid
+from api.problems import bad_parameter
+from models.forms import Form, parse_form
+from models.identifiers import US_STATE_CODES
+from models.jurisdictions import AB_MAC_JURISDICTIONS, DME_MAC_JURISDICTIONS, NPE_JURISDICTIONS
 from models.read_model import ApplicationRow, EnrollmentRow
 
-T = TypeVar("T")
+Row = TypeVar("Row", ApplicationRow, EnrollmentRow)
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 500
+MAC_JURISDICTIONS = frozenset(
+    j.jurisdiction for j in (*AB_MAC_JURISDICTIONS, *DME_MAC_JURISDICTIONS, *NPE_JURISDICTIONS)
+)
+_MAC_BY_KEY = {j.upper(): j for j in MAC_JURISDICTIONS}  # "jn" -> "JN", "npe east" -> "NPE East"
+_NPI = re.compile(r"[0-9]{10}")
 
 
 def engine_of(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
-
-
-def bad_parameter(name: str, value: str, reason: str, allowed: Iterable[str] = ()) -> Problem:
-    allowed = sorted(allowed)
-    hint = f" Allowed values: {', '.join(allowed)}." if allowed else ""
-    problem = invalid(
-        f"Query parameter '{name}': {value!r} {reason}.{hint}",
-        [{"field": name, "reason": f"{value!r} {reason}"}],
-    )
-    if allowed:
-        problem.extra["allowed_values"] = {name: allowed}
-    return problem
 
 
 def choices(
@@ -58,6 +60,67 @@ def choices(
             raise bad_parameter(name, raw, "is not one of the allowed values", allowed)
         out.append(value)
     return out
+
+
+@dataclass(frozen=True)
+class RecordFilters:
+    """What both record lists (applications, enrollments) filter on, checked, and the page."""
+
+    forms: list[str]
+    states: list[str]
+    macs: list[str]
+    npi: str | None
+    organization_id: str | None
+    deadline_before: date | None
+    limit: int
+    cursor: str | None
+
+    def conditions(
+        self, table: type[ApplicationRow] | type[EnrollmentRow]
+    ) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if self.forms:
+            conditions.append(col(table.form).in_(self.forms))
+        if self.states:
+            conditions.append(col(table.state).in_(self.states))
+        if self.macs:
+            conditions.append(col(table.mac_jurisdiction).in_(self.macs))
+        if self.npi is not None:
+            conditions.append(col(table.npi) == self.npi)
+        if self.organization_id is not None:
+            conditions.append(col(table.organization_id) == self.organization_id)
+        if self.deadline_before is not None:
+            conditions.append(col(table.next_deadline) < self.deadline_before)
+        return conditions
+
+
+def record_filters(
+    form: Annotated[list[str] | None, Query()] = None,
+    state: Annotated[list[str] | None, Query(description="US state code, e.g. FL")] = None,
+    mac: Annotated[list[str] | None, Query(description="MAC jurisdiction, e.g. JN")] = None,
+    npi: Annotated[str | None, Query()] = None,
+    organization_id: Annotated[str | None, Query(max_length=64)] = None,
+    deadline_before: Annotated[
+        date | None, Query(description="Soonest open deadline strictly before this date")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> RecordFilters:
+    if npi is not None and not _NPI.fullmatch(npi):
+        raise bad_parameter("npi", npi, "is not an NPI (10 digits)")
+    return RecordFilters(
+        forms=choices("form", form, (f.value for f in Form), lambda v: parse_form(v).value),
+        states=choices("state", state, US_STATE_CODES, str.upper),
+        macs=choices("mac", mac, MAC_JURISDICTIONS, lambda v: _MAC_BY_KEY.get(v.upper(), v)),
+        npi=npi,
+        organization_id=organization_id,
+        deadline_before=deadline_before,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+RecordQuery = Annotated[RecordFilters, Depends(record_filters)]
 
 
 def encode_cursor(updated_at: datetime, record_id: str) -> str:
@@ -84,35 +147,30 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 async def keyset_page(
     request: Request,
-    table: type[ApplicationRow] | type[EnrollmentRow],
+    table: type[Row],
     key: str,
     conditions: Sequence[ColumnElement[bool]],
-    *,
-    cursor: str | None,
-    limit: int,
-) -> dict[str, Any]:
+    filters: RecordFilters,
+) -> tuple[list[Row], str | None]:
     """One page of a read-model table, newest first, by a keyset cursor on (updated_at, key):
-    stable under inserts, and as fast on the 1,000th page as on the first."""
+    stable under inserts, and as fast on the 1,000th page as on the first. Returns the rows and
+    the cursor of the next page (None on the last)."""
     updated = col(table.updated_at)
     record_id = col(getattr(table, key))
     query = select(table).where(*conditions)
-    if cursor:
-        after_at, after_id = decode_cursor(cursor)
+    if filters.cursor:
+        after_at, after_id = decode_cursor(filters.cursor)
         query = query.where(
             or_(updated < after_at, and_(updated == after_at, record_id > after_id))
         )
-    query = query.order_by(updated.desc(), record_id).limit(limit + 1)
+    query = query.order_by(updated.desc(), record_id).limit(filters.limit + 1)
 
-    def fetch(engine: Engine) -> list[Any]:
+    def fetch(engine: Engine) -> list[Row]:
         with Session(engine) as s:
             return list(s.exec(query))
 
     rows = await asyncio.to_thread(fetch, engine_of(request))
-    page, more = rows[:limit], len(rows) > limit
+    page, more = rows[: filters.limit], len(rows) > filters.limit
     last = page[-1] if page else None
-    return {
-        "items": [row.model_dump(mode="json", exclude={"projected_seq"}) for row in page],
-        "next_cursor": encode_cursor(last.updated_at, getattr(last, key))
-        if more and last
-        else None,
-    }
+    next_cursor = encode_cursor(last.updated_at, getattr(last, key)) if more and last else None
+    return page, next_cursor

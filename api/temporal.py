@@ -1,9 +1,11 @@
-"""Temporal client glue for the API: reaching a workflow and turning its refusals into problems."""
+"""What the routes reach through the app: its Temporal client, settings and clock; and the glue
+that records an operator event on a workflow, turning its refusals into problems."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from fastapi import Request
@@ -13,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Principal
-from api.problems import Problem, from_validation_error, invalid
+from api.problems import Problem, from_validation_error, invalid, problem_responses
 from models.lifecycle import Lifecycle
 from models.records import OperatorEvent
 from workflows.settings import Settings
@@ -33,27 +35,33 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-def not_found(kind: str, record_id: str, how_to_create: str) -> Problem:
+async def now_of(request: Request) -> datetime:
+    """The app's clock (`app.state.now`): the sandbox's clock in a sandbox, else the real time."""
+    now: Callable[[], Awaitable[datetime]] = request.app.state.now
+    return await now()
+
+
+def not_found(record: str, record_id: str, how_to_create: str) -> Problem:
     return Problem(
         404,
-        f"Unknown {kind}",
-        f"No {kind} '{record_id}' exists. Check the id, or {how_to_create}.",
-        type_="https://enrollment-engine.dev/problems/not-found",
+        f"Unknown {record}",
+        f"No {record} '{record_id}' exists. Check the id, or {how_to_create}.",
+        kind="not-found",
     )
 
 
 def refusal(exc: WorkflowUpdateFailedError) -> Problem:
     cause = exc.cause
     if not isinstance(cause, ApplicationError):
-        return Problem(500, "Event failed", str(cause or exc))
+        return Problem(500, "Event failed", str(cause or exc), kind="event-failed")
     details: dict[str, Any] = cause.details[0] if cause.details else {}
-    kind = cause.type or "Refused"
-    if kind in STATE_CONFLICTS:
+    code = cause.type or "Refused"
+    if code in STATE_CONFLICTS:
         return Problem(
             409,
             "Event not allowed in this state",
             cause.message,
-            type_="https://enrollment-engine.dev/problems/illegal-transition",
+            kind="illegal-transition",
             state=details.get("status"),
             allowed_events=details.get("allowed_events", []),
         )
@@ -68,7 +76,7 @@ def refusal(exc: WorkflowUpdateFailedError) -> Problem:
         422,
         "Event data refused",
         cause.message,
-        type_=f"https://enrollment-engine.dev/problems/{kind}",
+        kind=code,
         state=details.get("status"),
         allowed_events=details.get("allowed_events", []),
         errors=errors,
@@ -129,3 +137,25 @@ async def execute_event(
         if is_not_found(exc):
             raise await closed() from None
         raise
+
+
+def event_route_docs(record: str) -> dict[str, Any]:
+    """What the OpenAPI document says of a route that records an operator event on a `record`:
+    the same for an application and an enrollment."""
+    return {
+        "summary": "Record what happened (an operator event)",
+        "description": (
+            "Needs the operator or admin role; the actor and role recorded are the API key's. "
+            "An event the lifecycle does not allow in the current state answers 409 with the "
+            "state and `allowed_events`; data the event cannot use answers 422 naming the field. "
+            "An `Idempotency-Key` header makes a retried event apply once."
+        ),
+        "responses": problem_responses(
+            {
+                404: f"No such {record}",
+                409: f"Not allowed in this state, or the {record} is closed (names the state "
+                "and the allowed events)",
+                422: "Malformed request, or event data refused (names the field)",
+            }
+        ),
+    }

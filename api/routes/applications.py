@@ -3,67 +3,49 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import ColumnElement
+from pydantic import ConfigDict, Field, ValidationError
 from sqlmodel import col
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
 
 from api.auth import AUTH_RESPONSES, Reader, Writer
-from api.problems import Problem, from_validation_error, invalid
-from api.reads import bad_parameter, choices, keyset_page
+from api.bodies import OperatorBody
+from api.problems import MALFORMED, Problem, from_validation_error, invalid, problem_responses
+from api.reads import RecordQuery, choices, keyset_page
+from api.records import query_application
+from api.responses.applications import ApplicationListItem, ApplicationPage, ApplicationView
+from api.responses.common import created
 from api.temporal import (
     client_of,
+    event_route_docs,
     execute_event,
-    is_not_found,
-    not_found,
     operator_event,
     settings_of,
 )
-from api.views import application_view
 from models.application import (
     APPLICATION_LIFECYCLE,
     EVENT_MODELS,
     ApplicationCreate,
     ApplicationDetails,
     ApplicationId,
-    ApplicationState,
     ApplicationStatus,
     application_workflow_id,
 )
-from models.forms import Form, FormInput, Purpose, parse_form
-from models.identifiers import US_STATE_CODES, OrganizationId
-from models.jurisdictions import AB_MAC_JURISDICTIONS, DME_MAC_JURISDICTIONS, NPE_JURISDICTIONS
+from models.forms import FormInput, Purpose
+from models.identifiers import OrganizationId
 from models.read_model import ApplicationRow
 from models.records import Reason
 from workflows.application import ApplicationWorkflow
 
-router = APIRouter(prefix="/v1/applications", tags=["applications"], responses=AUTH_RESPONSES)
-
-
-DEFAULT_PAGE = 50
-MAX_PAGE = 500
-MAC_JURISDICTIONS = frozenset(
-    j.jurisdiction for j in (*AB_MAC_JURISDICTIONS, *DME_MAC_JURISDICTIONS, *NPE_JURISDICTIONS)
+router = APIRouter(
+    prefix="/v1/applications",
+    tags=["applications"],
+    responses={**AUTH_RESPONSES, **MALFORMED},
 )
-_MAC_BY_KEY = {j.upper(): j for j in MAC_JURISDICTIONS}  # "jn" -> "JN", "npe east" -> "NPE East"
-_NPI = re.compile(r"[0-9]{10}")
-
-
-def _refuse_actor(data: Any) -> Any:
-    if isinstance(data, dict) and ("actor" in data or "role" in data):
-        raise ValueError(
-            "'actor' and 'role' come from your API key (Authorization: Bearer <key>); "
-            "remove them from the body"
-        )
-    return data
 
 
 def idempotent_application_id(organization_id: str, idempotency_key: str) -> str:
@@ -73,7 +55,7 @@ def idempotent_application_id(organization_id: str, idempotency_key: str) -> str
     return f"idem-{digest[:24]}"
 
 
-class ApplicationCreateBody(BaseModel):
+class ApplicationCreateBody(OperatorBody):
     model_config = ConfigDict(
         extra="forbid",
         hide_input_in_errors=True,
@@ -107,13 +89,8 @@ class ApplicationCreateBody(BaseModel):
     details: ApplicationDetails = Field(default_factory=ApplicationDetails)
     reason: Reason = "new application"
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_actor(cls, data: Any) -> Any:
-        return _refuse_actor(data)
 
-
-class EventBody(BaseModel):
+class EventBody(OperatorBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -131,27 +108,11 @@ class EventBody(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
     reason: Reason
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_actor(cls, data: Any) -> Any:
-        return _refuse_actor(data)
-
-
-async def _query(request: Request, application_id: str) -> ApplicationState:
-    handle = client_of(request).get_workflow_handle(application_workflow_id(application_id))
-    try:
-        return await handle.query(ApplicationWorkflow.state)
-    except RPCError as exc:
-        if is_not_found(exc):
-            raise not_found(
-                "application", application_id, "create it with POST /v1/applications"
-            ) from None
-        raise
-
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
+    operation_id="createApplication",
     summary="Create a draft application",
     description=(
         "Needs the operator or admin role; the actor and role recorded are the API key's. "
@@ -161,8 +122,11 @@ async def _query(request: Request, application_id: str) -> ApplicationState:
         "id for a different form, purpose or organization answers 409."
     ),
     responses={
-        200: {"description": "Already created by an earlier identical request"},
-        409: {"description": "The id or Idempotency-Key is already used for another form"},
+        200: {"model": ApplicationView, "description": "Already created by an earlier request"},
+        201: created("The draft; Location is its URL"),
+        **problem_responses(
+            {409: "The id or Idempotency-Key is already used for another form or purpose"}
+        ),
     },
 )
 async def create_application(
@@ -178,7 +142,7 @@ async def create_application(
             description="Makes a retried create safe when you do not choose application_id.",
         ),
     ] = None,
-) -> dict[str, Any]:
+) -> ApplicationView:
     settings = settings_of(request)
     if body.application_id and idempotency_key:
         raise invalid(
@@ -218,7 +182,7 @@ async def create_application(
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
     except WorkflowAlreadyStartedError:
-        existing = await _query(request, create.application_id)
+        existing = await query_application(client, create.application_id)
         same = (existing.form, existing.purpose, existing.organization_id) == (
             create.form,
             create.purpose,
@@ -240,55 +204,70 @@ async def create_application(
                 "Application id already used",
                 f"{used} a {existing.form} {existing.purpose} of "
                 f"'{existing.organization_id}' (application '{existing.application_id}'). {fix}",
-                type_="https://enrollment-engine.dev/problems/already-exists",
+                kind="already-exists",
                 state=existing.status.value,
                 application_id=existing.application_id,
             ) from None
         response.status_code = status.HTTP_200_OK
-        return application_view(existing)
-    return application_view(await _query(request, create.application_id))
+        return ApplicationView.of(existing)
+    response.headers["Location"] = str(
+        request.url_for("get_application", application_id=create.application_id)
+    )
+    return ApplicationView.of(await query_application(client, create.application_id))
 
 
-@router.get("/{application_id}", summary="Full state: status, identifiers, deadlines, log")
+@router.get(
+    "/{application_id}",
+    operation_id="getApplication",
+    summary="Full state: status, identifiers, deadlines, log",
+    responses=problem_responses({404: "No such application"}),
+)
 async def get_application(
     request: Request, application_id: str, principal: Reader
-) -> dict[str, Any]:
-    return application_view(await _query(request, application_id))
+) -> ApplicationView:
+    return ApplicationView.of(await query_application(client_of(request), application_id))
 
 
-@router.post("/{application_id}/events", summary="Record what happened (an operator event)")
+@router.post(
+    "/{application_id}/events",
+    operation_id="recordApplicationEvent",
+    **event_route_docs("application"),
+)
 async def record_event(
     request: Request,
     application_id: str,
     principal: Writer,
     body: Annotated[EventBody, Body()],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> dict[str, Any]:
+) -> ApplicationView:
     payload = operator_event(
         APPLICATION_LIFECYCLE, EVENT_MODELS, body.event, body.data, principal, body.reason
     )
+    client = client_of(request)
 
     async def closed() -> Problem:
         # Either unknown, or closed: a closed application still answers queries.
-        current = await _query(request, application_id)
+        current = await query_application(client, application_id)
         return Problem(
             409,
             "Application closed",
             f"Application '{application_id}' is closed ({current.status.value}); "
             "nothing more can be recorded on it. Start a new application if needed.",
+            kind="record-closed",
             state=current.status.value,
             allowed_events=[],
         )
 
-    handle = client_of(request).get_workflow_handle(application_workflow_id(application_id))
+    handle = client.get_workflow_handle(application_workflow_id(application_id))
     state = await execute_event(
         handle, ApplicationWorkflow.record_event, payload, idempotency_key, closed
     )
-    return application_view(state)
+    return ApplicationView.of(state)
 
 
 @router.get(
     "",
+    operation_id="listApplications",
     summary="List applications from the read model, newest change first",
     description=(
         "Served from the SQL read model (indexed), which the workflows keep current after every "
@@ -302,38 +281,16 @@ async def record_event(
 async def list_applications(
     request: Request,
     principal: Reader,
+    filters: RecordQuery,
     status_: Annotated[list[str] | None, Query(alias="status")] = None,
-    form: Annotated[list[str] | None, Query()] = None,
-    state: Annotated[list[str] | None, Query(description="US state code, e.g. FL")] = None,
-    mac: Annotated[list[str] | None, Query(description="MAC jurisdiction, e.g. JN")] = None,
-    npi: Annotated[str | None, Query()] = None,
-    organization_id: Annotated[str | None, Query(max_length=64)] = None,
-    deadline_before: Annotated[date | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
-) -> dict[str, Any]:
+) -> ApplicationPage:
     statuses = choices("status", status_, (s.value for s in ApplicationStatus))
-    forms = choices("form", form, (f.value for f in Form), lambda v: parse_form(v).value)
-    states = choices("state", state, US_STATE_CODES, str.upper)
-    macs = choices("mac", mac, MAC_JURISDICTIONS, lambda v: _MAC_BY_KEY.get(v.upper(), v))
-    if npi is not None and not _NPI.fullmatch(npi):
-        raise bad_parameter("npi", npi, "is not an NPI (10 digits)")
-
-    conditions: list[ColumnElement[bool]] = []
+    conditions = filters.conditions(ApplicationRow)
     if statuses:
         conditions.append(col(ApplicationRow.status).in_(statuses))
-    if forms:
-        conditions.append(col(ApplicationRow.form).in_(forms))
-    if states:
-        conditions.append(col(ApplicationRow.state).in_(states))
-    if macs:
-        conditions.append(col(ApplicationRow.mac_jurisdiction).in_(macs))
-    if npi is not None:
-        conditions.append(col(ApplicationRow.npi) == npi)
-    if organization_id is not None:
-        conditions.append(col(ApplicationRow.organization_id) == organization_id)
-    if deadline_before is not None:
-        conditions.append(col(ApplicationRow.next_deadline) < deadline_before)
-    return await keyset_page(
-        request, ApplicationRow, "application_id", conditions, cursor=cursor, limit=limit
+    rows, next_cursor = await keyset_page(
+        request, ApplicationRow, "application_id", conditions, filters
+    )
+    return ApplicationPage(
+        items=[ApplicationListItem.model_validate(row) for row in rows], next_cursor=next_cursor
     )

@@ -9,12 +9,13 @@ from typing import Annotated, Any, Literal
 
 import structlog
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from temporalio.client import WorkflowHistory
 from temporalio.service import RPCError
 
 from api.auth import AUTH_RESPONSES, Principal, Reader
-from api.problems import Problem
+from api.problems import Problem, problem_responses
+from api.responses.audit import AuditExport
 from api.temporal import client_of, is_not_found, settings_of
 from models.application import application_workflow_id
 from workflows.archive import Archive, ArchiveEntryError, DirectoryArchive, find_archived
@@ -83,7 +84,7 @@ def _archive_damaged(workflow_id: str, why: str) -> Problem:
         "Archived audit export failed verification",
         f"Temporal no longer holds '{workflow_id}' and its archived export cannot be trusted "
         f"({why}). Restore the entry from a backup of the archive.",
-        type_="https://enrollment-engine.dev/problems/archive-damaged",
+        kind="archive-damaged",
     )
 
 
@@ -110,7 +111,7 @@ async def _export(
             "the id: give a workflow id (application-<application id>) or an application id "
             "from GET /v1/applications. A closed workflow past Temporal's retention is found "
             "only if a sweep (enroll audit archive) archived it before it was deleted.",
-            type_="https://enrollment-engine.dev/problems/not-found",
+            kind="not-found",
         )
     name, export = archived
     export = {**export, "source": "archive", "archive_entry": name}
@@ -135,17 +136,38 @@ async def _export(
         "deleted is served from the audit archive (`ENROLL_ARCHIVE_DIR`), after its digest is "
         "verified: `source` (and header X-Audit-Source) says `temporal` or `archive`."
     ),
+    operation_id="getAuditExport",
+    response_model=AuditExport,
     responses={
         200: {
-            "content": {"application/json": {}, "text/csv": {}, "text/html": {}},
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "text/html": {"schema": {"type": "string"}},
+            },
             "description": "The export (header X-Audit-History-SHA256 carries the digest)",
+            "headers": {
+                DIGEST_HEADER: {
+                    "description": "history_sha256 of the export",
+                    "schema": {"type": "string"},
+                },
+                SOURCE_HEADER: {
+                    "description": "temporal, or archive when Temporal no longer holds it",
+                    "schema": {"type": "string"},
+                },
+            },
         },
-        404: {"description": "No such workflow, in Temporal or the archive (problem+json)"},
-        500: {"description": "The archived export failed verification (problem+json)"},
+        **problem_responses(
+            {
+                404: "No such workflow, in Temporal or the archive",
+                422: "An unknown format or a bad include_history (names the field)",
+                500: "The archived export failed verification",
+            }
+        ),
     },
 )
 async def audit(
     request: Request,
+    response: Response,
     workflow_id: str,
     principal: Reader,
     format: Annotated[
@@ -155,7 +177,7 @@ async def audit(
     include_history: Annotated[
         bool, Query(description="JSON: embed the raw history (needed to verify the export)")
     ] = True,
-) -> Response:
+) -> Any:
     export = await _export(request, workflow_id, principal, include_history or format == "html")
     log.info(
         "audit exported",
@@ -174,4 +196,5 @@ async def audit(
         return Response(render_csv(export), media_type="text/csv", headers=headers)
     if format == "html":
         return HTMLResponse(render_html(export), headers=headers)
-    return JSONResponse(export, headers=headers)
+    response.headers.update(headers)
+    return AuditExport.model_validate(export)

@@ -101,7 +101,7 @@ def _parse(body: CodecBody) -> list[Payload]:
                 "Invalid payload",
                 f"payloads[{n}] is not a Temporal Payload in protobuf JSON ({exc}); send "
                 '{"metadata": {"encoding": "<base64>"}, "data": "<base64>"}',
-                type_="https://enrollment-engine.dev/problems/invalid-request",
+                kind="invalid-request",
                 errors=[{"field": f"payloads.{n}", "reason": "not a Payload"}],
             ) from None
     return payloads
@@ -122,7 +122,7 @@ async def preflight(request: Request) -> Response:
 
 # The codec routes speak Temporal's codec-server protocol for the Web UI and CLI; they are not
 # part of the REST API's OpenAPI document (which describes /v1 and the health checks).
-@router.post("/decode", include_in_schema=False)
+@router.post("/decode", operation_id="decodePayloads", include_in_schema=False)
 async def decode(request: Request, body: CodecBody, principal: CodecReader) -> JSONResponse:
     """Decrypt payloads (422 when one is malformed or cannot be decrypted)."""
     codec = client_of(request).data_converter.payload_codec
@@ -143,13 +143,13 @@ async def decode(request: Request, body: CodecBody, principal: CodecReader) -> J
             422,
             "Payload not decrypted",
             str(exc),
-            type_="https://enrollment-engine.dev/problems/payload-not-decrypted",
+            kind="payload-not-decrypted",
             headers=cors_headers(request),
         ) from None
     return _respond(request, decoded)
 
 
-@router.post("/encode", include_in_schema=False)
+@router.post("/encode", operation_id="encodePayloads", include_in_schema=False)
 async def encode(request: Request, body: CodecBody, principal: CodecReader) -> JSONResponse:
     """Encrypt payloads with the active key."""
     codec = client_of(request).data_converter.payload_codec

@@ -2,70 +2,48 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import ColumnElement
+from pydantic import ConfigDict, Field, ValidationError
 from sqlmodel import col
-from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
 
 from api.auth import AUTH_RESPONSES, Reader, Writer
-from api.problems import Problem, from_validation_error
-from api.reads import bad_parameter, choices, keyset_page
-from api.routes.applications import MAC_JURISDICTIONS
+from api.bodies import OperatorBody
+from api.problems import MALFORMED, Problem, from_validation_error, problem_responses
+from api.reads import RecordQuery, choices, keyset_page
+from api.records import identity_differences, query_enrollment, start_enrollment
+from api.responses.common import created
+from api.responses.enrollments import EnrollmentListItem, EnrollmentPage, EnrollmentView
 from api.temporal import (
     client_of,
+    event_route_docs,
     execute_event,
-    is_not_found,
-    not_found,
     operator_event,
     settings_of,
 )
-from api.views import enrollment_view
 from models.enrollment import (
     ENROLLMENT_EVENT_MODELS,
     ENROLLMENT_LIFECYCLE,
     EnrollmentStart,
-    EnrollmentState,
     EnrollmentStatus,
     enrollment_workflow_id,
 )
-from models.forms import Form, FormInput, parse_form
-from models.identifiers import NPI, PTAN, US_STATE_CODES, EnrollmentId, OrganizationId, StateCode
+from models.forms import FormInput
+from models.identifiers import NPI, PTAN, EnrollmentId, OrganizationId, StateCode
 from models.read_model import EnrollmentRow
 from models.records import Reason
 from workflows.enrollment import EnrollmentWorkflow
 
-router = APIRouter(prefix="/v1/enrollments", tags=["enrollments"], responses=AUTH_RESPONSES)
-
-HOW_TO_CREATE = "import it with POST /v1/enrollments (or a roster with POST /v1/imports)"
-
-DEFAULT_PAGE = 50
-MAX_PAGE = 500
-_MAC_BY_KEY = {j.upper(): j for j in MAC_JURISDICTIONS}
-_NPI = re.compile(r"[0-9]{10}")
-
-# What an import says about an enrollment that the workflow keeps for good: a repeat of the
-# import must say the same, or it is about another enrollment (409).
-IDENTITY_FIELDS = ("organization_id", "npi", "ptan", "form", "state", "effective_date")
+router = APIRouter(
+    prefix="/v1/enrollments",
+    tags=["enrollments"],
+    responses={**AUTH_RESPONSES, **MALFORMED},
+)
 
 
-def _refuse_actor(data: Any) -> Any:
-    if isinstance(data, dict) and ("actor" in data or "role" in data):
-        raise ValueError(
-            "'actor' and 'role' come from your API key (Authorization: Bearer <key>); "
-            "remove them from the body"
-        )
-    return data
-
-
-class EnrollmentImportBody(BaseModel):
+class EnrollmentImportBody(OperatorBody):
     model_config = ConfigDict(
         extra="forbid",
         hide_input_in_errors=True,
@@ -107,13 +85,8 @@ class EnrollmentImportBody(BaseModel):
     time_zone: str | None = None
     reason: Reason = "existing enrollment imported"
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_actor(cls, data: Any) -> Any:
-        return _refuse_actor(data)
 
-
-class EnrollmentEventBody(BaseModel):
+class EnrollmentEventBody(OperatorBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -131,57 +104,11 @@ class EnrollmentEventBody(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
     reason: Reason
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_actor(cls, data: Any) -> Any:
-        return _refuse_actor(data)
-
-
-def identity_differences(existing: EnrollmentState, start: EnrollmentStart) -> dict[str, Any]:
-    """Fields where an import disagrees with the enrollment already running: field -> the
-    existing and the sent value."""
-    out: dict[str, Any] = {}
-    for name in IDENTITY_FIELDS:
-        have, sent = getattr(existing, name), getattr(start, name)
-        if have != sent:
-            out[name] = {"existing": _json(have), "sent": _json(sent)}
-    return out
-
-
-def _json(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date) else str(value)
-
-
-async def query_enrollment(client: Client, enrollment_id: str) -> EnrollmentState:
-    """The workflow's state; 404 problem when there is no such enrollment."""
-    handle = client.get_workflow_handle(enrollment_workflow_id(enrollment_id))
-    try:
-        return await handle.query(EnrollmentWorkflow.state)
-    except RPCError as exc:
-        if is_not_found(exc):
-            raise not_found("enrollment", enrollment_id, HOW_TO_CREATE) from None
-        raise
-
-
-async def start_enrollment(client: Client, task_queue: str, start: EnrollmentStart) -> bool:
-    """Start the enrollment's workflow; False when it already exists (never a second one)."""
-    try:
-        await client.start_workflow(
-            EnrollmentWorkflow.run,
-            start,
-            id=enrollment_workflow_id(start.enrollment_id),
-            task_queue=task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
-    except WorkflowAlreadyStartedError:
-        return False
-    return True
-
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
+    operation_id="importEnrollment",
     summary="Import an existing enrollment (approved before the engine knew it)",
     description=(
         "Needs the operator or admin role; the actor recorded is the API key's. Starts the "
@@ -192,8 +119,9 @@ async def start_enrollment(client: Client, task_queue: str, start: EnrollmentSta
         "organization, effective date or due date answers 409 naming the differences."
     ),
     responses={
-        200: {"description": "Already imported by an earlier identical request"},
-        409: {"description": "The enrollment id already exists with other data"},
+        200: {"model": EnrollmentView, "description": "Already imported by an earlier request"},
+        201: created("The enrollment; Location is its URL"),
+        **problem_responses({409: "The enrollment id already exists with other data"}),
     },
 )
 async def import_enrollment(
@@ -201,7 +129,7 @@ async def import_enrollment(
     response: Response,
     principal: Writer,
     body: Annotated[EnrollmentImportBody, Body()],
-) -> dict[str, Any]:
+) -> EnrollmentView:
     settings = settings_of(request)
     try:
         start = EnrollmentStart(
@@ -223,7 +151,10 @@ async def import_enrollment(
         raise from_validation_error(exc) from None
     client = client_of(request)
     if await start_enrollment(client, settings.task_queue, start):
-        return enrollment_view(await query_enrollment(client, start.enrollment_id))
+        response.headers["Location"] = str(
+            request.url_for("get_enrollment", enrollment_id=start.enrollment_id)
+        )
+        return EnrollmentView.of(await query_enrollment(client, start.enrollment_id))
     existing = await query_enrollment(client, start.enrollment_id)
     differences = identity_differences(existing, start)
     due = start.revalidation_due_date
@@ -249,36 +180,29 @@ async def import_enrollment(
             "Enrollment already exists with other data",
             f"Enrollment '{start.enrollment_id}' was already imported with different data: "
             f"{listed}.{hint}",
-            type_="https://enrollment-engine.dev/problems/already-exists",
+            kind="already-exists",
             state=existing.status.value,
             enrollment_id=existing.enrollment_id,
             differences=differences,
         )
     response.status_code = status.HTTP_200_OK
-    return enrollment_view(existing)
+    return EnrollmentView.of(existing)
 
 
 @router.get(
     "/{enrollment_id}",
+    operation_id="getEnrollment",
+    responses=problem_responses({404: "No such enrollment"}),
     summary="Full state: status, due dates, clocks with their explanations, allowed events, bar",
 )
-async def get_enrollment(request: Request, enrollment_id: str, principal: Reader) -> dict[str, Any]:
-    return enrollment_view(await query_enrollment(client_of(request), enrollment_id))
+async def get_enrollment(request: Request, enrollment_id: str, principal: Reader) -> EnrollmentView:
+    return EnrollmentView.of(await query_enrollment(client_of(request), enrollment_id))
 
 
 @router.post(
     "/{enrollment_id}/events",
-    summary="Record what happened (an operator event)",
-    description=(
-        "Needs the operator or admin role; the actor and role recorded are the API key's. "
-        "An event the lifecycle does not allow in the current state answers 409 with the state "
-        "and `allowed_events`; data the event cannot use answers 422 naming the field. "
-        "An `Idempotency-Key` header makes a retried event apply once."
-    ),
-    responses={
-        409: {"description": "Not allowed in this state (names the allowed events)"},
-        422: {"description": "Event data refused (names the field)"},
-    },
+    operation_id="recordEnrollmentEvent",
+    **event_route_docs("enrollment"),
 )
 async def record_enrollment_event(
     request: Request,
@@ -286,7 +210,7 @@ async def record_enrollment_event(
     principal: Writer,
     body: Annotated[EnrollmentEventBody, Body()],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> dict[str, Any]:
+) -> EnrollmentView:
     payload = operator_event(
         ENROLLMENT_LIFECYCLE,
         ENROLLMENT_EVENT_MODELS,
@@ -306,6 +230,7 @@ async def record_enrollment_event(
             "Enrollment closed",
             f"Enrollment '{enrollment_id}' is closed ({current.status.value}); nothing more "
             "can be recorded on it. A new enrollment needs a new initial application.",
+            kind="record-closed",
             state=current.status.value,
             allowed_events=[],
         )
@@ -314,11 +239,12 @@ async def record_enrollment_event(
     state = await execute_event(
         handle, EnrollmentWorkflow.record_event, payload, idempotency_key, closed
     )
-    return enrollment_view(state)
+    return EnrollmentView.of(state)
 
 
 @router.get(
     "",
+    operation_id="listEnrollments",
     summary="List enrollments from the read model, newest change first",
     description=(
         "Served from the SQL read model (indexed), which the workflows keep current after every "
@@ -333,43 +259,21 @@ async def record_enrollment_event(
 async def list_enrollments(
     request: Request,
     principal: Reader,
+    filters: RecordQuery,
     status_: Annotated[list[str] | None, Query(alias="status")] = None,
-    form: Annotated[list[str] | None, Query()] = None,
-    state: Annotated[list[str] | None, Query(description="US state code, e.g. FL")] = None,
-    mac: Annotated[list[str] | None, Query(description="MAC jurisdiction, e.g. JN")] = None,
-    npi: Annotated[str | None, Query()] = None,
-    organization_id: Annotated[str | None, Query(max_length=64)] = None,
     due_before: Annotated[
         date | None, Query(description="Revalidation due date strictly before this date")
     ] = None,
-    deadline_before: Annotated[date | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
-) -> dict[str, Any]:
+) -> EnrollmentPage:
     statuses = choices("status", status_, (s.value for s in EnrollmentStatus))
-    forms = choices("form", form, (f.value for f in Form), lambda v: parse_form(v).value)
-    states = choices("state", state, US_STATE_CODES, str.upper)
-    macs = choices("mac", mac, MAC_JURISDICTIONS, lambda v: _MAC_BY_KEY.get(v.upper(), v))
-    if npi is not None and not _NPI.fullmatch(npi):
-        raise bad_parameter("npi", npi, "is not an NPI (10 digits)")
-
-    conditions: list[ColumnElement[bool]] = []
+    conditions = filters.conditions(EnrollmentRow)
     if statuses:
         conditions.append(col(EnrollmentRow.status).in_(statuses))
-    if forms:
-        conditions.append(col(EnrollmentRow.form).in_(forms))
-    if states:
-        conditions.append(col(EnrollmentRow.state).in_(states))
-    if macs:
-        conditions.append(col(EnrollmentRow.mac_jurisdiction).in_(macs))
-    if npi is not None:
-        conditions.append(col(EnrollmentRow.npi) == npi)
-    if organization_id is not None:
-        conditions.append(col(EnrollmentRow.organization_id) == organization_id)
     if due_before is not None:
         conditions.append(col(EnrollmentRow.revalidation_due_date) < due_before)
-    if deadline_before is not None:
-        conditions.append(col(EnrollmentRow.next_deadline) < deadline_before)
-    return await keyset_page(
-        request, EnrollmentRow, "enrollment_id", conditions, cursor=cursor, limit=limit
+    rows, next_cursor = await keyset_page(
+        request, EnrollmentRow, "enrollment_id", conditions, filters
+    )
+    return EnrollmentPage(
+        items=[EnrollmentListItem.model_validate(row) for row in rows], next_cursor=next_cursor
     )

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from api.auth import AUTH_RESPONSES, Writer
-from api.problems import Problem, field_errors, invalid
-from api.routes.enrollments import (
-    _refuse_actor,
-    identity_differences,
-    query_enrollment,
-    start_enrollment,
+from api.bodies import OperatorBody
+from api.problems import Problem, field_errors, invalid, problem_responses
+from api.records import identity_differences, query_enrollment, start_enrollment
+from api.responses.imports import (
+    OUTCOMES,
+    DueDatesMatch,
+    ImportCounts,
+    ImportedRow,
+    ImportReport,
+    ValueDifference,
 )
 from api.temporal import client_of, settings_of
 from models.calendar import validate_time_zone
@@ -32,9 +36,6 @@ CONCURRENCY = 16
 MAX_ROSTER_CHARS = 10_000_000
 MAX_DUE_DATES_CHARS = 50_000_000
 
-Outcome = Literal["created", "unchanged", "due_date_differs", "conflict", "failed"]
-OUTCOMES: tuple[Outcome, ...] = ("created", "unchanged", "due_date_differs", "conflict", "failed")
-
 ROSTER_EXAMPLE = (
     "enrollment_id,npi,ptan,form,state,effective_date,provider_type\n"
     "I20031103000001,1234567893,00G577550,CMS-855I,FL,04/01/2023,PRACTITIONER - FAMILY PRACTICE\n"
@@ -49,7 +50,7 @@ DUE_DATES_EXAMPLE = (
 )
 
 
-class ImportBody(BaseModel):
+class ImportBody(OperatorBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -90,14 +91,10 @@ class ImportBody(BaseModel):
     def _known_zone(cls, v: str | None) -> str | None:
         return None if v is None else validate_time_zone(v)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_actor(cls, data: Any) -> Any:
-        return _refuse_actor(data)
-
 
 @router.post(
     "",
+    operation_id="importRoster",
     summary="Import a roster of existing enrollments (and the CMS due-date list)",
     description=(
         "Needs the operator or admin role. Send JSON with the files' **text**: `roster_csv` "
@@ -113,11 +110,13 @@ class ImportBody(BaseModel):
         "date); `failed` (Temporal did not answer; re-run the import, it is idempotent). "
         "Answers 200 whenever the files could be read; 422 names the file that could not."
     ),
-    responses={422: {"description": "A file cannot be read (e.g. a required column is missing)"}},
+    responses=problem_responses(
+        {422: "Malformed request, or a file cannot be read (e.g. a required column is missing)"}
+    ),
 )
 async def import_roster(
     request: Request, principal: Writer, body: Annotated[ImportBody, Body()]
-) -> dict[str, Any]:
+) -> ImportReport:
     settings = settings_of(request)
     organization_id = body.organization_id or settings.default_organization
     try:
@@ -130,7 +129,7 @@ async def import_roster(
     client = client_of(request)
     limit = asyncio.Semaphore(CONCURRENCY)
 
-    async def one(row: RosterRow) -> dict[str, Any]:
+    async def one(row: RosterRow) -> ImportedRow:
         async with limit:
             return await _import_row(
                 client,
@@ -142,63 +141,63 @@ async def import_roster(
             )
 
     results = await asyncio.gather(*(one(row) for row in parsed.rows))
-    counts: dict[str, int] = {outcome: 0 for outcome in OUTCOMES}
+    counts = {outcome: 0 for outcome in OUTCOMES}
     for result in results:
-        counts[result["outcome"]] += 1
-    problems = [p.model_dump(mode="json") for p in parsed.problems]
-    return {
-        "counts": {
-            "rows": parsed.data_rows,
-            "good_rows": len(parsed.rows),
-            "bad_rows": len({p.row for p in parsed.problems}),
-            "problems": len(problems),
+        counts[result.outcome] += 1
+    return ImportReport(
+        counts=ImportCounts(
+            rows=parsed.data_rows,
+            good_rows=len(parsed.rows),
+            bad_rows=len({p.row for p in parsed.problems}),
+            problems=len(parsed.problems),
             **counts,
-        },
-        "results": sorted(results, key=lambda r: int(r["row"])),
-        "problems": problems,
-        "due_dates": {"rows": parsed.due_dates_rows, "matched": parsed.due_dates_matched}
+        ),
+        results=sorted(results, key=lambda r: r.row),
+        problems=parsed.problems,
+        due_dates=DueDatesMatch(rows=parsed.due_dates_rows, matched=parsed.due_dates_matched)
         if body.due_dates_csv
         else None,
-    }
+    )
 
 
 async def _import_row(
     client: Client, task_queue: str, row: RosterRow, *, time_zone: str, actor: str, reason: str
-) -> dict[str, Any]:
-    due = row.start.get("revalidation_due_date")
-    result: dict[str, Any] = {
-        "row": row.row,
-        "enrollment_id": row.start["enrollment_id"],
-        "outcome": "failed",
-        "revalidation_due_date": due.isoformat() if due else None,
-        "due_date_source": row.due_date_source,
-        "notes": list(row.notes),
-    }
+) -> ImportedRow:
+    result = ImportedRow(
+        row=row.row,
+        enrollment_id=row.start["enrollment_id"],
+        outcome="failed",
+        revalidation_due_date=row.start.get("revalidation_due_date"),
+        due_date_source=row.due_date_source,
+        notes=list(row.notes),
+    )
     try:
         start = EnrollmentStart.model_validate(
             {**row.start, "time_zone": time_zone, "actor": actor, "reason": reason}
         )
     except ValidationError as exc:  # parse_roster checked the row: only the body's values left
-        result["detail"] = "; ".join(
+        result.detail = "; ".join(
             f"{e['field']}: {e['reason']}" for e in field_errors(exc.errors(include_input=False))
         )
         return result
     try:
         if await start_enrollment(client, task_queue, start):
-            result["outcome"] = "created"
+            result.outcome = "created"
             return result
         existing = await query_enrollment(client, start.enrollment_id)
     except (RPCError, Problem) as exc:
-        result["detail"] = f"Temporal did not answer ({exc}); re-run the import"
+        result.detail = f"Temporal did not answer ({exc}); re-run the import"
         return result
     current = existing.revalidation_due_date
-    result["current_revalidation_due_date"] = current.isoformat() if current else None
-    result["status"] = existing.status.value
+    result.current_revalidation_due_date = current
+    result.status = existing.status.value
     differences = identity_differences(existing, start)
     if differences:
-        result["outcome"] = "conflict"
-        result["differences"] = differences
-        result["detail"] = (
+        result.outcome = "conflict"
+        result.differences = {
+            name: ValueDifference.model_validate(d) for name, d in differences.items()
+        }
+        result.detail = (
             f"Enrollment {start.enrollment_id} already exists with other data: "
             + "; ".join(
                 f"{name} {d['existing']} (existing) vs {d['sent']} (roster)"
@@ -207,13 +206,13 @@ async def _import_row(
             + ". Check the roster line against PECOS."
         )
     elif start.revalidation_due_date is not None and start.revalidation_due_date != current:
-        result["outcome"] = "due_date_differs"
-        result["detail"] = (
+        result.outcome = "due_date_differs"
+        result.detail = (
             f"The workflow's revalidation due date is {current or 'none'}; the "
             f"{'CMS list' if (row.due_date_source or '').startswith('cms') else 'roster'} says "
             f"{start.revalidation_due_date}. Not changed: record revalidation_notice_received "
             "with data.due_date if the new date is right."
         )
     else:
-        result["outcome"] = "unchanged"
+        result.outcome = "unchanged"
     return result

@@ -16,13 +16,20 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import AUTH_RESPONSES, Reader, Writer
-from api.problems import Problem
+from api.problems import Problem, problem_responses
 from api.temporal import client_of, is_not_found
 from models.contracts import Incident, RetryEffects
 from models.records import Reason
 from workflows.search_attributes import OPEN_INCIDENTS
 
-router = APIRouter(prefix="/v1/incidents", tags=["incidents"], responses=AUTH_RESPONSES)
+router = APIRouter(
+    prefix="/v1/incidents",
+    tags=["incidents"],
+    responses={
+        **AUTH_RESPONSES,
+        **problem_responses({422: "A bad parameter (names it and why)"}),
+    },
+)
 
 MAX_LISTED = 500
 _RECORD_KINDS = {"ApplicationWorkflow": "application", "EnrollmentWorkflow": "enrollment"}
@@ -103,7 +110,7 @@ async def list_incidents(
     summary="Re-run a record's failing side effects now",
     operation_id="retryIncidents",
     response_model=RetryAnswer,
-    responses={404: {"description": "No such record"}},
+    responses=problem_responses({404: "No running record with that workflow id"}),
 )
 async def retry_incidents(
     request: Request,
@@ -122,7 +129,7 @@ async def retry_incidents(
                 "Unknown record",
                 f"No running record '{workflow_id}' (use the workflow id, e.g. "
                 "application-<id> or enrollment-<id>).",
-                type_="https://enrollment-engine.dev/problems/not-found",
+                kind="not-found",
             ) from None
         raise
     except WorkflowUpdateFailedError as exc:
@@ -130,6 +137,6 @@ async def retry_incidents(
             409,
             "Side effects not re-run",
             str(exc.cause or exc),
-            type_="https://enrollment-engine.dev/problems/illegal-transition",
+            kind="illegal-transition",
         ) from None
     return RetryAnswer(workflow_id=workflow_id, retried=retried)

@@ -11,6 +11,8 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from api.auth import AUTH_RESPONSES, READ_ROLES, require
+from api.problems import problem_responses
+from api.responses.lifecycle import LifecycleDiagrams, LifecycleTable, LifecycleView
 from models.application import APPLICATION_LIFECYCLE, EVENT_MODELS
 from models.enrollment import ENROLLMENT_EVENT_MODELS, ENROLLMENT_LIFECYCLE
 from models.lifecycle import Lifecycle
@@ -34,7 +36,7 @@ _TABLES: dict[LifecycleKind, tuple[Lifecycle[Any], Mapping[str, type[BaseModel]]
 }
 
 
-def _describe(kind: LifecycleKind) -> dict[str, Any]:
+def _describe(kind: LifecycleKind) -> LifecycleTable:
     table, models = _TABLES[kind]
     described = table.describe()
     for event in described["events"]:
@@ -47,24 +49,33 @@ def _describe(kind: LifecycleKind) -> dict[str, Any]:
                 for name, spec in props.items()
                 if name not in ("event", "actor", "role", "reason")
             }
-    return described
+    return LifecycleTable.model_validate(described)
 
 
 @router.get(
     "",
+    operation_id="getLifecycle",
     summary="States, events and transitions of every workflow kind",
     description="`application` and `enrollment` tables, each operator event with its "
     "`data_fields`, and both as Mermaid.",
 )
-async def lifecycle() -> dict[str, Any]:
-    return {
-        "application": _describe(LifecycleKind.APPLICATION),
-        "enrollment": _describe(LifecycleKind.ENROLLMENT),
-        "mermaid": {kind.value: _TABLES[kind][0].to_mermaid() for kind in LifecycleKind},
-    }
+async def lifecycle() -> LifecycleView:
+    return LifecycleView(
+        application=_describe(LifecycleKind.APPLICATION),
+        enrollment=_describe(LifecycleKind.ENROLLMENT),
+        mermaid=LifecycleDiagrams.model_validate(
+            {kind.value: _TABLES[kind][0].to_mermaid() for kind in LifecycleKind}
+        ),
+    )
 
 
-@router.get("/mermaid", response_class=PlainTextResponse, summary="A lifecycle as Mermaid")
+@router.get(
+    "/mermaid",
+    operation_id="getLifecycleMermaid",
+    response_class=PlainTextResponse,
+    summary="A lifecycle as Mermaid",
+    responses=problem_responses({422: "An unknown kind (names the values it accepts)"}),
+)
 async def lifecycle_mermaid(
     kind: Annotated[
         LifecycleKind, Query(description="Which lifecycle: application (default) or enrollment")

@@ -4,16 +4,18 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from api.auth import AUTH_RESPONSES, Reader
-from api.problems import invalid
+from api.problems import invalid, problem_responses
 from api.reads import engine_of
-from api.routes.support import problem_response
+from api.responses.applications import ApplicationListItem
+from api.responses.enrollments import EnrollmentListItem
+from api.responses.providers import ProviderView
 from models.identifiers import validate_npi
 from models.read_model import ApplicationRow, EnrollmentRow
 
@@ -33,7 +35,8 @@ MAX_LIMIT = 5000
         "validation (10 digits, first digit 1 or 2, Luhn check digit) answers 422 naming `npi` "
         "and the reason; a valid NPI the engine does not know answers 200 with empty lists."
     ),
-    responses={422: problem_response("Not a valid NPI, or a bad limit (names the field and why)")},
+    operation_id="getProvider",
+    responses=problem_responses({422: "Not a valid NPI, or a bad limit (names the field and why)"}),
 )
 async def get_provider(
     request: Request,
@@ -48,7 +51,7 @@ async def get_provider(
         ),
     ],
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-) -> dict[str, Any]:
+) -> ProviderView:
     """All applications and enrollment records of one NPI, from the read model."""
     try:
         npi = validate_npi(npi)
@@ -74,13 +77,9 @@ async def get_provider(
             return list(s.exec(applications)), list(s.exec(enrollments))
 
     apps, enrolled = await asyncio.to_thread(fetch, engine_of(request))
-    return {
-        "npi": npi,
-        "applications": [
-            row.model_dump(mode="json", exclude={"projected_seq"}) for row in apps[:limit]
-        ],
-        "enrollments": [
-            row.model_dump(mode="json", exclude={"projected_seq"}) for row in enrolled[:limit]
-        ],
-        "truncated": len(apps) > limit or len(enrolled) > limit,
-    }
+    return ProviderView(
+        npi=npi,
+        applications=[ApplicationListItem.model_validate(row) for row in apps[:limit]],
+        enrollments=[EnrollmentListItem.model_validate(row) for row in enrolled[:limit]],
+        truncated=len(apps) > limit or len(enrolled) > limit,
+    )

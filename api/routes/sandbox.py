@@ -4,14 +4,15 @@ sandbox`); elsewhere these paths answer 404 and are absent from the OpenAPI docu
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import AUTH_RESPONSES, Reader, Writer
-from api.problems import Problem
+from api.problems import MALFORMED, Problem, problem_responses
 from api.reads import engine_of
+from api.responses.sandbox import AdvanceReport, SandboxClockView
 from api.sandbox import (
     MAX_ADVANCE_DAYS,
     NotSettledError,
@@ -46,16 +47,18 @@ def _lock(request: Request) -> asyncio.Lock:
 
 @router.get(
     "/clock",
+    operation_id="getSandboxClock",
     summary="The sandbox's current time and today's date",
     description="`today` is the date in the engine's default time zone: date events with it.",
 )
-async def get_clock(request: Request, principal: Reader) -> dict[str, str]:
+async def get_clock(request: Request, principal: Reader) -> SandboxClockView:
     now = await _clock(request).now()
-    return clock_view(now, settings_of(request).default_time_zone)
+    return SandboxClockView.model_validate(clock_view(now, settings_of(request).default_time_zone))
 
 
 @router.post(
     "/clock/advance",
+    operation_id="advanceSandboxClock",
     summary="Move the sandbox clock forward; returns once the engine has settled",
     description=(
         "Needs the operator or admin role. Returns only when the clock has reached the target, "
@@ -64,11 +67,16 @@ async def get_clock(request: Request, principal: Reader) -> dict[str, str]:
         "fell due during the advance and the applications and enrollments whose status "
         "changed. Time moves only through this call."
     ),
-    responses={504: {"description": "The read model did not catch up (problem+json)"}},
+    responses={
+        **MALFORMED,
+        **problem_responses(
+            {504: "The read model did not catch up (names the clocks still pending)"}
+        ),
+    },
 )
 async def advance_clock(
     request: Request, principal: Writer, body: Annotated[AdvanceBody, Body()]
-) -> dict[str, Any]:
+) -> AdvanceReport:
     settings = settings_of(request)
     async with _lock(request):
         try:
@@ -83,8 +91,8 @@ async def advance_clock(
                 504,
                 "Engine did not settle",
                 str(exc),
-                type_="https://enrollment-engine.dev/problems/not-settled",
+                kind="not-settled",
                 now=exc.after.isoformat(),
                 pending=[d.deadline_id for d in exc.pending[:100]],
             ) from None
-    return report.to_json()
+    return AdvanceReport.model_validate(report.to_json())

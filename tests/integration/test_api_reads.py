@@ -341,6 +341,7 @@ async def test_bad_filter_values_are_422_naming_the_parameter(
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     body = r.json()
+    assert body["type"] == "https://enrollment-engine.dev/problems/invalid-request"
     assert [e["field"] for e in body["errors"]] == [field]
     assert field in body["detail"]
     if allowed is not None:
@@ -386,12 +387,14 @@ async def test_existing_routes_still_answer_as_before(stack: Stack) -> None:
     )
     assert illegal.status_code == 409, illegal.text
     problem = illegal.json()
+    assert problem["type"] == "https://enrollment-engine.dev/problems/illegal-transition"
     assert problem["state"] == "draft"
     assert "submit" in problem["allowed_events"]
 
     missing = await stack.http.get("/v1/applications/no-such-application")
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
+    assert missing.json()["type"] == "https://enrollment-engine.dev/problems/not-found"
     missing_event = await stack.event("no-such-application", "withdrawn")
     assert missing_event.status_code == 404
 

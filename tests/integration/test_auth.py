@@ -23,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.structured_logging import configure_logging
 from api.app import create_app
 from api.auth import ApiKeyError, parse_api_keys
+from api.problems import PROBLEM_TYPES
 from api.routes.applications import idempotent_application_id
 from models.application import application_workflow_id
 from tests.integration.test_api_reads import _closed_port, _serve
@@ -137,6 +138,8 @@ async def test_every_route_answers_each_caller_by_role(stack: Stack) -> None:
                 assert r.headers["content-type"].startswith("application/problem+json")
                 problem = r.json()
                 assert problem["status"] == expected
+                kind = "unauthenticated" if expected == 401 else "forbidden"
+                assert problem["type"] == PROBLEM_TYPES + kind
                 assert BAD_KEY not in r.text
             if expected == 403:
                 assert problem["role"] == caller

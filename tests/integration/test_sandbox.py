@@ -221,6 +221,10 @@ async def test_who_may_move_the_clock_and_what_it_accepts(sandbox: Sandbox) -> N
     assert (await sandbox.clock())["today"] == r.json()["to"]["today"]
     spec = (await sandbox.http.get("/openapi.json")).json()
     assert {"/v1/sandbox/clock", "/v1/sandbox/clock/advance"} <= set(spec["paths"])
+    assert spec["paths"]["/v1/sandbox/clock"]["get"]["operationId"] == "getSandboxClock"
+    advance = spec["paths"]["/v1/sandbox/clock/advance"]["post"]
+    assert advance["operationId"] == "advanceSandboxClock" and advance["tags"] == ["sandbox"]
+    assert "sandbox" in {t["name"] for t in spec["tags"]}
 
 
 async def test_sandbox_routes_do_not_exist_outside_sandbox_mode(
@@ -231,8 +235,10 @@ async def test_sandbox_routes_do_not_exist_outside_sandbox_mode(
     async with _serve(app, auth("admin")) as http:
         assert (await http.get("/v1/sandbox/clock")).status_code == 404
         assert (await http.post("/v1/sandbox/clock/advance", json={"days": 1})).status_code == 404
-        paths = set((await http.get("/openapi.json")).json()["paths"])
+        spec = (await http.get("/openapi.json")).json()
+        paths = set(spec["paths"])
         assert not {p for p in paths if p.startswith("/v1/sandbox")}
+        assert "sandbox" not in {t["name"] for t in spec["tags"]}
         assert "/v1/deadlines" in paths
         # Outside the sandbox the deadlines screen counts from the real date.
         screen = (await http.get("/v1/deadlines")).json()

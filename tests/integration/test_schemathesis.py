@@ -4,8 +4,9 @@ The app is served over real HTTP (uvicorn) with a worker on the time-skipping se
 SQLite read model, all in a background thread with its own event loop: schemathesis calls the
 API synchronously (requests), which would block an event loop shared with the server.
 Every operation is exercised with an operator key, `max_examples` per operation, positive and
-negative data; each response must not be a 5xx and must conform to the documented response
-schema. Nothing is excluded.
+negative data; each response must not be a 5xx, and its status, content type, headers and body
+must be the ones the document gives for it (an error, too: problem+json of its problem schema).
+Nothing is excluded.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error, response_schema_conformance
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from temporalio.testing import WorkflowEnvironment
 
 from activities.database import create_db_engine, create_schema
@@ -162,7 +169,13 @@ def test_every_operation_answers_without_5xx_and_as_documented(
         base_url=served,
         headers=AUTH,
         timeout=30,
-        checks=[not_a_server_error, response_schema_conformance],
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_headers_conformance,
+            response_schema_conformance,
+        ],
     )
     ANSWERS[f"{case.operation.method.upper()} {case.operation.path}"][response.status_code] += 1
 

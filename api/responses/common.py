@@ -1,0 +1,57 @@
+"""Pieces the answers of several resources share."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import ConfigDict, Field, PlainSerializer, WithJsonSchema, computed_field
+
+from models.calendar import Clock
+
+# An instant written as datetime.isoformat() gives it ("2026-03-01T05:00:00+00:00"): the answers
+# that have always spelled instants so keep doing it (the others use pydantic's "...Z").
+IsoInstant = Annotated[
+    datetime,
+    PlainSerializer(lambda v: v.isoformat(), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+class ClockView(Clock):
+    """An open regulatory clock: the rule that set it, the dates it counts from, its last day,
+    and the sentence that explains all of that to a person."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def explanation(self) -> str:
+        return super().explanation
+
+
+def created(description: str) -> dict[str, Any]:
+    """The documented 201 answer of a route that creates a record: the record, and its URL."""
+    return {
+        "description": description,
+        "headers": {
+            "Location": {
+                "required": True,
+                "description": "The URL of the record created (GET it for its state)",
+                "schema": {"type": "string", "format": "uri"},
+            }
+        },
+    }
+
+
+# What every record's view says of its side effects (workflows/effects.py).
+SIDE_EFFECTS_PENDING: Any = Field(
+    default=0,
+    description="Side effects of what was recorded that are not done yet (the read model, "
+    "notices, checks): lists and the deadlines screen lag this record while above 0.",
+)
+INCIDENTS: Any = Field(
+    default_factory=list,
+    description="Side effects that keep failing. The record is unharmed; they are retried on "
+    "a schedule, and POST /v1/incidents/{workflow_id}/retry re-runs them now.",
+)

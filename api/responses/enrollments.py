@@ -1,0 +1,117 @@
+"""Enrollments as the API shows them: one enrollment in full (from its workflow), and the rows of
+the list (from the read model). An enrollment holds no TIN; NPI and PTAN are public."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.responses.common import INCIDENTS, SIDE_EFFECTS_PENDING, ClockView
+from api.responses.pages import Page
+from models.clocks import ClosedClock
+from models.contracts import Incident
+from models.enrollment import (
+    BillingGap,
+    CycleSummary,
+    Deactivation,
+    EnrollmentEventRecord,
+    EnrollmentState,
+    EnrollmentStatus,
+    ReenrollmentBar,
+    Revocation,
+    StayRecord,
+    allowed_events,
+    reenrollment_bar,
+)
+from models.enrollment.state import ChangeRecord
+from models.forms import Form
+
+
+class EnrollmentView(BaseModel):
+    """One enrollment in full: status, due dates, open clocks with their explanations, the events
+    it accepts now, the revalidation window, the re-enrollment bar, its cycles and its log."""
+
+    enrollment_id: str
+    workflow_id: str
+    organization_id: str
+    npi: str
+    ptan: str
+    form: Form
+    provider_type: str | None
+    state: str
+    time_zone: str
+    source: Literal["application", "import"]
+    status: EnrollmentStatus
+    allowed_events: list[str] = Field(description="The operator events it accepts now")
+    effective_date: date
+    current_effective_date: date
+    reminder_offsets_days: tuple[int, ...] | None
+    created_at: datetime
+    updated_at: datetime
+    seq: int
+    cycle: int
+    cycle_started_on: date
+    revalidation_due_date: date | None
+    revalidation_window_opens: date | None = Field(
+        description="First day a revalidation may be received (7 months before the due date)"
+    )
+    revalidation_notice_on: date | None
+    revalidation_submitted_on: date | None
+    last_claim_date: date | None
+    changes: list[ChangeRecord]
+    stays: list[StayRecord]
+    deactivation: Deactivation | None
+    revocation: Revocation | None
+    reenrollment_bar: ReenrollmentBar | None = Field(description="None unless revoked")
+    terminated_on: date | None
+    gaps: list[BillingGap]
+    clocks: list[ClockView] = Field(description="Open clocks")
+    closed_clocks: list[ClosedClock]
+    reminders_sent: list[str]
+    events: list[EnrollmentEventRecord] = Field(description="This cycle's log, oldest first")
+    side_effects_pending: int = SIDE_EFFECTS_PENDING
+    incidents: list[Incident] = INCIDENTS
+    past_cycles: list[CycleSummary]
+
+    @classmethod
+    def of(cls, state: EnrollmentState) -> EnrollmentView:
+        return cls.model_validate(
+            {
+                **dict(state),
+                "workflow_id": state.workflow_id,
+                "allowed_events": allowed_events(state),
+                "revalidation_window_opens": state.revalidation_window_opens,
+                "reenrollment_bar": reenrollment_bar(state),
+            }
+        )
+
+
+class EnrollmentListItem(BaseModel):
+    """One enrollment in a list: the read model's row."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    enrollment_id: str
+    workflow_id: str
+    organization_id: str
+    npi: str
+    ptan: str
+    form: str
+    state: str
+    mac_jurisdiction: str | None
+    status: str
+    cycle: int
+    effective_date: date
+    revalidation_due_date: date | None
+    next_deadline: date | None = Field(description="The last day of its soonest open clock")
+    next_deadline_kind: str | None
+    open_clocks: int
+    unbillable_days: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class EnrollmentPage(Page[EnrollmentListItem]):
+    """A page of enrollments, newest change first."""
