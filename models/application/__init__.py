@@ -18,7 +18,6 @@ from models.application.details import (
     ApplicationCreate,
     ApplicationDetails,
     ApplicationId,
-    OrganizationId,
 )
 from models.application.events import (
     EVENT_MODELS,
@@ -60,7 +59,6 @@ __all__ = [
     "Decision",
     "DevelopmentRequest",
     "EventRefused",
-    "OrganizationId",
     "Outcome",
     "UpdateDraft",
     "allowed_events",
