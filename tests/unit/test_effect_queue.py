@@ -116,3 +116,9 @@ def test_continue_as_new_carries_every_notice_not_done_and_the_incidents() -> No
     assert resumed.pending == 3
     # The failed one stays parked until its retry; the others go at once.
     assert [n.key for n in resumed.take(NOW).notices] == ["event-8", "event-9"]
+
+
+def test_the_retry_schedule_is_the_one_the_readme_promises() -> None:
+    # README, "Side effects and incidents".
+    assert [int(d.total_seconds()) for d in RETRY_SCHEDULE] == [10, 30, 120, 600, 3600, 21600]
+    assert REJECTED_ROUNDS == 3
