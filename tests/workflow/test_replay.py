@@ -55,34 +55,35 @@ CHAINS = [
 ]
 
 
+async def _grace_timer(*, guarded: bool) -> None:
+    """The change under test: a timer before anything else the workflow does. Unguarded it is
+    incompatible with every recorded history; behind ``workflow.patched`` old histories take
+    the old path. (Each workflow needs its own subclass: the SDK wants ``run`` on the class.)"""
+    if not guarded or workflow.patched("initial-grace-timer"):
+        await workflow.sleep(1)
+
+
 @workflow.defn(name="ApplicationWorkflow")
 class SleepFirstApplicationWorkflow(ApplicationWorkflow):
-    """An incompatible change: a timer before the first activity, without ``workflow.patched``."""
-
     @workflow.run
     async def run(self, create: ApplicationCreate) -> ApplicationState:
-        await workflow.sleep(1)
+        await _grace_timer(guarded=False)
         return await super().run(create)
 
 
 @workflow.defn(name="ApplicationWorkflow")
 class PatchedSleepFirstApplicationWorkflow(ApplicationWorkflow):
-    """The same change made safely: old histories take the old path."""
-
     @workflow.run
     async def run(self, create: ApplicationCreate) -> ApplicationState:
-        if workflow.patched("initial-grace-timer"):
-            await workflow.sleep(1)
+        await _grace_timer(guarded=True)
         return await super().run(create)
 
 
 @workflow.defn(name="EnrollmentWorkflow")
 class SleepFirstEnrollmentWorkflow(EnrollmentWorkflow):
-    """The same incompatible change in the enrollment workflow."""
-
     @workflow.run
     async def run(self, start: EnrollmentStart) -> EnrollmentState:
-        await workflow.sleep(1)
+        await _grace_timer(guarded=False)
         return await super().run(start)
 
 
@@ -90,8 +91,7 @@ class SleepFirstEnrollmentWorkflow(EnrollmentWorkflow):
 class PatchedSleepFirstEnrollmentWorkflow(EnrollmentWorkflow):
     @workflow.run
     async def run(self, start: EnrollmentStart) -> EnrollmentState:
-        if workflow.patched("initial-grace-timer"):
-            await workflow.sleep(1)
+        await _grace_timer(guarded=True)
         return await super().run(start)
 
 
