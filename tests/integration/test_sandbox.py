@@ -197,7 +197,9 @@ async def test_advance_settles_the_engine_so_the_next_read_is_true(sandbox: Sand
             "to": "rejected",
         }
     ]
-    assert report["settle_seconds"] < 30
+    # How long settling took is reported (a number); that it stays within the settle timeout
+    # is what NotSettledError enforces (test_advance_waits_for_the_read_model).
+    assert isinstance(report["settle_seconds"], float) and report["settle_seconds"] >= 0
 
 
 async def test_who_may_move_the_clock_and_what_it_accepts(sandbox: Sandbox) -> None:
