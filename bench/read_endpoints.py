@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from activities.database import create_db_engine, create_schema
 from api.app import create_app
 from api.reads import decode_cursor
+from bench.stats import percentile
 from models.application import ApplicationStatus
 from models.calendar import ClockKind, local_date
 from models.forms import Form
@@ -221,11 +222,6 @@ class Figures:
     sql: list[float]
 
 
-def _pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def timed(fn: Callable[[], int], n: int, warmup: int) -> tuple[list[float], int]:
     for _ in range(warmup):
         fn()
@@ -328,9 +324,9 @@ def report(figures: list[Figures], backend: str, rows: int, deadlines: int, n: i
     for f in figures:
         a50, a99, s50, s99 = (
             statistics.median(f.api),
-            _pct(f.api, 0.99),
+            percentile(f.api, 0.99),
             statistics.median(f.sql),
-            _pct(f.sql, 0.99),
+            percentile(f.sql, 0.99),
         )
         print(
             f"{f.name:<50} {f.rows:>5} {a50:>8.2f} {a99:>8.2f} {s50:>8.2f} {s99:>8.2f} "

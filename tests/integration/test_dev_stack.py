@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -17,89 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
-ENROLL = Path(sys.executable).parent / "enroll"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class DevStack:
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.api_port = _free_port()
-        self.temporal_port = _free_port()
-        self.ui_port = _free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = data_dir / "enroll-dev.log"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
-
-    def start(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(
-            [
-                str(ENROLL),
-                "dev",
-                "--data-dir",
-                str(self.data_dir),
-                "--api-port",
-                str(self.api_port),
-                "--temporal-port",
-                str(self.temporal_port),
-                "--ui-port",
-                str(self.ui_port),
-            ],
-            stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT,
-            env={
-                **{k: v for k, v in os.environ.items() if k != "ENROLL_API_KEYS"},
-                "ENROLL_LOG_LEVEL": "WARNING",
-            },
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"enroll dev exited: {self.log.read_text()[-3000:]}"
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise AssertionError(f"enroll dev did not start: {self.log.read_text()[-3000:]}")
-
-    def keys(self) -> dict[str, tuple[str, str]]:
-        """role -> (key, actor), from the keys file `enroll dev` generated."""
-        path = self.data_dir / "api-keys.json"
-        assert path.stat().st_mode & 0o777 == 0o600
-        spec = json.loads(path.read_text())
-        return {v["role"]: (key, v["actor"]) for key, v in spec.items()}
-
-    def client(self, role: str | None = "operator") -> httpx.Client:
-        headers = {"Authorization": f"Bearer {self.keys()[role][0]}"} if role else {}
-        return httpx.Client(base_url=self.url, timeout=30, headers=headers)
-
-    def stop(self) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            return self.proc.wait(timeout=45)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise AssertionError("enroll dev did not stop on Ctrl-C within 45 s") from None
+from tests.integration.dev_stack import DevStack
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[DevStack]:
     s = DevStack(tmp_path / "data")
     yield s
-    if s.proc is not None and s.proc.poll() is None:
-        s.proc.kill()
-        s.proc.wait()
+    s.kill()
 
 
 def _event(http: httpx.Client, app_id: str, event: str, **data: Any) -> httpx.Response:

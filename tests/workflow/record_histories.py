@@ -3,11 +3,14 @@
     python -m tests.workflow.record_histories            # every scenario
     python -m tests.workflow.record_histories approval   # just some
 
-Runs each scenario to completion on the Java time-skipping test server with the real worker and a
-throw-away SQLite read model, then writes ``tests/histories/application-<scenario>.json``
-(``WorkflowHistory.to_json()``), encrypted with the committed *test-only* key ring in
-``tests/histories/keyring.txt`` (created on first run). Only synthetic data is used. Re-record
-only for a deliberate, compatible change of workflow code; see tests/histories/README.md.
+Runs each scenario on the Java time-skipping test server with the real worker and a throw-away
+SQLite read model, then writes one ``tests/histories/<name>.json`` per workflow run it recorded
+(``WorkflowHistory.to_json()``): ``application-<scenario>.json`` for the application scenarios;
+the enrollment scenarios (tests/workflow/enrollment_scenarios.py) write every run of the
+enrollment's continue-as-new chain and the applications that took part. Payloads are encrypted
+with the committed *test-only* key ring in ``tests/histories/keyring.txt`` (created on first
+run). Only synthetic data is used. Re-record only for a deliberate, compatible change of workflow
+code; see tests/histories/README.md.
 """
 
 from __future__ import annotations
@@ -22,16 +25,21 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.database import create_db_engine, create_schema
 from models.application import ApplicationState, ApplicationStatus
 from models.calendar import add_days
+from tests.workflow import enrollment_scenarios
+from tests.workflow.enrollment_driver import EnrollmentDriver
+from tests.workflow.enrollment_scenarios import Drivers, Recorded
 from tests.workflow.harness import ApplicationDriver
 from worker import build_worker
 from workflows.converter import KeyRing, build_data_converter
 from workflows.replay import load_history_file, replay_histories
+from workflows.search_attributes import register as register_search_attributes
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 KEYRING_FILE = HISTORIES / "keyring.txt"
@@ -105,57 +113,91 @@ async def withdrawal(driver: ApplicationDriver, application_id: str) -> Handle:
     return handle
 
 
-Scenario = Callable[[ApplicationDriver, str], Awaitable[Handle]]
-SCENARIOS: dict[str, tuple[Scenario, ApplicationStatus]] = {
-    "approval": (approval, S.APPROVED),
-    "development-expired": (development_expired, S.REJECTED),
-    "reconsideration-reversed": (reconsideration_reversed, S.APPROVED),
-    "withdrawal": (withdrawal, S.WITHDRAWN),
-}
+ApplicationScenario = Callable[[ApplicationDriver, str], Awaitable[Handle]]
+Scenario = Callable[[Drivers], Awaitable[Recorded]]
 
 
-def history_path(scenario: str) -> Path:
-    return HISTORIES / f"application-{scenario}.json"
+def _application(
+    name: str, scenario: ApplicationScenario, expected: ApplicationStatus
+) -> tuple[str, Scenario]:
+    """One application run to its end; the workflow id is application-<name>, the file's name."""
+
+    async def record(drivers: Drivers) -> Recorded:
+        handle = await scenario(drivers.application, name)
+        final = await handle.result()
+        if final.status != expected:
+            raise RuntimeError(f"{name}: ended {final.status}, not {expected}")
+        return [(f"application-{name}", await handle.fetch_history())]
+
+    return name, record
 
 
-async def record_one(name: str, keyring: KeyRing) -> Path:
+SCENARIOS: dict[str, Scenario] = dict(
+    [
+        _application("approval", approval, S.APPROVED),
+        _application("development-expired", development_expired, S.REJECTED),
+        _application("reconsideration-reversed", reconsideration_reversed, S.APPROVED),
+        _application("withdrawal", withdrawal, S.WITHDRAWN),
+        ("enrollment-revalidation", enrollment_scenarios.revalidation),
+        ("enrollment-missed-revalidation", enrollment_scenarios.missed_revalidation),
+        ("enrollment-revocation", enrollment_scenarios.revocation),
+    ]
+)
+
+
+def _failed_tasks(recorded: Recorded) -> list[str]:
+    """Runs whose history shows a failed workflow task: not a path the code takes normally."""
+    return [
+        name
+        for name, history in recorded
+        if any(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED for e in history.events)
+    ]
+
+
+async def record_one(name: str, keyring: KeyRing) -> list[Path]:
     """Run one scenario on a fresh server (so it starts at today's date: a server shared by
-    several scenarios was seen to jump ~10 years between them) and write its history."""
-    scenario, expected = SCENARIOS[name]
+    several scenarios was seen to jump ~10 years between them) and write its histories."""
     started = time.perf_counter()
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER), data_converter=build_data_converter(keyring)
     )
     try:
+        # As in production: the workflows publish search attributes, which the server must know.
+        await register_search_attributes(env.client)
         with tempfile.TemporaryDirectory() as tmp:
             engine = create_db_engine(f"sqlite:///{Path(tmp) / 'read_model.db'}")
             create_schema(engine)
             try:
                 async with build_worker(env.client, engine, task_queue=TASK_QUEUE):
-                    driver = ApplicationDriver(env, TASK_QUEUE, engine)
-                    # The workflow id is application-<scenario>, the file's name.
-                    handle = await scenario(driver, name)
-                    final = await handle.result()
-                    if final.status != expected:
-                        raise RuntimeError(f"{name}: ended {final.status}, not {expected}")
-                    history = await handle.fetch_history()
+                    drivers = Drivers(
+                        ApplicationDriver(env, TASK_QUEUE, engine),
+                        EnrollmentDriver(env, TASK_QUEUE, engine),
+                    )
+                    recorded = await SCENARIOS[name](drivers)
             finally:
                 engine.dispose()
     finally:
         await env.shutdown()
-    path = history_path(name)
-    path.write_text(history.to_json() + "\n", encoding="utf-8")
-    print(
-        f"{path.relative_to(HISTORIES.parent.parent)}: {final.status.value}, "
-        f"{len(history.events)} events, {path.stat().st_size} bytes, "
-        f"{time.perf_counter() - started:.2f}s"
-    )
-    return path
+    failed = _failed_tasks(recorded)
+    if failed:
+        raise RuntimeError(f"{name}: a workflow task failed in {', '.join(failed)}")
+    written = []
+    for file_name, history in recorded:
+        path = HISTORIES / f"{file_name}.json"
+        path.write_text(history.to_json() + "\n", encoding="utf-8")
+        last = EventType.Name(history.events[-1].event_type).removeprefix("EVENT_TYPE_")
+        print(
+            f"{path.relative_to(HISTORIES.parent.parent)}: {len(history.events)} events, "
+            f"last {last}, {path.stat().st_size} bytes"
+        )
+        written.append(path)
+    print(f"{name}: {time.perf_counter() - started:.2f}s")
+    return written
 
 
 async def record(names: list[str]) -> list[Path]:
     keyring = load_keyring(create=True)
-    written = [await record_one(name, keyring) for name in names]
+    written = [path for name in names for path in await record_one(name, keyring)]
     # What CI will do: every file just written must replay on the code that wrote it.
     outcomes = await replay_histories([load_history_file(p) for p in written], keyring=keyring)
     for outcome in outcomes:

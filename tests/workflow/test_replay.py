@@ -5,20 +5,24 @@ guard it with ``workflow.patched`` instead of re-recording (tests/histories/READ
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
 
-# The sandbox re-imports this module for SleepFirstApplicationWorkflow; pass everything else
+# The sandbox re-imports this module for the SleepFirst workflows; pass everything else
 # through (re-importing cryptography's Rust extension inside the sandbox fails).
 with workflow.unsafe.imports_passed_through():
     import pytest
+    from temporalio.api.enums.v1 import EventType
 
     from models.application import ApplicationCreate, ApplicationState
+    from models.enrollment import EnrollmentStart, EnrollmentState
     from workflows.application import ApplicationWorkflow
     from workflows.converter import KeyRing
+    from workflows.enrollment import EnrollmentWorkflow
     from workflows.replay import (
         REPLAY_WORKFLOWS,
         load_history_dir,
@@ -28,28 +32,67 @@ with workflow.unsafe.imports_passed_through():
 
 # No I/O at import: the sandbox re-imports this module and refuses file access.
 HISTORIES = Path(__file__).parent.parent / "histories"
-SCENARIOS = {"approval", "development-expired", "reconsideration-reversed", "withdrawal"}
+# Every recorded file (its name is the workflow id the replay reports); a missing file fails.
+APPLICATIONS = {
+    "application-approval",
+    "application-development-expired",
+    "application-reconsideration-reversed",
+    "application-withdrawal",
+    "application-enrollment-revalidation",
+    "application-approval-starts-enrollment",
+}
+ENROLLMENTS = {
+    "enrollment-revalidation-run1",
+    "enrollment-revalidation-run2",
+    "enrollment-missed-revalidation-run1",
+    "enrollment-missed-revalidation-run2",
+    "enrollment-revocation",
+}
+# Continue-as-new chains: each run after the first must be the one its predecessor started.
+CHAINS = [
+    ["enrollment-revalidation-run1", "enrollment-revalidation-run2"],
+    ["enrollment-missed-revalidation-run1", "enrollment-missed-revalidation-run2"],
+]
+
+
+async def _grace_timer(*, guarded: bool) -> None:
+    """The change under test: a timer before anything else the workflow does. Unguarded it is
+    incompatible with every recorded history; behind ``workflow.patched`` old histories take
+    the old path. (Each workflow needs its own subclass: the SDK wants ``run`` on the class.)"""
+    if not guarded or workflow.patched("initial-grace-timer"):
+        await workflow.sleep(1)
 
 
 @workflow.defn(name="ApplicationWorkflow")
 class SleepFirstApplicationWorkflow(ApplicationWorkflow):
-    """An incompatible change: a timer before the first activity, without ``workflow.patched``."""
-
     @workflow.run
     async def run(self, create: ApplicationCreate) -> ApplicationState:
-        await workflow.sleep(1)
+        await _grace_timer(guarded=False)
         return await super().run(create)
 
 
 @workflow.defn(name="ApplicationWorkflow")
 class PatchedSleepFirstApplicationWorkflow(ApplicationWorkflow):
-    """The same change made safely: old histories take the old path."""
-
     @workflow.run
     async def run(self, create: ApplicationCreate) -> ApplicationState:
-        if workflow.patched("initial-grace-timer"):
-            await workflow.sleep(1)
+        await _grace_timer(guarded=True)
         return await super().run(create)
+
+
+@workflow.defn(name="EnrollmentWorkflow")
+class SleepFirstEnrollmentWorkflow(EnrollmentWorkflow):
+    @workflow.run
+    async def run(self, start: EnrollmentStart) -> EnrollmentState:
+        await _grace_timer(guarded=False)
+        return await super().run(start)
+
+
+@workflow.defn(name="EnrollmentWorkflow")
+class PatchedSleepFirstEnrollmentWorkflow(EnrollmentWorkflow):
+    @workflow.run
+    async def run(self, start: EnrollmentStart) -> EnrollmentState:
+        await _grace_timer(guarded=True)
+        return await super().run(start)
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +110,34 @@ def _approval(histories: list[WorkflowHistory]) -> WorkflowHistory:
     return next(h for h in histories if h.workflow_id == "application-approval")
 
 
+def _by_id(histories: list[WorkflowHistory]) -> dict[str, WorkflowHistory]:
+    return {h.workflow_id: h for h in histories}
+
+
+def _workflow_type(history: WorkflowHistory) -> str:
+    return history.events[0].workflow_execution_started_event_attributes.workflow_type.name
+
+
 def test_recorded_set_is_complete(histories: list[WorkflowHistory]) -> None:
-    assert {h.workflow_id for h in histories} == {f"application-{s}" for s in SCENARIOS}
+    assert {h.workflow_id for h in histories} == APPLICATIONS | ENROLLMENTS
     assert len({h.run_id for h in histories}) == len(histories)
+    types = {h.workflow_id: _workflow_type(h) for h in histories}
+    assert {i for i, t in types.items() if t == "ApplicationWorkflow"} == APPLICATIONS
+    assert {i for i, t in types.items() if t == "EnrollmentWorkflow"} == ENROLLMENTS
+
+
+def test_continued_runs_are_recorded_as_chains(histories: list[WorkflowHistory]) -> None:
+    """Both runs of each chain: the first ends in continue-as-new into exactly the second, so
+    the second replays from the state the first carried over (the next cycle's input)."""
+    by_id = _by_id(histories)
+    for chain in CHAINS:
+        for earlier, later in itertools.pairwise(by_id[name] for name in chain):
+            last = earlier.events[-1]
+            assert last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+            carried = last.workflow_execution_continued_as_new_event_attributes
+            assert carried.new_execution_run_id == later.run_id, (earlier.workflow_id, chain)
+            started = later.events[0].workflow_execution_started_event_attributes
+            assert started.continued_execution_run_id == earlier.run_id
 
 
 def test_replayer_knows_every_workflow_the_worker_runs() -> None:
@@ -104,11 +172,25 @@ async def test_an_incompatible_change_is_reported_as_nondeterminism(
     assert "ActivityTaskScheduled" in outcome.error
 
 
+async def test_an_incompatible_enrollment_change_is_caught_in_every_run(
+    histories: list[WorkflowHistory], keyring: KeyRing
+) -> None:
+    """Each enrollment history has teeth, the runs started by continue-as-new included."""
+    outcomes = await replay_histories(
+        histories, keyring=keyring, workflows=[ApplicationWorkflow, SleepFirstEnrollmentWorkflow]
+    )
+    caught = {o.workflow_id for o in outcomes if o.nondeterministic}
+    assert caught == ENROLLMENTS, [str(o) for o in outcomes]
+    assert all(o.ok for o in outcomes if o.workflow_id in APPLICATIONS)
+
+
 async def test_the_same_change_behind_a_patch_replays(
     histories: list[WorkflowHistory], keyring: KeyRing
 ) -> None:
     outcomes = await replay_histories(
-        histories, keyring=keyring, workflows=[PatchedSleepFirstApplicationWorkflow]
+        histories,
+        keyring=keyring,
+        workflows=[PatchedSleepFirstApplicationWorkflow, PatchedSleepFirstEnrollmentWorkflow],
     )
     assert all(o.ok for o in outcomes), [str(o) for o in outcomes]
 
