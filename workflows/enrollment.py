@@ -50,6 +50,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.search_attributes import enrollment_attributes
 
 
+# Past this many history events a run continues as new at its next quiet moment. One step (an
+# event or a clock with its side effects) adds a few dozen at most, so a run stays under 260
+# (README), whatever an operator records: a claim a week is as bounded as one a year.
+HISTORY_EVENTS_PER_RUN = 200
+
+
 @workflow.defn(name="EnrollmentWorkflow")
 class EnrollmentWorkflow(RecordWorkflow[EnrollmentState]):
     record_kind = "enrollment"
@@ -165,9 +171,16 @@ class EnrollmentWorkflow(RecordWorkflow[EnrollmentState]):
     def _finished(self) -> bool:
         return self._state.is_final and not self._state.clocks
 
-    def _next_run(self) -> BaseModel | None:
-        if not (self._state.cycle_completed or workflow.info().is_continue_as_new_suggested()):
-            return None
+    def _continues_as_new(self) -> bool:
+        info = workflow.info()
+        # Added after histories were recorded: a run also ends past our own bound on its
+        # history, mid-cycle if need be (the server's suggestion comes only near 4,000 events).
+        long_run = info.get_current_history_length() >= HISTORY_EVENTS_PER_RUN and (
+            workflow.patched("history-bound")
+        )
+        return self._state.cycle_completed or info.is_continue_as_new_suggested() or long_run
+
+    def _next_run(self) -> BaseModel:
         following = next_cycle_state(self._state)
         if self._queued:
             following = following.model_copy(update={"effects": self._effects.carried()})

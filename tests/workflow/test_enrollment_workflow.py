@@ -28,6 +28,8 @@ from workflows.enrollment import EnrollmentWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 S = EnrollmentStatus
+# README: "40 years stay under 260 history events per run".
+EVENTS_PER_RUN_BOUND = 260
 
 
 @pytest.fixture
@@ -84,7 +86,8 @@ async def _three_cycles(driver: EnrollmentDriver, form: str, *, years: int) -> N
         assert state.status == S.ACTIVE
         dues.append(state.revalidation_due_date)
         runs.add((await handle.describe()).run_id)
-    assert len(runs) == 4  # one run per cycle: continue-as-new at each boundary
+    # Continue-as-new at each cycle's boundary (and mid-cycle past the bound on a run's history).
+    assert len(runs) >= 4
     for earlier, later in itertools.pairwise(dues):
         assert earlier is not None and later is not None
         assert (later.year - earlier.year) == years and later.month == earlier.month
@@ -96,7 +99,7 @@ async def _three_cycles(driver: EnrollmentDriver, form: str, *, years: int) -> N
     final = await driver.state(handle)
     assert [c.due_date for c in final.past_cycles] == dues[:3]
     histories = await driver.run_histories(handle.id, handle.first_execution_run_id or "")
-    assert len(histories) == 4
+    assert len(histories) >= 4 and all(len(h.events) < EVENTS_PER_RUN_BOUND for h in histories)
     print(f"\n{form} per-run history events: {[len(h.events) for h in histories]}")
 
 
@@ -396,7 +399,6 @@ async def test_revocation_three_year_bar_then_notified_and_completed(
 
 
 # README: "It continues as new at each cycle, so 40 years stay under 260 history events per run".
-EVENTS_PER_RUN_BOUND = 260
 
 
 async def test_forty_years_keep_every_run_under_260_events(driver: EnrollmentDriver) -> None:
@@ -411,7 +413,9 @@ async def test_forty_years_keep_every_run_under_260_events(driver: EnrollmentDri
     assert [c.cycle for c in state.past_cycles] == list(range(1, state.cycle))
     histories = await driver.run_histories(handle.id, handle.first_execution_run_id or "")
     counts = [len(h.events) for h in histories]
-    assert len(histories) == state.cycle  # one run per cycle
+    # A run per cycle at least: continue-as-new at each cycle's end, and mid-cycle where a run
+    # passed the engine's own bound on its history.
+    assert len(histories) >= state.cycle
     over = [
         f"run {n} of {len(histories)} ({h.run_id}): {len(h.events)} events"
         for n, h in enumerate(histories, 1)

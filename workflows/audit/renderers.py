@@ -116,6 +116,26 @@ async def _update_completed(b: TimelineBuilder, event: HistoryEvent, where: str)
 
 async def _signaled(b: TimelineBuilder, event: HistoryEvent, where: str) -> None:
     a = event.workflow_execution_signaled_event_attributes
+    report = await b.decoder.first(a.input, where)
+    if a.signal_name == "application_progress" and isinstance(report, dict):
+        # A linked revalidation or reactivation application reports to its enrollment: who
+        # recorded it there, what and when, as the enrollment applies it.
+        actor = str(report.get("actor") or "unknown")
+        b.add(
+            event,
+            "signal",
+            f"application {report.get('application_id')} reports its {report.get('purpose')} "
+            f"{report.get('stage')} on {report.get('on')} (recorded by {actor})",
+            actor=actor,
+            role=report.get("role"),
+            event=a.signal_name,
+            reason=mask_text(str(report.get("reason", ""))),
+            details={
+                "signal": a.signal_name,
+                **{k: report.get(k) for k in ("application_id", "purpose", "stage", "on")},
+            },
+        )
+        return
     b.add(
         event,
         "signal",
