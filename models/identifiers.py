@@ -11,6 +11,7 @@ pydantic still puts the raw input in ``ValidationError`` text unless the model s
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from functools import partial
@@ -144,6 +145,38 @@ def validate_enrollment_id(value: str) -> str:
     )
 
 
+# An approval that gives no PECOS enrollment ID still starts its enrollment, under a
+# provisional id until the ID is recorded: "P" (never a PECOS prefix) + 14 characters derived
+# from the organisation and the application, so a replayed or repeated approval names the same
+# record. 15 characters, like an ENRLMT_ID, so it fits wherever one does.
+_PROVISIONAL_ID_RE = re.compile(r"P[0-9A-Z]{14}")
+_PROVISIONAL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32
+
+
+def provisional_enrollment_id(organization_id: str, application_id: str) -> str:
+    """The provisional enrollment id of an approved application that gave no PECOS ID."""
+    digest = int.from_bytes(
+        hashlib.sha256(f"{organization_id}\n{application_id}".encode()).digest()[:9], "big"
+    )
+    chars = []
+    for _ in range(14):
+        digest, index = divmod(digest, 32)
+        chars.append(_PROVISIONAL_ALPHABET[index])
+    return "P" + "".join(chars)
+
+
+def is_provisional_enrollment_id(value: str) -> bool:
+    return _PROVISIONAL_ID_RE.fullmatch(value) is not None
+
+
+def validate_any_enrollment_id(value: str) -> str:
+    """A PECOS Enrollment ID, or a provisional id the engine gave (see above)."""
+    text = value.strip().upper()
+    if is_provisional_enrollment_id(text):
+        return text
+    return validate_enrollment_id(value)
+
+
 # PAC ID (PECOS_ASCT_CNTL_ID): 10 digits, e.g. 8022920719 (domain.md 3.2, PPEF extracts).
 def validate_pac_id(value: str) -> str:
     """PECOS Associate Control ID (PAC ID): exactly 10 digits, trimmed."""
@@ -255,25 +288,36 @@ def tin_last4(value: str) -> str:
     return _tin_digits(value)[-4:]
 
 
-def mask_tin(value: str, kind: Literal["SSN", "EIN"] | None = None) -> str:
-    """TIN with all but the last four digits hidden, for support packets.
+# The MAC's phone verification asks for the last five digits of the TIN (docs/regulation.md,
+# "Identifiers"): the support packet shows five; every other view four.
+SUPPORT_PACKET_TIN_DIGITS = 5
 
-    ``***-**-6789`` for an SSN, ``**-***6789`` for an EIN. Without ``kind`` the layout
-    of the input decides (NNN-NN-NNNN vs NN-NNNNNNN); 9 bare digits are ambiguous and
-    come back as ``*****6789``. Masking is not validation: it does not check SSN ranges.
+_TIN_LAYOUT = {"SSN": (3, 2, 4), "EIN": (2, 7)}
+
+
+def mask_tin(value: str, kind: Literal["SSN", "EIN"] | None = None, *, shown: int = 4) -> str:
+    """TIN with all but its last `shown` digits hidden.
+
+    ``***-**-6789`` for an SSN, ``**-***6789`` for an EIN (``***-*5-6789`` and
+    ``**-**56789`` with five shown). Without ``kind`` the layout of the input decides
+    (NNN-NN-NNNN vs NN-NNNNNNN); 9 bare digits are ambiguous and come back as ``*****6789``.
+    Masking is not validation: it does not check SSN ranges.
     """
-    last4 = tin_last4(value)
+    digits = _tin_digits(value)
     text = value.strip()
     if kind is None:
         if re.fullmatch(r"[0-9]{3}-[0-9]{2}-[0-9]{4}", text):
             kind = "SSN"
         elif re.fullmatch(r"[0-9]{2}-[0-9]{7}", text):
             kind = "EIN"
-    if kind == "SSN":
-        return f"***-**-{last4}"
-    if kind == "EIN":
-        return f"**-***{last4}"
-    return f"*****{last4}"
+    masked = "*" * (9 - shown) + digits[9 - shown :]
+    if kind is None:
+        return masked
+    groups, at = [], 0
+    for size in _TIN_LAYOUT[kind]:
+        groups.append(masked[at : at + size])
+        at += size
+    return "-".join(groups)
 
 
 # --------------------------------------------------------------------------------------
@@ -311,6 +355,7 @@ def validate_state_code(value: str) -> str:
 
 NPI = Annotated[str, AfterValidator(validate_npi)]
 EnrollmentId = Annotated[str, AfterValidator(validate_enrollment_id)]
+AnyEnrollmentId = Annotated[str, AfterValidator(validate_any_enrollment_id)]
 PacId = Annotated[str, AfterValidator(validate_pac_id)]
 PTAN = Annotated[str, AfterValidator(partial(validate_opaque_identifier, field_name="PTAN"))]
 WebTrackingId = Annotated[

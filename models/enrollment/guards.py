@@ -6,12 +6,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from models.calendar import Clock, add_days
-from models.enrollment.events import ChangeReported, RevalidationSubmitted
+from models.calendar import Clock, EnrollmentClockKind, add_days, period_last_day
+from models.enrollment.events import (
+    CapDecided,
+    ChangeReported,
+    ReconsiderationDecided,
+    RevalidationSubmitted,
+    Revoked,
+    StayLifted,
+)
 from models.enrollment.lifecycle import ENROLLMENT_LIFECYCLE
-from models.enrollment.state import ChangeRecord, EnrollmentState
+from models.enrollment.state import ChangeRecord, EnrollmentState, StayRecord
 from models.records import OperatorEvent, Refusals
-from models.rules import RULES, RuleKey
+from models.rules import RULES, RuleKey, rule
+
+# The two deadlines of a revalidation: the missed date is the later of them.
+REVALIDATION_DEADLINES = (
+    EnrollmentClockKind.REVALIDATION_DUE,
+    EnrollmentClockKind.REVALIDATION_NOTICE,
+)
 
 
 def first_version(key: RuleKey) -> date:
@@ -27,12 +40,34 @@ def refusals(state: EnrollmentState) -> Refusals:
     return Refusals(state.status, allowed_events(state), state.time_zone)
 
 
+def later_revalidation_deadline(state: EnrollmentState, clock: Clock) -> Clock | None:
+    """The other revalidation deadline, when it is still open and ends after `clock`."""
+    if clock.kind not in REVALIDATION_DEADLINES:
+        return None
+    later = [
+        c
+        for c in state.clocks
+        if c.kind in REVALIDATION_DEADLINES
+        and c.clock_id != clock.clock_id
+        and c.last_day > clock.last_day
+    ]
+    return max(later, key=lambda c: c.last_day, default=None)
+
+
 def guard(
-    state: EnrollmentState, request: OperatorEvent | None, clock: Clock | None
+    state: EnrollmentState,
+    request: OperatorEvent | None,
+    clock: Clock | None,
+    today: date | None = None,
 ) -> Callable[[str], bool]:
     def holds(name: str) -> bool:
+        if name == "later_revalidation_deadline_open":
+            assert clock is not None
+            return later_revalidation_deadline(state, clock) is not None
         if name in ("stay_in_force", "stay_not_in_force"):
             assert clock is not None
+            if later_revalidation_deadline(state, clock) is not None:
+                return False
             in_force = add_days(clock.last_day, 1) >= first_version(
                 RuleKey.STAY_MISSED_REVALIDATION
             )
@@ -41,9 +76,27 @@ def guard(
             cured = stays_cured_by(state, request)
             remaining = [s for s in state.open_stays() if s.clock_id not in cured]
             return not remaining if name == "last_stay_cured" else bool(remaining)
+        if name in ("revocation_takes_effect_later", "revocation_in_effect"):
+            assert isinstance(request, Revoked) and today is not None
+            later = revocation_effective_date(request) > today
+            return later if name == "revocation_takes_effect_later" else not later
+        if name in ("revocation_reversed", "revocation_stands"):
+            reversed_ = (isinstance(request, CapDecided) and request.outcome == "accepted") or (
+                isinstance(request, ReconsiderationDecided) and request.outcome == "reversed"
+            )
+            return reversed_ if name == "revocation_reversed" else not reversed_
         raise KeyError(name)
 
     return holds
+
+
+def revocation_effective_date(revoked: Revoked) -> date:
+    """42 CFR 424.535(g): 30 days after the notice, unless the notice gives a (retroactive)
+    date."""
+    if revoked.effective_date is not None:
+        return revoked.effective_date
+    notice = revoked.notice_date
+    return period_last_day(notice, rule(RuleKey.REVOCATION_EFFECTIVE, notice))
 
 
 def change_to_report(state: EnrollmentState, request: ChangeReported) -> ChangeRecord:
@@ -79,4 +132,28 @@ def stays_cured_by(state: EnrollmentState, request: OperatorEvent | None) -> set
     if isinstance(request, ChangeReported):
         change = change_to_report(state, request)
         return {s.clock_id for s in state.open_stays() if s.change_id == change.change_id}
+    if isinstance(request, StayLifted):
+        return {stay_to_lift(state, request).clock_id}
     return set()
+
+
+def stay_to_lift(state: EnrollmentState, request: StayLifted) -> StayRecord:
+    """The open stay the MAC lifted (named, or the only one)."""
+    open_stays = state.open_stays()
+    refuse = refusals(state)
+    if request.stay_id is not None:
+        for s in open_stays:
+            if s.clock_id == request.stay_id:
+                return s
+        raise refuse.data(
+            f"No open stay {request.stay_id!r}; open: "
+            f"{', '.join(s.clock_id for s in open_stays) or 'none'}.",
+            "stay_id",
+        )
+    if len(open_stays) != 1:
+        raise refuse.data(
+            f"Name the stay_id: {len(open_stays)} stays are open "
+            f"({', '.join(s.clock_id for s in open_stays)}).",
+            "stay_id",
+        )
+    return open_stays[0]
