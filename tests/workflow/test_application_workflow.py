@@ -115,6 +115,7 @@ def _paths_to_every_transition() -> list[tuple[Transition[S], Plan]]:
     )
     variants: dict[str, list[str | None]] = {
         "reconsideration_decided": ["upheld", "reversed"],
+        "cap_decided": ["not_accepted", "accepted"],
         "submit": [None, "signed"],
     }
     frontier: list[tuple[ApplicationState, Plan, datetime]] = [(start, [], now)]
