@@ -183,7 +183,7 @@ class Refusals:
             )
 
     def not_future(self, when: date, today: date, field: str | None) -> None:
-        """domain.md 7.0: a date in the future is refused."""
+        """A date in the future is refused (docs/regulation.md, "Counting days")."""
         if when > today:
             raise self.data(
                 f"{field} {when.isoformat()} is in the future (today is {today.isoformat()} in "

@@ -33,7 +33,7 @@ APPLICATION_RULES: tuple[Rule, ...] = (
     Rule(
         key=RuleKey.FEE_HARDSHIP_DECISION,
         name="Fee hardship exception decision",
-        citation="42 CFR 424.514(f); Noridian JE 'Application Fee'",
+        citation="42 CFR 424.514; Noridian JE 'Application Fee'",
         version="2019",
         effective_from=_EPOCH,
         days=60,
@@ -44,7 +44,7 @@ APPLICATION_RULES: tuple[Rule, ...] = (
     Rule(
         key=RuleKey.FEE_HARDSHIP_DENIED_PAYMENT,
         name="Fee payment window after a denied hardship request",
-        citation="42 CFR 424.514(f); Noridian JE 'Application Fee'",
+        citation="42 CFR 424.514; Noridian JE 'Application Fee'",
         version="2019",
         effective_from=_EPOCH,
         days=30,

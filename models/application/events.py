@@ -122,7 +122,7 @@ class FeePaid(ApplicationOperatorEvent):
 
 
 class FeeHardshipRequested(ApplicationOperatorEvent):
-    """A hardship exception request instead of the fee (42 CFR 424.514(f)): CMS decides it
+    """A hardship exception request instead of the fee (42 CFR 424.514): CMS decides it
     within 60 days; the fee letter's clock stops meanwhile."""
 
     date_field: ClassVar[str | None] = "requested_on"

@@ -236,7 +236,7 @@ def _hardship_requested(step: ClockStep, when: date) -> None:
     step.close([_K.FEE_PAYMENT], "superseded")
     step.notes.append(
         "A hardship exception request is not a payment: the fee stays owed until CMS decides "
-        "(42 CFR 424.514(f))."
+        "(42 CFR 424.514)."
     )
     open_timer(
         step,

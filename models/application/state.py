@@ -57,7 +57,7 @@ class ApplicationState(BaseModel):
     fee: FeeDecision | None = None
     fee_requested_on: date | None = None
     fee_paid_on: date | None = None
-    # A hardship exception request (42 CFR 424.514(f)) is not a payment: CMS decides it.
+    # A hardship exception request (42 CFR 424.514) is not a payment: CMS decides it.
     fee_hardship_requested_on: date | None = None
     fee_hardship_outcome: Literal["approved", "denied"] | None = None
     development_requests: list[DevelopmentRequest] = Field(default_factory=list)
@@ -101,7 +101,8 @@ class ApplicationState(BaseModel):
 
     @property
     def filing_date(self) -> date | None:
-        """The date the MAC counts as filed (domain.md 2.3): its receipt date when known, else
+        """The date the MAC counts as filed (docs/regulation.md, "The application"): its receipt
+        date when known, else
         the date the last signature came in, else the submission date."""
         return self.receipt_date or self.signatures_completed_on or self.submitted_on
 

@@ -255,6 +255,7 @@ async def test_a_closed_application_takes_an_admins_audited_correction(
         )
 
     assert (await correction(day30, "operator")).status_code == 403
+    assert (await correction(day30, "auditor")).status_code == 403
     late = await correction(day31, "admin")  # after the window: the rejection stands
     assert late.status_code == 409, late.text
     assert (await sandbox.get(f"/v1/applications/{app_id}"))["status"] == "rejected"

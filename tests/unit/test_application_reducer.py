@@ -1,4 +1,4 @@
-"""The application reducer (models/application.py; domain.md 2, 4.1, 7.0, 7.1).
+"""The application reducer (models/application/; docs/regulation.md, "The application").
 
 Every test passes a fixed, aware UTC `now`; nothing here reads the wall clock.
 """

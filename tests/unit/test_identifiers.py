@@ -1,4 +1,5 @@
-"""Identifier validation: NPI check digit (domain.md 3.1), PECOS IDs (3.2), TINs, states."""
+"""Identifier validation: NPI check digit, PECOS IDs, TINs, states (docs/regulation.md,
+"Identifiers")."""
 
 import re
 
@@ -29,7 +30,7 @@ from models.identifiers import (
     validate_state_code,
 )
 
-# domain.md 3.1: real NPIs from CMS, DAB decisions and the NPPES API sample.
+# Real NPIs from CMS, DAB decisions and the NPPES API sample.
 VALID_NPIS = [
     "1234567893",
     "1487726881",

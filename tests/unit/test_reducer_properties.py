@@ -239,7 +239,7 @@ def _check_invariants(state: ApplicationState, now: datetime, model: Model) -> N
     # on-time event withdraws the consequence however late it is recorded).
     if K.LATE_RECORDING in kinds:
         assert state.before_consequence is not None, ctx
-    # Every open clock counts as domain.md 7.0 says.
+    # Every open clock counts as docs/regulation.md says ("Counting days").
     for c in state.clocks:
         if c.kind in PERIOD_DAYS:
             assert c.last_day == c.started_on + timedelta(days=PERIOD_DAYS[c.kind]), ctx

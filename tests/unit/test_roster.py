@@ -1,4 +1,5 @@
-"""Roster and CMS Revalidation Due Date List parsing (models/roster.py; domain.md 4.3, 6.3)."""
+"""Roster and CMS Revalidation Due Date List parsing (models/roster.py;
+docs/regulation.md, "Revalidation")."""
 
 from __future__ import annotations
 
