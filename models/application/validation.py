@@ -158,13 +158,8 @@ def check_event(state: ApplicationState, request: OperatorEvent, now: datetime) 
                 when, state.decision.on if state.decision else None, "the denial notice", "filed_on"
             )
         case CapDecided():
-            if state.cap_filed_on is None:
-                raise refuse.data(
-                    "No corrective action plan was recorded: record cap_submitted first.",
-                    "decision_date",
-                )
-            refuse.not_before(
-                when, state.cap_filed_on, "the corrective action plan", "decision_date"
+            refuse.after_recorded(
+                when, state.cap_filed_on, "corrective action plan", "cap_submitted", "decision_date"
             )
 
 

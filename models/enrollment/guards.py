@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import TypeVar
 
 from models.calendar import Clock, EnrollmentClockKind, add_days, period_last_day
 from models.enrollment.events import (
@@ -19,6 +20,8 @@ from models.enrollment.lifecycle import ENROLLMENT_LIFECYCLE
 from models.enrollment.state import ChangeRecord, EnrollmentState, StayRecord
 from models.records import OperatorEvent, Refusals
 from models.rules import RULES, RuleKey, rule
+
+T = TypeVar("T")
 
 # The two deadlines of a revalidation: the missed date is the later of them.
 REVALIDATION_DEADLINES = (
@@ -101,29 +104,14 @@ def revocation_effective_date(revoked: Revoked) -> date:
 
 def change_to_report(state: EnrollmentState, request: ChangeReported) -> ChangeRecord:
     """The unreported change a report is for (named, or the only one)."""
-    open_changes = [c for c in state.changes if c.reported_on is None]
-    refuse = refusals(state)
-    if request.change_id is not None:
-        for c in open_changes:
-            if c.change_id == request.change_id:
-                return c
-        raise refuse.data(
-            f"No unreported change {request.change_id!r}; unreported: "
-            f"{', '.join(c.change_id for c in open_changes) or 'none'}.",
-            "change_id",
-        )
-    if len(open_changes) != 1:
-        raise refuse.data(
-            "Name the change_id: "
-            + (
-                f"{len(open_changes)} changes are unreported "
-                f"({', '.join(c.change_id for c in open_changes)})."
-                if open_changes
-                else "no change is waiting to be reported (record change_occurred first)."
-            ),
-            "change_id",
-        )
-    return open_changes[0]
+    return _named_or_only(
+        state,
+        [c for c in state.changes if c.reported_on is None],
+        lambda c: c.change_id,
+        request.change_id,
+        ("change_id", "change", "unreported"),
+        "no change is waiting to be reported (record change_occurred first).",
+    )
 
 
 def stays_cured_by(state: EnrollmentState, request: OperatorEvent | None) -> set[str]:
@@ -139,21 +127,39 @@ def stays_cured_by(state: EnrollmentState, request: OperatorEvent | None) -> set
 
 def stay_to_lift(state: EnrollmentState, request: StayLifted) -> StayRecord:
     """The open stay the MAC lifted (named, or the only one)."""
-    open_stays = state.open_stays()
+    return _named_or_only(
+        state,
+        state.open_stays(),
+        lambda s: s.clock_id,
+        request.stay_id,
+        ("stay_id", "stay", "open"),
+        "no stay is open.",
+    )
+
+
+def _named_or_only(
+    state: EnrollmentState,
+    items: list[T],
+    key: Callable[[T], str],
+    wanted: str | None,
+    naming: tuple[str, str, str],
+    none_left: str,
+) -> T:
+    """The item an event names (`wanted`), or the only one; refused naming the field when it
+    names none that is there, or names none of several. `naming` is (field, noun, what the
+    candidates are): ("change_id", "change", "unreported")."""
+    field, noun, being = naming
     refuse = refusals(state)
-    if request.stay_id is not None:
-        for s in open_stays:
-            if s.clock_id == request.stay_id:
-                return s
+    ids = ", ".join(key(i) for i in items)
+    if wanted is not None:
+        for item in items:
+            if key(item) == wanted:
+                return item
+        raise refuse.data(f"No {being} {noun} {wanted!r}; {being}: {ids or 'none'}.", field)
+    if len(items) != 1:
         raise refuse.data(
-            f"No open stay {request.stay_id!r}; open: "
-            f"{', '.join(s.clock_id for s in open_stays) or 'none'}.",
-            "stay_id",
+            f"Name the {field}: "
+            + (f"{len(items)} {noun}s are {being} ({ids})." if items else none_left),
+            field,
         )
-    if len(open_stays) != 1:
-        raise refuse.data(
-            f"Name the stay_id: {len(open_stays)} stays are open "
-            f"({', '.join(s.clock_id for s in open_stays)}).",
-            "stay_id",
-        )
-    return open_stays[0]
+    return items[0]

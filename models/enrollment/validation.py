@@ -108,13 +108,9 @@ def check_event(state: EnrollmentState, request: OperatorEvent, now: datetime) -
             )
         case ReactivationNotApproved(notice_date=notice):
             pending = state.deactivation.reactivation_receipt_date if state.deactivation else None
-            if pending is None:
-                raise refuse.data(
-                    "No reactivation filing is on record: there is nothing for this outcome to "
-                    "undo.",
-                    "notice_date",
-                )
-            refuse.not_before(notice, pending, "the reactivation's receipt", "notice_date")
+            refuse.after_recorded(
+                notice, pending, "reactivation filing", "reactivation_submitted", "notice_date"
+            )
         case StayImposed():
             _check_stay_letter(state, request, refuse)
         case StayLifted(lifted_on=lifted):
@@ -152,21 +148,18 @@ def check_event(state: EnrollmentState, request: OperatorEvent, now: datetime) -
             )
         case CapDecided(decision_date=decided):
             cap = state.revocation.cap_filed_on if state.revocation else None
-            if cap is None:
-                raise refuse.data(
-                    "No corrective action plan was recorded: record cap_submitted first.",
-                    "decision_date",
-                )
-            refuse.not_before(decided, cap, "the corrective action plan", "decision_date")
+            refuse.after_recorded(
+                decided, cap, "corrective action plan", "cap_submitted", "decision_date"
+            )
         case ReconsiderationDecided(decision_date=decided):
             asked = state.revocation.reconsideration_filed_on if state.revocation else None
-            if asked is None:
-                raise refuse.data(
-                    "No reconsideration request was recorded: record reconsideration_requested "
-                    "first.",
-                    "decision_date",
-                )
-            refuse.not_before(decided, asked, "the reconsideration request", "decision_date")
+            refuse.after_recorded(
+                decided,
+                asked,
+                "reconsideration request",
+                "reconsideration_requested",
+                "decision_date",
+            )
         case EnrollmentIdAssigned(enrollment_id=pecos_id):
             if not state.provisional:
                 raise refuse.data(
