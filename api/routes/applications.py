@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response, Security, status
@@ -42,7 +43,7 @@ from models.application import (
     check_event,
 )
 from models.calendar import local_date
-from models.checks import reenrollment_bar_message
+from models.checks import KnownEnrollment, reenrollment_bar_message
 from models.forms import FormInput, Purpose
 from models.identifiers import OrganizationId
 from models.read_model import ApplicationRow
@@ -178,20 +179,6 @@ async def create_application(
         if body.purpose == Purpose.INITIAL
         else ()
     )
-    today = local_date(await now_of(request), body.time_zone or settings.default_time_zone)
-    for enrollment in known:
-        barred = reenrollment_bar_message(enrollment, today)
-        if barred is not None:
-            raise Problem(
-                409,
-                "Re-enrollment bar",
-                barred,
-                kind="reenrollment-barred",
-                enrollment_id=enrollment.enrollment_id,
-                barred_through=enrollment.barred_through.isoformat()
-                if enrollment.barred_through
-                else None,
-            )
     try:
         create = ApplicationCreate(
             application_id=application_id,
@@ -207,6 +194,7 @@ async def create_application(
         )
     except ValidationError as exc:
         raise from_validation_error(exc) from None
+    _refuse_if_barred(known, local_date(await now_of(request), create.time_zone))
     client = client_of(request)
     try:
         await client.start_workflow(
@@ -250,6 +238,24 @@ async def create_application(
         request.url_for("get_application", application_id=create.application_id)
     )
     return ApplicationView.of(await query_application(client, create.application_id))
+
+
+def _refuse_if_barred(known: tuple[KnownEnrollment, ...], today: date) -> None:
+    """An initial application for an NPI under a re-enrollment bar would be returned
+    (42 CFR 424.526): refused, naming the revocation and the bar's last day."""
+    for enrollment in known:
+        barred = reenrollment_bar_message(enrollment, today)
+        if barred is not None:
+            raise Problem(
+                409,
+                "Re-enrollment bar",
+                barred,
+                kind="reenrollment-barred",
+                enrollment_id=enrollment.enrollment_id,
+                barred_through=enrollment.barred_through.isoformat()
+                if enrollment.barred_through
+                else None,
+            )
 
 
 @router.get(
