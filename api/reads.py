@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from api.problems import bad_parameter
+from models.checks import KnownEnrollment
 from models.forms import Form, parse_form
 from models.identifiers import US_STATE_CODES
 from models.jurisdictions import AB_MAC_JURISDICTIONS, DME_MAC_JURISDICTIONS, NPE_JURISDICTIONS
@@ -174,3 +175,28 @@ async def keyset_page(
     last = page[-1] if page else None
     next_cursor = encode_cursor(last.updated_at, getattr(last, key)) if more and last else None
     return page, next_cursor
+
+
+async def known_enrollments(request: Request, npi: str | None) -> tuple[KnownEnrollment, ...]:
+    """The enrollments the read model holds for an NPI, as an initial application needs to know
+    them (a re-enrollment bar, the same line of business already enrolled)."""
+    if npi is None:
+        return ()
+    query = select(EnrollmentRow).where(col(EnrollmentRow.npi) == npi)
+
+    def fetch(engine: Engine) -> list[EnrollmentRow]:
+        with Session(engine) as s:
+            return list(s.exec(query))
+
+    rows = await asyncio.to_thread(fetch, engine_of(request))
+    return tuple(
+        KnownEnrollment(
+            enrollment_id=row.enrollment_id,
+            form=Form(row.form),
+            state=row.state,
+            status=row.status,
+            revoked_effective=row.revoked_effective,
+            barred_through=row.barred_through,
+        )
+        for row in rows
+    )

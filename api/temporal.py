@@ -17,7 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.auth import Principal
 from api.problems import Problem, from_validation_error, invalid, problem_responses
 from models.lifecycle import Lifecycle
-from models.records import OperatorEvent
+from models.records import EventRefused, OperatorEvent
 from workflows.settings import Settings
 
 # Refusal types raised by the workflows' update validators and handlers.
@@ -55,19 +55,27 @@ def refusal(exc: WorkflowUpdateFailedError) -> Problem:
     if not isinstance(cause, ApplicationError):
         return Problem(500, "Event failed", str(cause or exc), kind="event-failed")
     details: dict[str, Any] = cause.details[0] if cause.details else {}
-    code = cause.type or "Refused"
+    return _refused(cause.type or "Refused", cause.message, details)
+
+
+def event_refusal(exc: EventRefused) -> Problem:
+    """A refusal the API met itself, running the record's pure check."""
+    return _refused(exc.code, exc.message, exc.details())
+
+
+def _refused(code: str, message: str, details: dict[str, Any]) -> Problem:
     if code in STATE_CONFLICTS:
         return Problem(
             409,
             "Event not allowed in this state",
-            cause.message,
+            message,
             kind="illegal-transition",
             state=details.get("status"),
             allowed_events=details.get("allowed_events", []),
         )
     field = details.get("field")
     findings = details.get("findings") or []
-    errors = [{"field": f"data.{field}" if field else "data", "reason": cause.message}]
+    errors = [{"field": f"data.{field}" if field else "data", "reason": message}]
     errors += [
         {"field": f"data.{f['field']}" if f.get("field") else "data", "reason": f["message"]}
         for f in findings
@@ -75,7 +83,7 @@ def refusal(exc: WorkflowUpdateFailedError) -> Problem:
     return Problem(
         422,
         "Event data refused",
-        cause.message,
+        message,
         kind=code,
         state=details.get("status"),
         allowed_events=details.get("allowed_events", []),

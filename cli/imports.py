@@ -21,7 +21,7 @@ from cli.api_client import DEFAULT_API_URL, Api, ApiKeyOption, ApiUrlOption, Jso
 from cli.render import cell, console, out, print_json
 
 IMPORT_CHUNK_ROWS = 200
-ISSUE_OUTCOMES = ("due_date_differs", "conflict", "failed")  # rows the API reports, not imports
+ISSUE_OUTCOMES = ("past_due", "due_date_differs", "conflict", "failed")  # rows to act on
 IMPORT_OUTCOMES = ("created", "unchanged", *ISSUE_OUTCOMES)
 
 

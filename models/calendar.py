@@ -1,9 +1,9 @@
 """The regulatory calendar: pure functions of dates, and the self-explaining clock.
 
-Counting follows domain.md 7.0: a period of N days from date D has D as day 0 and ends at the
-end of day D+N (the last day counts); the consequence takes effect at the start of day D+N+1 in
-the organisation's time zone. Calendar days, no roll-forward to business days. Month periods keep
-the day of month, clamped to the month's last day.
+Counting follows docs/regulation.md ("Counting days"): a period of N days from date D has D as
+day 0 and ends at the end of day D+N (the last day counts); the consequence takes effect at the
+start of day D+N+1 in the organisation's time zone. Calendar days, no roll-forward to business
+days. Month periods keep the day of month, clamped to the month's last day.
 """
 
 from __future__ import annotations
@@ -85,26 +85,32 @@ def consequence_instant(last_day: date, time_zone: str) -> datetime:
 class ClockKind(StrEnum):
     SIGNATURES = "signatures"
     FEE_PAYMENT = "fee_payment"
+    FEE_HARDSHIP_DECISION = "fee_hardship_decision"
     DEVELOPMENT_RESPONSE = "development_response"
     FINGERPRINTS = "fingerprints"
     CORRECTIVE_ACTION_PLAN = "corrective_action_plan"
+    CORRECTIVE_ACTION_PLAN_DECISION = "corrective_action_plan_decision"
     RECONSIDERATION_REQUEST = "reconsideration_request"
     RECONSIDERATION_DECISION = "reconsideration_decision"
     LATE_RECORDING = "late_recording"
 
 
 class EnrollmentClockKind(StrEnum):
-    """Clocks of an enrollment record (domain.md 4, 7.2). A separate enum from the application's
-    so each reducer's expiry table covers exactly its own kinds."""
+    """Clocks of an enrollment record (docs/regulation.md, "The enrollment"). A separate enum
+    from the application's so each reducer's expiry table covers exactly its own kinds."""
 
     REVALIDATION_DUE = "revalidation_due"
     REVALIDATION_TARGET = "revalidation_target"
     REVALIDATION_NOTICE = "revalidation_notice"
     STAY = "stay"
+    STAY_REBUTTAL = "stay_rebuttal"
     CHANGE_REPORT = "change_report"
     NON_BILLING = "non_billing"
     ORDERING_REFERRING = "ordering_referring"
     DEACTIVATION_REBUTTAL = "deactivation_rebuttal"
+    REVOCATION_EFFECTIVE = "revocation_effective"
+    REVOCATION_CAP = "revocation_cap"
+    REVOCATION_RECONSIDERATION = "revocation_reconsideration"
     REENROLLMENT_BAR = "reenrollment_bar"
 
 
@@ -207,7 +213,7 @@ def open_clock(
 
 
 def presumed_receipt(notice_date: date) -> date:
-    """Mailed notices are presumed received 5 days after their date (domain.md 7.0)."""
+    """Mailed notices are presumed received 5 days after their date (42 CFR 498.22(b)(3))."""
     return period_last_day(notice_date, rule(RuleKey.MAIL_RECEIPT_PRESUMPTION, notice_date))
 
 
@@ -243,12 +249,12 @@ def revalidation_window_opens(due: date, on: date | None = None) -> date:
 
 
 def first_month_without_claim(last_claim: date) -> date:
-    """First day of the month after the month of the latest claim (domain.md 4.5)."""
+    """First day of the month after the month of the latest claim (42 CFR 424.540(a)(1))."""
     return add_months(last_claim.replace(day=1), 1)
 
 
 def consecutive_months_last_day(first_month: date, months: int) -> date:
     """Last day of the `months`-th consecutive calendar month starting with `first_month`:
     "12 consecutive calendar months" run from the first day of the first month through the
-    last day of the twelfth (42 CFR 424.540(a)(1), domain.md 4.5)."""
+    last day of the twelfth (42 CFR 424.540(a)(1))."""
     return last_day_of_month(add_months(first_month.replace(day=1), months - 1))

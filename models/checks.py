@@ -33,6 +33,25 @@ class Finding(BaseModel):
     citation: str | None = None
 
 
+class KnownEnrollment(BaseModel):
+    """An enrollment the engine tracks for the application's NPI (from the read model when the
+    application is created): the same line of business already enrolled, or a revocation
+    whose re-enrollment bar still runs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    enrollment_id: str
+    form: Form
+    state: str
+    status: str
+    revoked_effective: date | None = None
+    barred_through: date | None = None  # the last day an initial application is returned
+
+
+# Statuses in which an enrollment is still enrolled (a second one would duplicate it).
+_STILL_ENROLLED = ("active", "stayed", "deactivated", "revocation_pending")
+
+
 class ApplicationFacts(BaseModel):
     """What the checks read: the draft's fields that matter for the rules, none of them PII."""
 
@@ -52,6 +71,7 @@ class ApplicationFacts(BaseModel):
     asc_or_portable_xray: bool = False
     physician_or_npp_organization: bool = False
     adds_practice_location: bool = False
+    known_enrollments: tuple[KnownEnrollment, ...] = ()
 
 
 _INDIVIDUAL_FORMS = {Form.CMS_855I, Form.CMS_855O}
@@ -201,11 +221,64 @@ def fee_findings(facts: ApplicationFacts, submission_date: date) -> list[Finding
     ]
 
 
+def reenrollment_bar_message(known: KnownEnrollment, on: date) -> str | None:
+    """Why an initial application received on `on` is returned while `known`'s re-enrollment
+    bar runs (42 CFR 424.526(a), 424.535(c)); None when no bar stands in the way."""
+    if known.barred_through is None or on > known.barred_through:
+        return None
+    may_apply = add_days(known.barred_through, 1)
+    return (
+        f"Enrollment {known.enrollment_id} was revoked effective {known.revoked_effective} "
+        f"with a re-enrollment bar through {known.barred_through} (42 CFR 424.535(c)): an "
+        f"initial application received before {may_apply} is returned (42 CFR 424.526)."
+    )
+
+
+def enrollment_findings(facts: ApplicationFacts, submission_date: date) -> list[Finding]:
+    """An initial application for an NPI under a re-enrollment bar (refused), or for a line of
+    business it is already enrolled in: same form and state (flagged)."""
+    if facts.purpose != Purpose.INITIAL:
+        return []
+    findings: list[Finding] = []
+    for known in facts.known_enrollments:
+        message = reenrollment_bar_message(known, submission_date)
+        if message is not None:
+            findings.append(
+                Finding(
+                    code="reenrollment_barred",
+                    severity=Severity.ERROR,
+                    field="npi",
+                    message=message,
+                    citation="42 CFR 424.535(c); 42 CFR 424.526(a)",
+                )
+            )
+        elif (known.form, known.state) == (facts.form, facts.state) and (
+            known.status in _STILL_ENROLLED
+        ):
+            findings.append(
+                Finding(
+                    code="already_enrolled",
+                    severity=Severity.WARNING,
+                    field="npi",
+                    message=(
+                        f"NPI {facts.npi} already has a {known.status} {known.form} enrollment "
+                        f"in {known.state}: {known.enrollment_id}. One provider has one "
+                        "enrollment per line of business; file a change of information, "
+                        "revalidation or reactivation on it instead of a new initial "
+                        "application, unless this one is meant to replace it."
+                    ),
+                    citation="42 CFR 424.510, 424.516",
+                )
+            )
+    return findings
+
+
 def presubmission_findings(facts: ApplicationFacts, submission_date: date) -> list[Finding]:
     return [
         *required_field_findings(facts),
         *early_submission_findings(facts, submission_date),
         *fee_findings(facts, submission_date),
+        *enrollment_findings(facts, submission_date),
     ]
 
 

@@ -50,17 +50,24 @@ class NotificationRequest(BaseModel):
         return f"{self.workflow_id}/{self.notice.key}"
 
 
+ProgressStage = Literal["submitted", "approved", "rejected", "returned", "denied", "withdrawn"]
+
+
 class ApplicationProgress(BaseModel):
     """What a revalidation or reactivation application tells its enrollment: it was filed (the
-    MAC's receipt counts from then) or approved. Sent as a signal: the application must not
-    depend on the enrollment's worker being up."""
+    MAC's receipt counts from then), approved, or not approved (rejected, returned, denied,
+    withdrawn: its filing no longer counts). Sent as a signal: the application must not depend
+    on the enrollment's worker being up."""
 
     model_config = ConfigDict(frozen=True)
 
     application_id: str
     purpose: Literal["revalidation", "reactivation"]
-    stage: Literal["submitted", "approved"]
+    stage: ProgressStage
     on: date
+    # The filing date, with an approval: the enrollment may have let the filing go (a denial
+    # later reversed on reconsideration).
+    filed_on: date | None = None
     actor: str
     role: str | None = None
     reason: str

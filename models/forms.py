@@ -1,6 +1,7 @@
 """Enrollment application forms, their purposes and the application fee.
 
-Pure: no I/O. Sources are domain.md section 1 (forms, fees) and 4.3/4.7 (855O).
+Pure: no I/O. docs/regulation.md ("Forms and fees") says what each form is for, who pays the
+fee and how much, with the sources.
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ __all__ = [
     "check_form_purpose",
     "is_dmepos",
     "parse_form",
+    "retrospective_billing_scope",
     "revalidates",
 ]
 
 
 class Form(StrEnum):
-    """Medicare enrollment application forms handled by the engine (domain.md 1)."""
+    """Medicare enrollment application forms handled by the engine (CMS MLN9658742; NGS
+    "Submit Enrollment Application")."""
 
     CMS_855A = "CMS-855A"  # institutional providers (Part A)
     CMS_855B = "CMS-855B"  # organizational Part B suppliers
@@ -65,17 +68,17 @@ _FORM_BY_KEY: Mapping[str, Form] = MappingProxyType(
 # Forms people type that are not (or no longer) enrollment applications handled here.
 _REFUSED_FORMS: Mapping[str, str] = MappingProxyType(
     {
-        # NGS "Submit Enrollment Application"; MLN9658742 (domain.md 1).
+        # NGS "Submit Enrollment Application"; MLN9658742.
         "855R": (
             "Form CMS-855R was discontinued on 2023-10-31: reassignments are filed on the "
             "CMS-855I (5/23 version), purpose 'reassignment'"
         ),
-        # domain.md 1: CMS-460 is the optional participation agreement.
+        # CMS-460 is the optional participation agreement (NGS; FCSO).
         "460": (
             "Form CMS-460 is the optional participating physician/supplier agreement, not an "
             "enrollment application; file the CMS-855 it accompanies"
         ),
-        # domain.md 1: CMS-10114 is the NPPES NPI application, outside Medicare enrollment.
+        # CMS-10114 is the NPPES NPI application, outside Medicare enrollment.
         "10114": (
             "Form CMS-10114 is the NPI application filed with NPPES, not a Medicare "
             "enrollment application; obtain the NPI first, then file the CMS-855"
@@ -121,14 +124,14 @@ ALLOWED_PURPOSES: Mapping[Form, frozenset[Purpose]] = MappingProxyType(
         Form.CMS_855A: _STANDARD_PURPOSES,
         Form.CMS_855B: _STANDARD_PURPOSES,
         # Reassignment moved onto the 855I with its 5/23 version (NGS "Submit Enrollment
-        # Application"; MLN9658742, domain.md 1).
+        # Application"; MLN9658742).
         Form.CMS_855I: _STANDARD_PURPOSES | {Purpose.REASSIGNMENT},
-        # 855O-only enrollees do not revalidate (Noridian JE, domain.md 4.3, 4.7); they can be
+        # 855O-only enrollees do not revalidate (Noridian JE revalidation page); they can be
         # deactivated and reactivated under 42 CFR 424.547 (90 FR 55618).
         Form.CMS_855O: _STANDARD_PURPOSES - {Purpose.REVALIDATION},
         Form.CMS_855S: _STANDARD_PURPOSES,
         Form.CMS_20134: _STANDARD_PURPOSES,
-        # The CMS-588 sets up or changes EFT (MLN9658742, domain.md 1); the enrollment purpose
+        # The CMS-588 sets up or changes EFT (MLN9658742); the enrollment purpose
         # (revalidation, reactivation) belongs to the 855/20134 it accompanies.
         Form.CMS_588: frozenset({Purpose.INITIAL, Purpose.CHANGE_OF_INFORMATION}),
     }
@@ -164,17 +167,39 @@ def check_form_purpose(form: Form, purpose: Purpose) -> None:
 
 
 def is_dmepos(form: Form) -> bool:
-    """DMEPOS suppliers enroll on the CMS-855S (domain.md 1)."""
+    """DMEPOS suppliers enroll on the CMS-855S."""
     return form is Form.CMS_855S
 
 
 def revalidates(form: Form) -> bool:
-    """False for the CMS-855O: order/refer-only enrollees do not revalidate (domain.md 4.3)."""
+    """False for the CMS-855O: order/refer-only enrollees do not revalidate (Noridian JE
+    revalidation page)."""
     return form is not Form.CMS_855O
 
 
+def retrospective_billing_scope(
+    form: Form, *, idtf: bool = False, asc_or_portable_xray: bool = False
+) -> tuple[bool, str]:
+    """Whether 42 CFR 424.521's look-back before the effective date applies, and why not when
+    it does not. It covers the 424.520(d) types: physicians, non-physician practitioners and
+    their organizations, and the listed Part B suppliers (ambulance, labs, pharmacies...)."""
+    if form is Form.CMS_855A:
+        return False, "certified providers (CMS-855A) take their effective date from 42 CFR 489.13"
+    if form is Form.CMS_855S:
+        return False, "DMEPOS suppliers (CMS-855S) follow 42 CFR 424.57(b)"
+    if form is Form.CMS_855O:
+        return False, "a CMS-855O enrollee orders and refers only and bills nothing"
+    if form in (Form.CMS_20134, Form.CMS_588):
+        return False, f"{form.value} is not a 42 CFR 424.520(d) enrollment"
+    if idtf:
+        return False, "independent diagnostic testing facilities follow 42 CFR 410.33(i)"
+    if asc_or_portable_xray:
+        return False, "certified suppliers (ASCs, portable x-ray) follow 42 CFR 489.13"
+    return True, "42 CFR 424.520(d), 424.521(a)"
+
+
 # --------------------------------------------------------------------------------------
-# Application fee (domain.md 1)
+# Application fee (42 CFR 424.514; docs/regulation.md, "Forms and fees")
 # --------------------------------------------------------------------------------------
 
 
@@ -187,7 +212,7 @@ class AnnualApplicationFee:
 
 
 # The fee in force is the one for the calendar year in which the application is submitted
-# (domain.md 1). Add each new year from its Federal Register notice (usually Nov/Dec).
+# (42 CFR 424.514). Add each new year from its Federal Register notice (usually Nov/Dec).
 APPLICATION_FEE_BY_YEAR: Mapping[int, AnnualApplicationFee] = MappingProxyType(
     {
         2019: AnnualApplicationFee(
@@ -248,7 +273,7 @@ def application_fee(
     # Who pays: "institutional providers" = 855A, 855B except physician/NPP organizations,
     # 855S (42 CFR 424.502 as quoted in 88 FR 76754). Physicians, NPPs and their
     # organizations do not pay (MLN9658742). 855O: no fee follows from the definition
-    # (UNCONFIRMED explicitly, domain.md 1). The 588 is not an enrollment application.
+    # (UNCONFIRMED explicitly). The 588 is not an enrollment application.
     if form in (Form.CMS_855I, Form.CMS_855O):
         return _no_fee(
             f"{form.value} applications (physicians and non-physician practitioners) "

@@ -11,6 +11,7 @@ pydantic still puts the raw input in ``ValidationError`` text unless the model s
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from functools import partial
@@ -48,14 +49,15 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 
 # CMS "Requirements for NPI Check Digit": the check digit is computed as if the card-issuer
-# prefix 80840 were present, which adds the constant 24 to the Luhn sum (domain.md 3.1).
+# prefix 80840 were present, which adds the constant 24 to the Luhn sum (docs/regulation.md,
+# "Identifiers").
 _NPI_PREFIX_CONSTANT = 24
 
 
 def npi_check_digit(first9: str) -> int:
     """Luhn check digit for the 9-digit NPI base, with the implied 80840 prefix.
 
-    CMS worked example: ``npi_check_digit("123456789") == 3`` (domain.md 3.1).
+    CMS worked example: ``npi_check_digit("123456789") == 3``.
     """
     if len(first9) != 9 or not first9.isascii() or not first9.isdigit():
         raise ValueError(
@@ -63,7 +65,7 @@ def npi_check_digit(first9: str) -> int:
         )
     total = _NPI_PREFIX_CONSTANT
     # Luhn "double-add-double": double every other digit starting with the rightmost
-    # digit of the base; add the digits of each product (domain.md 3.1, CMS text).
+    # digit of the base; add the digits of each product (CMS "Requirements for NPI Check Digit").
     for position, char in enumerate(reversed(first9)):
         digit = int(char)
         if position % 2 == 0:
@@ -80,7 +82,7 @@ def is_valid_npi(value: str) -> bool:
         len(value) == 10
         and value.isascii()
         and value.isdigit()
-        and value[0] in "12"  # domain.md 3.1: first digit is 1 or 2
+        and value[0] in "12"  # CMS: the first digit is 1 or 2
         and npi_check_digit(value[:9]) == int(value[9])
     )
 
@@ -102,7 +104,7 @@ def validate_npi(value: str) -> str:
             f"NPI {npi!r} is not 10 digits (it has {len(npi)}): "
             "an NPI is exactly 10 digits; check for a missing or extra digit"
         )
-    # domain.md 3.1: NPIs begin with 1 or 2 (CMS check-digit requirements).
+    # NPIs begin with 1 or 2 (CMS check-digit requirements).
     if npi[0] not in "12":
         raise ValueError(f"NPI {npi!r} is invalid: the first digit must be 1 or 2, not {npi[0]}")
     expected = npi_check_digit(npi[:9])
@@ -115,11 +117,11 @@ def validate_npi(value: str) -> str:
 
 
 # --------------------------------------------------------------------------------------
-# PECOS identifiers (domain.md 3.2)
+# PECOS identifiers (docs/regulation.md, "Identifiers")
 # --------------------------------------------------------------------------------------
 
 # ENRLMT_ID: I (individual) or O (organization) + 8 digits (read as YYYYMMDD; that
-# meaning is UNCONFIRMED, so not checked) + 6-digit sequence; 15 characters (domain.md 3.2,
+# meaning is UNCONFIRMED, so not checked) + 6-digit sequence; 15 characters (CMS PPEF,
 # PPEF extracts).
 _ENROLLMENT_ID_RE = re.compile(r"[IO][0-9]{14}")
 
@@ -144,7 +146,39 @@ def validate_enrollment_id(value: str) -> str:
     )
 
 
-# PAC ID (PECOS_ASCT_CNTL_ID): 10 digits, e.g. 8022920719 (domain.md 3.2, PPEF extracts).
+# An approval that gives no PECOS enrollment ID still starts its enrollment, under a
+# provisional id until the ID is recorded: "P" (never a PECOS prefix) + 14 characters derived
+# from the organisation and the application, so a replayed or repeated approval names the same
+# record. 15 characters, like an ENRLMT_ID, so it fits wherever one does.
+_PROVISIONAL_ID_RE = re.compile(r"P[0-9A-Z]{14}")
+_PROVISIONAL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base 32
+
+
+def provisional_enrollment_id(organization_id: str, application_id: str) -> str:
+    """The provisional enrollment id of an approved application that gave no PECOS ID."""
+    digest = int.from_bytes(
+        hashlib.sha256(f"{organization_id}\n{application_id}".encode()).digest()[:9], "big"
+    )
+    chars = []
+    for _ in range(14):
+        digest, index = divmod(digest, 32)
+        chars.append(_PROVISIONAL_ALPHABET[index])
+    return "P" + "".join(chars)
+
+
+def is_provisional_enrollment_id(value: str) -> bool:
+    return _PROVISIONAL_ID_RE.fullmatch(value) is not None
+
+
+def validate_any_enrollment_id(value: str) -> str:
+    """A PECOS Enrollment ID, or a provisional id the engine gave (see above)."""
+    text = value.strip().upper()
+    if is_provisional_enrollment_id(text):
+        return text
+    return validate_enrollment_id(value)
+
+
+# PAC ID (PECOS_ASCT_CNTL_ID): 10 digits, e.g. 8022920719 (CMS PPEF extracts).
 def validate_pac_id(value: str) -> str:
     """PECOS Associate Control ID (PAC ID): exactly 10 digits, trimmed."""
     pac_id = value.strip()
@@ -156,7 +190,8 @@ def validate_pac_id(value: str) -> str:
     )
 
 
-# PTAN, Web Tracking ID and MAC case numbers have no published format (domain.md 2.3, 3.2:
+# PTAN, Web Tracking ID and MAC case numbers have no published format (docs/regulation.md,
+# "Identifiers":
 # PTANs vary by MAC; Web Tracking ID format UNCONFIRMED), so we only keep them sane.
 _OPAQUE_MAX_LENGTH = 50
 
@@ -184,7 +219,7 @@ def validate_opaque_identifier(value: str, field_name: str) -> str:
 
 # --------------------------------------------------------------------------------------
 # TINs: EIN and SSN. Formats NN-NNNNNNN / NNN-NN-NNNN are general knowledge, UNCONFIRMED
-# in a CMS source (domain.md 3.2, 8).
+# in a CMS source.
 # --------------------------------------------------------------------------------------
 
 _EIN_RE = re.compile(r"([0-9]{2})-?([0-9]{7})")
@@ -221,7 +256,7 @@ def validate_ssn(value: str) -> str:
     area, group, serial = match.groups()
     masked = f"***-**-{serial}"
     # SSA never issues area 000, 666 or 900-999, group 00 or serial 0000 (general knowledge,
-    # UNCONFIRMED in domain.md 3.2/8); such a number is a typo or a placeholder.
+    # UNCONFIRMED in a CMS source); such a number is a typo or a placeholder.
     if area == "000" or area == "666" or area >= "900":
         raise ValueError(
             f"SSN {masked} is invalid: the first three digits ({area}) are never issued "
@@ -255,25 +290,36 @@ def tin_last4(value: str) -> str:
     return _tin_digits(value)[-4:]
 
 
-def mask_tin(value: str, kind: Literal["SSN", "EIN"] | None = None) -> str:
-    """TIN with all but the last four digits hidden, for support packets.
+# The MAC's phone verification asks for the last five digits of the TIN (docs/regulation.md,
+# "Identifiers"): the support packet shows five; every other view four.
+SUPPORT_PACKET_TIN_DIGITS = 5
 
-    ``***-**-6789`` for an SSN, ``**-***6789`` for an EIN. Without ``kind`` the layout
-    of the input decides (NNN-NN-NNNN vs NN-NNNNNNN); 9 bare digits are ambiguous and
-    come back as ``*****6789``. Masking is not validation: it does not check SSN ranges.
+_TIN_LAYOUT = {"SSN": (3, 2, 4), "EIN": (2, 7)}
+
+
+def mask_tin(value: str, kind: Literal["SSN", "EIN"] | None = None, *, shown: int = 4) -> str:
+    """TIN with all but its last `shown` digits hidden.
+
+    ``***-**-6789`` for an SSN, ``**-***6789`` for an EIN (``***-*5-6789`` and
+    ``**-**56789`` with five shown). Without ``kind`` the layout of the input decides
+    (NNN-NN-NNNN vs NN-NNNNNNN); 9 bare digits are ambiguous and come back as ``*****6789``.
+    Masking is not validation: it does not check SSN ranges.
     """
-    last4 = tin_last4(value)
+    digits = _tin_digits(value)
     text = value.strip()
     if kind is None:
         if re.fullmatch(r"[0-9]{3}-[0-9]{2}-[0-9]{4}", text):
             kind = "SSN"
         elif re.fullmatch(r"[0-9]{2}-[0-9]{7}", text):
             kind = "EIN"
-    if kind == "SSN":
-        return f"***-**-{last4}"
-    if kind == "EIN":
-        return f"**-***{last4}"
-    return f"*****{last4}"
+    masked = "*" * (9 - shown) + digits[9 - shown :]
+    if kind is None:
+        return masked
+    groups, at = [], 0
+    for size in _TIN_LAYOUT[kind]:
+        groups.append(masked[at : at + size])
+        at += size
+    return "-".join(groups)
 
 
 # --------------------------------------------------------------------------------------
@@ -281,7 +327,7 @@ def mask_tin(value: str, kind: Literal["SSN", "EIN"] | None = None) -> str:
 # --------------------------------------------------------------------------------------
 
 # USPS codes for the 50 states, DC and the five territories that appear in the MAC
-# jurisdiction tables (domain.md 5.1-5.3: PR, VI, GU, AS, MP).
+# jurisdiction tables (docs/regulation.md, "Contractors": PR, VI, GU, AS, MP).
 US_STATE_CODES: frozenset[str] = frozenset(
     {
         "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA",
@@ -311,6 +357,7 @@ def validate_state_code(value: str) -> str:
 
 NPI = Annotated[str, AfterValidator(validate_npi)]
 EnrollmentId = Annotated[str, AfterValidator(validate_enrollment_id)]
+AnyEnrollmentId = Annotated[str, AfterValidator(validate_any_enrollment_id)]
 PacId = Annotated[str, AfterValidator(validate_pac_id)]
 PTAN = Annotated[str, AfterValidator(partial(validate_opaque_identifier, field_name="PTAN"))]
 WebTrackingId = Annotated[

@@ -1,8 +1,8 @@
 """Which Medicare Administrative Contractor handles a state, and where an application goes.
 
-Pure data and lookups from domain.md section 5. Rows whose contractor or states are not
-confirmed by a CMS or MAC source carry ``confirmed=False``; keep those in configuration
-and verify them before relying on them.
+Pure data and lookups (docs/regulation.md, "Contractors"; CMS and MAC pages named below). Rows
+whose contractor or states are not confirmed by a CMS or MAC source carry ``confirmed=False``;
+keep those in configuration and verify them before relying on them.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ _NORTHERN_VIRGINIA = (
     "Arlington and Fairfax counties and the cities of Fairfax, Falls Church and Alexandria, VA"
 )
 
-# domain.md 5.1: the 12 A/B MAC jurisdictions.
+# The 12 A/B MAC jurisdictions (CMS "Who are the MACs").
 AB_MAC_JURISDICTIONS: tuple[MacJurisdiction, ...] = (
     MacJurisdiction(
         "JE", _NORIDIAN, "A/B MAC", _states("CA", "HI", "NV", "AS", "GU", "MP"), True,
@@ -101,7 +101,7 @@ AB_MAC_JURISDICTIONS: tuple[MacJurisdiction, ...] = (
         "CMS MAC What's New archive: new contract awarded 2023-11-30",
     ),
     MacJurisdiction(
-        # Current holder UNCONFIRMED in a CMS source (domain.md 5.1).
+        # Current holder UNCONFIRMED in a CMS source.
         "JH", _NOVITAS, "A/B MAC", _states("AR", "CO", "LA", "MS", "NM", "OK", "TX"), False,
         "States: Lexology (JH = old J4+J7) [2nd]; CMS Spotlight 2012: award made to Highmark "
         "(Nov 2011); current holder Novitas UNCONFIRMED in a CMS source",
@@ -112,7 +112,7 @@ AB_MAC_JURISDICTIONS: tuple[MacJurisdiction, ...] = (
         "iprostatecancer (old J10) [2nd]",
     ),
     MacJurisdiction(
-        # Contractor UNCONFIRMED in a CMS source (domain.md 5.1).
+        # Contractor UNCONFIRMED in a CMS source.
         "JK", _NGS, "A/B MAC", _states("CT", "ME", "MA", "NH", "RI", "VT", "NY"), False,
         "States: Lexology (JK = old J13+J14) [2nd]; contractor NGS: pmbinstitute [2nd], "
         "UNCONFIRMED in a CMS source",
@@ -135,7 +135,7 @@ AB_MAC_JURISDICTIONS: tuple[MacJurisdiction, ...] = (
     ),
 )  # fmt: skip
 
-# domain.md 5.2: DME MACs process DMEPOS claims by beneficiary residence.
+# DME MACs process DMEPOS claims by beneficiary residence (CMS MAC pages).
 DME_MAC_JURISDICTIONS: tuple[MacJurisdiction, ...] = (
     MacJurisdiction(
         "JA", _NORIDIAN, "DME MAC",
@@ -167,7 +167,7 @@ DME_MAC_JURISDICTIONS: tuple[MacJurisdiction, ...] = (
     ),
 )  # fmt: skip
 
-# domain.md 5.3: since Nov 2022 two National Provider Enrollment contractors process all
+# Since Nov 2022 two National Provider Enrollment contractors process all
 # CMS-855S enrollment, by the location of the supplier's office (Noridian JA DME
 # "Enrollment" page, effective 2022-11-07).
 NPE_JURISDICTIONS: tuple[MacJurisdiction, ...] = (
@@ -194,7 +194,7 @@ NPE_JURISDICTIONS: tuple[MacJurisdiction, ...] = (
 # Notes that apply to one state rather than to the whole jurisdiction.
 _STATE_NOTES: Mapping[tuple[MacKind, str], str] = MappingProxyType(
     {
-        # CMS "Who are the MACs: JL" (domain.md 5.1).
+        # CMS "Who are the MACs: JL".
         ("A/B MAC", "VA"): (
             f"Part B for {_NORTHERN_VIRGINIA} is JL (Novitas Solutions), not JM; "
             "Part A and the rest of Virginia are JM"
@@ -203,8 +203,8 @@ _STATE_NOTES: Mapping[tuple[MacKind, str], str] = MappingProxyType(
 )
 
 # Home health agencies and hospices enroll with their Home Health & Hospice MAC, whose
-# state split differs from the A/B table (domain.md 5.1, HH+H paragraph; the full HH+H state
-# table is not in domain.md, so it is not encoded here).
+# state split differs from the A/B table (CMS 2023 HH+H award; the full HH+H state table was
+# not found, so it is not encoded here).
 _HHH_NOTE = (
     "if the provider is a home health agency or hospice, its contractor is the Home Health & "
     "Hospice MAC (J6 NGS, J15 CGS, JM Palmetto or JK NGS), not necessarily this A/B MAC; "
@@ -255,17 +255,17 @@ def _lookup(by_state: Mapping[str, MacJurisdiction], kind: MacKind, state: str) 
 
 
 def ab_mac_for_state(state: str) -> MacAssignment:
-    """A/B MAC for a state (domain.md 5.1). Raises ValueError for an unknown state."""
+    """A/B MAC for a state. Raises ValueError for an unknown state."""
     return _lookup(_AB_MAC_BY_STATE, "A/B MAC", state)
 
 
 def dme_mac_for_state(state: str) -> MacAssignment:
-    """DME MAC (claims, by beneficiary residence) for a state (domain.md 5.2)."""
+    """DME MAC (claims, by beneficiary residence) for a state."""
     return _lookup(_DME_MAC_BY_STATE, "DME MAC", state)
 
 
 def npe_for_state(state: str) -> MacAssignment:
-    """NPE that enrolls DMEPOS suppliers whose office is in ``state`` (domain.md 5.3)."""
+    """NPE that enrolls DMEPOS suppliers whose office is in ``state``."""
     return _lookup(_NPE_BY_STATE, "NPE", state)
 
 
@@ -277,9 +277,8 @@ def _with_note(assignment: MacAssignment, extra: str) -> MacAssignment:
 def enrollment_contractor(form: Form, state: str) -> MacAssignment:
     """Contractor an application goes to.
 
-    CMS-855S goes to the NPE for the supplier's state (domain.md 5.3); every other form to
-    the A/B MAC of the state (domain.md 5.1). Applications sent to the wrong contractor are
-    returned (42 CFR 424.526; FCSO, domain.md 2.2).
+    CMS-855S goes to the NPE for the supplier's state; every other form to the A/B MAC of the
+    state. Applications sent to the wrong contractor are returned (42 CFR 424.526; FCSO).
     """
     if is_dmepos(form):
         return npe_for_state(state)

@@ -20,7 +20,7 @@ from sqlmodel import Field, SQLModel
 from models.application import ApplicationState
 from models.calendar import Clock, ClockKind
 from models.contracts import RecordKind
-from models.enrollment import EnrollmentState
+from models.enrollment import EnrollmentState, standing
 from models.jurisdictions import enrollment_contractor
 
 
@@ -218,9 +218,18 @@ class EnrollmentRowData(SQLModel):
     npi: str = Field(index=True, max_length=10)
     ptan: str = Field(max_length=50)
     form: str = Field(index=True, max_length=16)
+    legal_name: str | None = Field(default=None, max_length=300)
     state: str = Field(index=True, max_length=2)
     mac_jurisdiction: str | None = Field(default=None, index=True, max_length=16)
     status: str = Field(index=True, max_length=32)
+    # Stayed, deactivated or revocation pending: since when, and what to do (the deadlines
+    # screen puts these first).
+    action_since: date | None = Field(default=None, index=True)
+    action_required: str | None = None
+    # A revocation's effective date and re-enrollment bar (an initial application for the NPI
+    # is refused while it runs).
+    revoked_effective: date | None = None
+    barred_through: date | None = None
     cycle: int = 1
     effective_date: date
     revalidation_due_date: date | None = Field(default=None, index=True)
@@ -249,6 +258,8 @@ class EnrollmentProjection(BaseModel):
 def enrollment_projection(state: EnrollmentState) -> EnrollmentProjection:
     clocks = _deadline_clocks(state.clocks)
     soonest = min(clocks, key=lambda c: c.last_day, default=None)
+    needs = standing(state)
+    revocation = state.revocation if state.revocation and not state.revocation.reversed_on else None
     row = EnrollmentRowData(
         enrollment_id=state.enrollment_id,
         workflow_id=state.workflow_id,
@@ -256,9 +267,14 @@ def enrollment_projection(state: EnrollmentState) -> EnrollmentProjection:
         npi=state.npi,
         ptan=state.ptan,
         form=state.form.value,
+        legal_name=state.legal_name,
         state=state.state,
         mac_jurisdiction=enrollment_contractor(state.form, state.state).jurisdiction,
         status=state.status.value,
+        action_since=needs.since if needs else None,
+        action_required=needs.action if needs else None,
+        revoked_effective=revocation.effective_date if revocation else None,
+        barred_through=revocation.barred_through if revocation else None,
         cycle=state.cycle,
         effective_date=state.current_effective_date,
         revalidation_due_date=state.revalidation_due_date,

@@ -182,8 +182,17 @@ class Refusals:
                 field,
             )
 
+    def after_recorded(
+        self, when: date, earlier: date | None, what: str, first: str, field: str
+    ) -> None:
+        """`when` answers something recorded earlier (a decision on a request): refused when
+        that was never recorded, or when `when` predates it."""
+        if earlier is None:
+            raise self.data(f"No {what} was recorded: record {first} first.", field)
+        self.not_before(when, earlier, f"the {what}", field)
+
     def not_future(self, when: date, today: date, field: str | None) -> None:
-        """domain.md 7.0: a date in the future is refused."""
+        """A date in the future is refused (docs/regulation.md, "Counting days")."""
         if when > today:
             raise self.data(
                 f"{field} {when.isoformat()} is in the future (today is {today.isoformat()} in "

@@ -1,4 +1,4 @@
-"""Rosters of existing enrollments, and the CMS Revalidation Due Date List, read from CSV.
+"""Rosters of existing enrollments, read from CSV with the CMS Revalidation Due Date List.
 
 Pure: text in, rows and problems out. `parse_roster` binds columns by header name (case, spaces,
 hyphens and underscores do not matter; extra columns are ignored; a UTF-8 BOM is dropped),
@@ -13,25 +13,37 @@ Enrollment ID, and returns:
 A file that cannot be read as a roster at all (no header, a required column missing, a header
 given twice) raises `RosterFileError` with one message naming every missing column.
 
-CMS Revalidation Due Date List (domain.md 6.3): columns "Enrollment ID", "National Provider
-Identifier", ..., "Revalidation Due Date", "Adjusted Due Date". Dates are MM/DD/YYYY or
-YYYY-MM-DD; "TBD" means not yet posted (more than 6-7 months away, domain.md 4.3). The adjusted
-due date, when given, wins over the revalidation due date; a date from the list wins over a
-roster's own revalidation_due_date column (the list is CMS's word).
+The CMS Revalidation Due Date List is read by models/due_date_list.py. A date from the list
+wins over a roster's own revalidation_due_date column (the list is CMS's word). The provider's
+name comes from the roster's name column, else from the list (organization name, or first and
+last name).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from models.due_date_list import (
+    DATE_FORMATS,
+    MAX_NAME,
+    DueDateEntry,
+    DueDateSource,
+    RosterFileError,
+    RowProblem,
+    bind_columns,
+    cell,
+    normalise_header,
+    optional_date,
+    parse_date,
+    parse_due_dates,
+    read_records,
+)
 from models.enrollment import EnrollmentStart
 from models.forms import parse_form
 from models.identifiers import (
@@ -41,18 +53,22 @@ from models.identifiers import (
     validate_state_code,
 )
 
-RosterFile = Literal["roster", "due_dates"]
-DueDateSource = Literal["roster", "cms_list", "cms_list_adjusted"]
+__all__ = [
+    "DueDateSource",
+    "ParsedRoster",
+    "RosterFileError",
+    "RosterRow",
+    "RowProblem",
+    "normalise_header",
+    "parse_date",
+    "parse_roster",
+]
 
-MAX_ROWS = 20_000
-DATE_FORMATS = "MM/DD/YYYY or YYYY-MM-DD"
 _ORGANIZATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # Roster columns (canonical name -> other spellings seen in exports, already normalised).
 REQUIRED = ("enrollment_id", "npi", "ptan", "form", "state", "effective_date")
-OPTIONAL = ("organization_id", "provider_type", "revalidation_due_date")
+OPTIONAL = ("organization_id", "provider_type", "revalidation_due_date", "legal_name")
 ALIASES = {
     "enrlmt_id": "enrollment_id",
     "national_provider_identifier": "npi",
@@ -60,40 +76,10 @@ ALIASES = {
     "state_code": "state",
     "enrollment_state_code": "state",
     "provider_type_text": "provider_type",
+    "name": "legal_name",
+    "provider_name": "legal_name",
+    "legal_business_name": "legal_name",
 }
-
-# CMS Revalidation Due Date List columns (domain.md 6.3), normalised.
-CMS_ENROLLMENT_ID = "enrollment_id"
-CMS_NPI = "national_provider_identifier"
-CMS_DUE = "revalidation_due_date"
-CMS_ADJUSTED = "adjusted_due_date"
-CMS_REQUIRED = (CMS_ENROLLMENT_ID, CMS_DUE)
-CMS_HEADERS = {
-    CMS_ENROLLMENT_ID: "Enrollment ID",
-    CMS_NPI: "National Provider Identifier",
-    CMS_DUE: "Revalidation Due Date",
-    CMS_ADJUSTED: "Adjusted Due Date",
-}
-
-
-class RowProblem(BaseModel):
-    """A bad cell: `row` is the 1-based line in `file` (header = line 1), `column` the header
-    as spelled in the file (None when the whole line is at fault)."""
-
-    row: int
-    column: str | None
-    reason: str
-    file: RosterFile = "roster"
-    enrollment_id: str | None = None
-
-
-class RosterFileError(ValueError):
-    """The file cannot be read as a roster (or a due-date list); the message says why and what
-    to fix. `file` names which one."""
-
-    def __init__(self, file: RosterFile, message: str) -> None:
-        super().__init__(message)
-        self.file = file
 
 
 @dataclass(frozen=True)
@@ -114,183 +100,6 @@ class ParsedRoster:
     due_dates_matched: int = 0  # of those, how many named an enrollment of the roster
 
 
-@dataclass(frozen=True)
-class DueDateEntry:
-    row: int
-    enrollment_id: str
-    npi: str | None
-    due_date: date | None  # None: TBD or blank
-    source: DueDateSource | None
-    problem: RowProblem | None = None
-
-
-# --- Cells --------------------------------------------------------------------------------------
-
-
-def normalise_header(name: str) -> str:
-    """'Enrollment ID', ' enrollment-id ', 'ENROLLMENT_ID' -> 'enrollment_id'."""
-    return re.sub(r"[\s_\-]+", "_", name.strip().lstrip("\ufeff").strip()).strip("_").lower()
-
-
-def parse_date(value: str, what: str) -> date:
-    """A date written MM/DD/YYYY (as data.cms.gov exports) or YYYY-MM-DD."""
-    text = value.strip()
-    try:
-        if m := _US_DATE.fullmatch(text):
-            return date(int(m[3]), int(m[1]), int(m[2]))
-        if _ISO_DATE.fullmatch(text):
-            return date.fromisoformat(text)
-    except ValueError as exc:
-        raise ValueError(
-            f"{what} {text!r} is not a real date ({exc}); use {DATE_FORMATS}"
-        ) from None
-    raise ValueError(f"{what} {text!r} is not a date; use {DATE_FORMATS}, e.g. 03/31/2027")
-
-
-def _optional_date(value: str, what: str) -> date | None:
-    text = value.strip()
-    if not text or text.upper() == "TBD":
-        return None
-    return parse_date(text, what)
-
-
-# --- Reading CSV ----------------------------------------------------------------------------------
-
-
-def _records(text: str, file: RosterFile) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """The header (as spelled) and each non-blank record with its first line number."""
-    text = text.lstrip("\ufeff")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    records: list[tuple[int, list[str]]] = []
-    header: list[str] | None = None
-    line = 0
-    try:
-        for record in reader:
-            first, line = line + 1, reader.line_num
-            if not any(cell.strip() for cell in record):
-                continue
-            if header is None:
-                header = [cell.strip() for cell in record]
-                continue
-            records.append((first, record))
-            if len(records) > MAX_ROWS:
-                raise RosterFileError(
-                    file, f"The {_name(file)} has more than {MAX_ROWS} rows; split it into parts"
-                )
-    except csv.Error as exc:
-        raise RosterFileError(
-            file, f"The {_name(file)} is not readable CSV at line {reader.line_num}: {exc}"
-        ) from None
-    if header is None:
-        raise RosterFileError(file, f"The {_name(file)} is empty: it needs a header line")
-    return header, records
-
-
-def _name(file: RosterFile) -> str:
-    return "roster" if file == "roster" else "due-date list"
-
-
-def _bind(
-    header: list[str],
-    file: RosterFile,
-    required: tuple[str, ...],
-    known: tuple[str, ...],
-    aliases: dict[str, str],
-    shown: dict[str, str] | None = None,
-) -> dict[str, int]:
-    """Column positions by canonical name; raise naming every missing required column."""
-    positions: dict[str, int] = {}
-    for index, raw in enumerate(header):
-        key = normalise_header(raw)
-        key = aliases.get(key, key)
-        if key not in known:
-            continue  # extra columns are tolerated
-        if key in positions:
-            raise RosterFileError(
-                file,
-                f"The {_name(file)} has the column {key!r} twice (headers "
-                f"{header[positions[key]]!r} and {raw!r}); keep one",
-            )
-        positions[key] = index
-    missing = [c for c in required if c not in positions]
-    if missing:
-        names = ", ".join(repr((shown or {}).get(c, c)) for c in missing)
-        found = ", ".join(repr(h) for h in header if h) or "nothing"
-        raise RosterFileError(
-            file,
-            f"The {_name(file)} is missing required column(s) {names}. Found: {found}. "
-            f"Required: {', '.join(repr((shown or {}).get(c, c)) for c in required)} "
-            "(header names; case and spaces do not matter)",
-        )
-    return positions
-
-
-def _cell(record: list[str], positions: dict[str, int], key: str) -> str:
-    index = positions.get(key)
-    if index is None or index >= len(record):
-        return ""
-    return record[index].strip()
-
-
-# --- The CMS Revalidation Due Date List ---------------------------------------------------
-
-
-def parse_due_dates(text: str) -> tuple[dict[str, DueDateEntry], int]:
-    """Entries of the CMS list by Enrollment ID, and the number of data rows read. A row whose
-    date cannot be read carries its problem (reported only if the roster names it)."""
-    header, records = _records(text, "due_dates")
-    known = (CMS_ENROLLMENT_ID, CMS_NPI, CMS_DUE, CMS_ADJUSTED)
-    positions = _bind(header, "due_dates", CMS_REQUIRED, known, {}, CMS_HEADERS)
-
-    def col(key: str) -> str:
-        return header[positions[key]] if key in positions else CMS_HEADERS[key]
-
-    entries: dict[str, DueDateEntry] = {}
-    for row, record in records:
-        raw_id = _cell(record, positions, CMS_ENROLLMENT_ID)
-        try:
-            enrollment_id = validate_enrollment_id(raw_id)
-        except ValueError:
-            continue  # a row of the list we cannot match to anything: not our enrollment
-        npi = _cell(record, positions, CMS_NPI) or None
-        due: date | None = None
-        source: DueDateSource | None = None
-        problem: RowProblem | None = None
-        order: tuple[tuple[str, DueDateSource], ...] = (
-            (CMS_ADJUSTED, "cms_list_adjusted"),
-            (CMS_DUE, "cms_list"),
-        )
-        for key, kind in order:
-            value = _cell(record, positions, key)
-            try:
-                found = _optional_date(value, col(key))
-            except ValueError as exc:
-                problem = RowProblem(
-                    row=row,
-                    column=col(key),
-                    reason=str(exc),
-                    file="due_dates",
-                    enrollment_id=enrollment_id,
-                )
-                break
-            if found is not None:
-                due, source = found, kind
-                break
-        previous = entries.get(enrollment_id)
-        if previous is not None and previous.due_date != due:
-            problem = RowProblem(
-                row=row,
-                column=col(CMS_ENROLLMENT_ID),
-                reason=f"Enrollment ID {enrollment_id} is listed twice with different due dates "
-                f"(line {previous.row}: {previous.due_date or 'TBD'}; this line: {due or 'TBD'}); "
-                "keep the newer list's line",
-                file="due_dates",
-                enrollment_id=enrollment_id,
-            )
-        entries[enrollment_id] = DueDateEntry(row, enrollment_id, npi, due, source, problem)
-    return entries, len(records)
-
-
 # --- The roster ---------------------------------------------------------------------------------
 
 
@@ -302,9 +111,9 @@ def parse_roster(
 ) -> ParsedRoster:
     """Good rows (EnrollmentStart-ready) and problems; raise RosterFileError when a file cannot
     be read at all. `organization_id` is used for rows without one of their own."""
-    header, records = _records(roster_csv, "roster")
+    header, records = read_records(roster_csv, "roster")
     known = REQUIRED + OPTIONAL
-    positions = _bind(header, "roster", REQUIRED, known, ALIASES)
+    positions = bind_columns(header, "roster", REQUIRED, known, ALIASES)
     due_dates: dict[str, DueDateEntry] = {}
     out = ParsedRoster(data_rows=len(records))
     if due_dates_csv is not None and due_dates_csv.strip():
@@ -328,9 +137,10 @@ def parse_roster(
             ("organization_id", _organization, False),
             ("provider_type", _provider_type, False),
             ("revalidation_due_date", _due_date, False),
+            ("legal_name", _legal_name, False),
         ]
         for key, parse, required in cells:
-            raw = _cell(record, positions, key)
+            raw = cell(record, positions, key)
             if not raw:
                 if required:
                     problems.append(RowProblem(row=row, column=col(key), reason=_empty(key)))
@@ -359,6 +169,8 @@ def parse_roster(
         notes: list[str] = []
         if entry is not None:
             out.due_dates_matched += 1
+            if "legal_name" not in values and entry.name:
+                values["legal_name"] = entry.name
             if entry.problem is not None:
                 problems.append(
                     RowProblem(
@@ -404,6 +216,7 @@ def parse_roster(
                 "effective_date": values["effective_date"],
                 "provider_type": values.get("provider_type"),
                 "revalidation_due_date": values.get("revalidation_due_date"),
+                "legal_name": values.get("legal_name"),
                 "source": "import",
             }
             problems += _whole_row_problems(row, start, col, enrollment_id)
@@ -446,7 +259,7 @@ def _effective_date(value: str) -> date:
 
 
 def _due_date(value: str) -> date | None:
-    return _optional_date(value, "revalidation_due_date")
+    return optional_date(value, "revalidation_due_date")
 
 
 def _organization(value: str) -> str:
@@ -461,6 +274,12 @@ def _organization(value: str) -> str:
 def _provider_type(value: str) -> str:
     if len(value) > 200:
         raise ValueError(f"provider_type is {len(value)} characters long; the limit is 200")
+    return value
+
+
+def _legal_name(value: str) -> str:
+    if len(value) > MAX_NAME:
+        raise ValueError(f"the name is {len(value)} characters long; the limit is {MAX_NAME}")
     return value
 
 

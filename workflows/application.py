@@ -10,7 +10,7 @@ while its reconsideration window runs) and its side effects are done.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         check_event,
         fire_due_clocks,
         new_application,
+        reopened_application,
     )
     from models.checks import Finding
     from models.contracts import (
@@ -42,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         ApplicationProgress,
         CheckRequest,
         NotificationRequest,
+        ProgressStage,
         RetryEffects,
     )
     from models.enrollment import EnrollmentStart, enrollment_workflow_id
@@ -58,6 +60,11 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
 
     @workflow.init
     def __init__(self, create: ApplicationCreate) -> None:
+        if create.reopen is not None:
+            # An admin's audited correction of a closed application: it goes on from its last
+            # state (which kept its own late-recording setting).
+            self._start(reopened_application(create, workflow.now()))
+            return
         state = new_application(create, workflow.now())
         # Added after histories were recorded: an engine consequence (rejection, denial, closed
         # reconsideration window) now opens a late-recording grace timer. Workflows that began
@@ -123,7 +130,7 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
 
     async def _run_checks(self) -> None:
         state = self._state
-        facts = state.details.facts(state.form, state.purpose)
+        facts = state.facts()
         findings: list[Finding] = await self._execute_checks(
             CHECK_APPLICATION,
             CheckRequest(
@@ -132,12 +139,13 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
             list[Finding],
         )
         # Checked facts that changed meanwhile are checked again by the next round.
-        if self._state.details.facts(self._state.form, self._state.purpose) == facts:
+        if self._state.facts() == facts:
             self._state.findings = findings
 
     def _links(self, before: ApplicationState, request: OperatorEvent) -> list[tuple[str, Link]]:
-        """An approved initial application starts its enrollment; a revalidation or
-        reactivation application tells its enrollment when it is filed and when approved."""
+        """An approved initial application starts its enrollment (under a provisional id when
+        the approval gave none); a revalidation or reactivation application tells its
+        enrollment when it is filed, approved, or not approved."""
         state = self._state
         if state.status == before.status:
             return []
@@ -150,26 +158,51 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
         actor, role = request.actor, request.role
         key = f"link:{len(state.events)}"
         if state.purpose == Purpose.INITIAL and state.status == ApplicationStatus.APPROVED:
+            # Added after histories were recorded: an approval without an enrollment ID
+            # started nothing.
+            if state.enrollment_id_provisional and not workflow.patched("provisional-enrollment"):
+                return []
             return [(key, lambda: self._start_enrollment(enrollment_id, actor, role))]
-        stage = {
-            ApplicationStatus.SUBMITTED: "submitted",
-            ApplicationStatus.APPROVED: "approved",
-        }.get(state.status)
-        if stage is None or state.purpose not in (Purpose.REVALIDATION, Purpose.REACTIVATION):
+        if state.purpose not in (Purpose.REVALIDATION, Purpose.REACTIVATION):
             return []
-        on = state.filing_date if stage == "submitted" else state.approval_date
-        if on is None:
+        stage, on = self._progress_stage(before)
+        if stage is None or on is None:
             return []
         progress = ApplicationProgress(
             application_id=state.application_id,
             purpose=state.purpose.value,
             stage=stage,
             on=on,
+            filed_on=state.filing_date,
             actor=actor,
             role=role,
             reason=f"{state.form} {state.purpose.value} {stage}",
         )
         return [(key, lambda: self._tell_enrollment(enrollment_id, progress))]
+
+    def _progress_stage(self, before: ApplicationState) -> tuple[ProgressStage | None, date | None]:
+        """What a status change of a revalidation or reactivation tells its enrollment, and
+        the date it counts from: (None, None) when it tells nothing."""
+        state = self._state
+        _A = ApplicationStatus
+        if state.status == _A.SUBMITTED:
+            return "submitted", state.filing_date
+        if state.status == _A.APPROVED:
+            return "approved", state.approval_date
+        filed = any(e.to_status == _A.SUBMITTED for e in state.events)
+        # Added after histories were recorded: only filings and approvals were told.
+        if not filed or not workflow.patched("enrollment-outcomes"):
+            return None, None
+        decision = state.decision
+        if state.status in (_A.REJECTED, _A.RETURNED, _A.WITHDRAWN, _A.DENIED) and decision:
+            if before.status == _A.RECONSIDERATION_REQUESTED:
+                return None, None  # upheld: the enrollment heard of the denial already
+            return decision.kind, decision.on
+        if before.is_final and not state.is_final:
+            # The engine's rejection or denial was withdrawn by an on-time event recorded
+            # late: the filing counts again.
+            return "submitted", state.filing_date
+        return None, None
 
     # --- links ---------------------------------------------------------------------------------
 
@@ -194,6 +227,7 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
             npi=state.details.npi,
             ptan=state.ptan,
             form=state.form,
+            legal_name=state.details.legal_name,
             provider_type=state.details.provider_type,
             state=state.details.state,
             effective_date=state.effective_date,

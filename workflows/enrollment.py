@@ -18,6 +18,7 @@ from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
+from workflows.effects import Link
 from workflows.record import RecordWorkflow
 
 with workflow.unsafe.imports_passed_through():
@@ -37,12 +38,15 @@ with workflow.unsafe.imports_passed_through():
         ReenrollmentBar,
         apply_event,
         check_event,
+        enrollment_workflow_id,
         fire_due_clocks,
         new_enrollment,
         next_cycle_state,
-        progress_event,
+        progress_events,
         reenrollment_bar,
+        replacement_start,
     )
+    from models.enrollment.events import EnrollmentIdAssigned
     from models.forms import Purpose, revalidates
     from models.notices import Notice
     from models.read_model import enrollment_projection
@@ -62,7 +66,10 @@ class EnrollmentWorkflow(RecordWorkflow[EnrollmentState]):
 
     @workflow.init
     def __init__(self, start: EnrollmentStart) -> None:
-        self._start(new_enrollment(start, workflow.now()), start.effects)
+        state = new_enrollment(start, workflow.now())
+        # Added after histories were recorded (tests/workflow/test_replay.py).
+        state.revocation_appeals = workflow.patched("revocation-appeals")
+        self._start(state, start.effects)
 
     @workflow.run
     async def run(self, start: EnrollmentStart) -> EnrollmentState:
@@ -91,8 +98,10 @@ class EnrollmentWorkflow(RecordWorkflow[EnrollmentState]):
 
     @workflow.signal
     async def application_progress(self, progress: ApplicationProgress) -> None:
-        """A linked revalidation or reactivation application was filed or approved."""
-        await self._record_reported(progress_event(progress))
+        """A linked revalidation or reactivation application was filed, approved, or not
+        approved (its filing then no longer counts)."""
+        for event in progress_events(self._state, progress):
+            await self._record_reported(event)
 
     @workflow.update
     async def open_application(self, request: OpenApplication) -> str:
@@ -103,6 +112,10 @@ class EnrollmentWorkflow(RecordWorkflow[EnrollmentState]):
         state = self._state
         purpose = Purpose(request.purpose)
         application_id = f"{state.enrollment_id}-{purpose.value}-{state.cycle}"
+        # A refiling after one that was not approved is a new application.
+        attempts = sum(1 for a in state.applications_not_approved if a.startswith(application_id))
+        if attempts:
+            application_id = f"{application_id}-{attempts + 1}"
         create = ApplicationCreate(
             application_id=application_id,
             organization_id=state.organization_id,
@@ -110,6 +123,7 @@ class EnrollmentWorkflow(RecordWorkflow[EnrollmentState]):
             purpose=purpose,
             time_zone=state.time_zone,
             details={
+                "legal_name": state.legal_name,
                 "npi": state.npi,
                 "state": state.state,
                 "provider_type": state.provider_type,
@@ -169,7 +183,7 @@ class EnrollmentWorkflow(RecordWorkflow[EnrollmentState]):
         return apply_event(self._state, request, now)
 
     def _finished(self) -> bool:
-        return self._state.is_final and not self._state.clocks
+        return self._state.is_closed
 
     def _continues_as_new(self) -> bool:
         info = workflow.info()
@@ -202,3 +216,29 @@ class EnrollmentWorkflow(RecordWorkflow[EnrollmentState]):
 
     def _attributes(self) -> list[SearchAttributeUpdate[Any]] | None:
         return enrollment_attributes(self._state)
+
+    def _links(self, before: EnrollmentState, request: OperatorEvent) -> list[tuple[str, Link]]:
+        """A provisional enrollment whose PECOS enrollment ID was recorded goes on under it."""
+        if not isinstance(request, EnrollmentIdAssigned):
+            return []
+        start = replacement_start(
+            before,
+            request.enrollment_id,
+            request.actor,
+            f"enrollment {before.enrollment_id} carried on under its PECOS enrollment ID",
+        )
+        return [(f"link:{self._state.seq}", lambda: self._carry_on(start))]
+
+    async def _carry_on(self, start: EnrollmentStart) -> None:
+        try:
+            # Abandoned, not terminated, when this run completes: it replaces this record.
+            await workflow.start_child_workflow(
+                EnrollmentWorkflow.run,
+                start,
+                id=enrollment_workflow_id(start.enrollment_id),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:  # already tracked (e.g. imported meanwhile)
+            workflow.logger.warning(
+                "PECOS enrollment already tracked", extra={"enrollment_id": start.enrollment_id}
+            )

@@ -51,6 +51,7 @@ class ApplicationDetailsView(BaseModel):
     physician_or_npp_organization: bool
     adds_practice_location: bool
     declared_disaster: bool
+    idtf: bool
 
     @field_validator("ssn", mode="before")
     @classmethod
@@ -95,18 +96,31 @@ class ApplicationView(BaseModel):
     fee: FeeDecision | None
     fee_requested_on: date | None
     fee_paid_on: date | None
+    fee_hardship_requested_on: date | None = Field(
+        description="A hardship exception request: not a payment, CMS decides it"
+    )
+    fee_hardship_outcome: str | None
     development_requests: list[DevelopmentRequest]
     fingerprints_requested_on: date | None
     fingerprints_received_on: date | None
     site_visits: list[tuple[date, str]] = Field(description="[visit date, result] pairs")
     ptan: str | None
     enrollment_id: str | None
+    enrollment_id_provisional: bool = Field(
+        description="True: the approval gave no PECOS enrollment ID, so the enrollment was "
+        "started under this provisional id; record the ID on it (enrollment_id_assigned)"
+    )
+    enrollment: str | None = Field(
+        description="What the approval did about the enrollment record, in words"
+    )
     approval_date: date | None
     effective_date: date | None
     retrospective_billing_from: date | None
     decision: Decision | None
     reconsideration_filed_on: date | None
     reconsideration_outcome: str | None
+    cap_filed_on: date | None = Field(description="A corrective action plan (42 CFR 405.809)")
+    cap_outcome: str | None
     clocks: list[ClockView] = Field(description="Open clocks")
     closed_clocks: list[ClosedClock]
     reminders_sent: list[str]
@@ -123,8 +137,22 @@ class ApplicationView(BaseModel):
                 "workflow_id": state.workflow_id,
                 "filing_date": state.filing_date,
                 "allowed_events": allowed_events(state),
+                "enrollment": _enrollment_note(state),
             }
         )
+
+
+def _enrollment_note(state: ApplicationState) -> str | None:
+    if state.status != ApplicationStatus.APPROVED or state.enrollment_id is None:
+        return None
+    if state.enrollment_id_provisional:
+        return (
+            f"The approval gave no PECOS enrollment ID: the enrollment is tracked under the "
+            f"provisional id {state.enrollment_id} (GET /v1/enrollments/{state.enrollment_id}). "
+            "When PECOS shows its enrollment ID, record it there with the event "
+            "enrollment_id_assigned: the enrollment goes on under that ID."
+        )
+    return f"Enrollment {state.enrollment_id} (GET /v1/enrollments/{state.enrollment_id})."
 
 
 class ApplicationListItem(BaseModel):

@@ -26,13 +26,19 @@ class DeadlineRecord(BaseModel):
 
 
 class Deadline(BaseModel):
+    """An open clock, or (kind `standing`) an enrollment that needs action now: stayed,
+    deactivated or revocation pending, since `last_day`."""
+
     deadline_id: str
-    last_day: date
+    last_day: date = Field(description="A clock's last day; for `standing`, the day it began")
     days_left: int = Field(description="From `today`; negative once the last day has passed")
-    fires_at: IsoInstant = Field(description="When the consequence takes effect")
-    clock_kind: str
+    fires_at: IsoInstant = Field(description="When the consequence takes effect (took effect)")
+    clock_kind: str = Field(description="The clock's kind, or `standing`")
     explanation: str
-    rule: DeadlineRule
+    action: str | None = Field(
+        default=None, description="`standing` only: what to do, and what happens otherwise"
+    )
+    rule: DeadlineRule | None = Field(description="The clock's rule (None for `standing`)")
     started_on: date
     record: DeadlineRecord
     organization_id: str

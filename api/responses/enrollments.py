@@ -24,6 +24,8 @@ from models.enrollment import (
     StayRecord,
     allowed_events,
     reenrollment_bar,
+    standing,
+    status_text,
 )
 from models.enrollment.state import ChangeRecord
 from models.forms import Form
@@ -39,11 +41,25 @@ class EnrollmentView(BaseModel):
     npi: str
     ptan: str
     form: Form
+    legal_name: str | None = Field(description="The provider's legal name")
     provider_type: str | None
     state: str
     time_zone: str
     source: Literal["application", "import"]
     status: EnrollmentStatus
+    status_text: str = Field(
+        description="The status with the date that matters, e.g. 'stayed since 2026-07-01', "
+        "'revocation pending, effective 2026-08-01'"
+    )
+    action_required: str | None = Field(
+        description="Stayed, deactivated or revocation pending: what to do, and by when"
+    )
+    provisional: bool = Field(
+        description="Tracked under a provisional id until its PECOS enrollment ID is recorded "
+        "(event enrollment_id_assigned)"
+    )
+    replaces: str | None = Field(description="The provisional id this enrollment carries on")
+    replaced_by: str | None = Field(description="The PECOS enrollment ID that replaced this one")
     allowed_events: list[str] = Field(description="The operator events it accepts now")
     effective_date: date
     current_effective_date: date
@@ -59,6 +75,12 @@ class EnrollmentView(BaseModel):
     )
     revalidation_notice_on: date | None
     revalidation_submitted_on: date | None
+    revalidation_application_id: str | None = Field(
+        description="The linked application whose filing is on record this cycle"
+    )
+    applications_not_approved: list[str] = Field(
+        description="Linked applications of this cycle that were not approved"
+    )
     last_claim_date: date | None
     changes: list[ChangeRecord]
     stays: list[StayRecord]
@@ -84,6 +106,9 @@ class EnrollmentView(BaseModel):
                 "allowed_events": allowed_events(state),
                 "revalidation_window_opens": state.revalidation_window_opens,
                 "reenrollment_bar": reenrollment_bar(state),
+                "status_text": status_text(state),
+                "action_required": needs.action if (needs := standing(state)) else None,
+                "provisional": state.provisional,
             }
         )
 
@@ -99,9 +124,14 @@ class EnrollmentListItem(BaseModel):
     npi: str
     ptan: str
     form: str
+    legal_name: str | None
     state: str
     mac_jurisdiction: str | None
     status: str
+    action_since: date | None = Field(
+        description="Stayed, deactivated or revocation pending since this date"
+    )
+    action_required: str | None = Field(description="What to do about it")
     cycle: int
     effective_date: date
     revalidation_due_date: date | None

@@ -9,8 +9,15 @@ from pydantic import MISSING, BaseModel, Field
 
 from models.roster import DueDateSource, RowProblem
 
-Outcome = Literal["created", "unchanged", "due_date_differs", "conflict", "failed"]
-OUTCOMES: tuple[Outcome, ...] = ("created", "unchanged", "due_date_differs", "conflict", "failed")
+Outcome = Literal["created", "past_due", "unchanged", "due_date_differs", "conflict", "failed"]
+OUTCOMES: tuple[Outcome, ...] = (
+    "created",
+    "past_due",
+    "unchanged",
+    "due_date_differs",
+    "conflict",
+    "failed",
+)
 
 
 class ValueDifference(BaseModel):
@@ -44,6 +51,9 @@ class ImportCounts(BaseModel):
     bad_rows: int
     problems: int
     created: int
+    past_due: int = Field(
+        description="Created, but already past its due date: stayed or deactivated"
+    )
     unchanged: int
     due_date_differs: int
     conflict: int

@@ -1,11 +1,11 @@
 """The support packet: what an operator needs in hand before calling the MAC or the help desk,
 built from one application's workflow state.
 
-Identifiers (NPI, PTAN, Web Tracking ID, case number), the legal name and the TIN as its last four
-digits only, the form, the purpose, the MAC jurisdiction and contractor, the key dates, the
-development requests and their due dates, every open deadline with its explanation, the open
-findings, and the last problems the engine knows of (its own consequences, decisions, failed
-checks, failed site visits)."""
+Identifiers (NPI, PTAN, Web Tracking ID, case number), the legal name and the TIN as its last
+five digits only (what the MAC's phone verification asks for), the form, the purpose, the MAC
+jurisdiction and contractor, the key dates, the development requests and their due dates, every
+open deadline with its explanation, the open findings, and the last problems the engine knows of
+(its own consequences, decisions, failed checks, failed site visits)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from models.application import ApplicationState, allowed_events
 from models.calendar import Clock
 from models.checks import Severity
+from models.identifiers import SUPPORT_PACKET_TIN_DIGITS
 from models.jurisdictions import enrollment_contractor
 from models.privacy import mask_tin
 
@@ -26,7 +27,9 @@ MAX_PROBLEMS = 10
 
 class MaskedTin(BaseModel):
     kind: Literal["SSN", "EIN"]
-    masked: str = Field(description="Last four digits only, e.g. ***-**-6789")
+    masked: str = Field(
+        description="Last five digits only, as the MAC's phone verification asks, e.g. ***-*5-6789"
+    )
 
 
 class PacketIdentifiers(BaseModel):
@@ -270,9 +273,11 @@ def build_packet(state: ApplicationState, now: datetime) -> SupportPacket:
     details = state.details
     tin = []
     if details.ssn:
-        tin.append(MaskedTin(kind="SSN", masked=mask_tin(details.ssn, "SSN")))
+        masked = mask_tin(details.ssn, "SSN", shown=SUPPORT_PACKET_TIN_DIGITS)
+        tin.append(MaskedTin(kind="SSN", masked=masked))
     if details.ein:
-        tin.append(MaskedTin(kind="EIN", masked=mask_tin(details.ein, "EIN")))
+        masked = mask_tin(details.ein, "EIN", shown=SUPPORT_PACKET_TIN_DIGITS)
+        tin.append(MaskedTin(kind="EIN", masked=masked))
     contractor: PacketContractor | None = None
     contractor_note: str | None = None
     if details.state:

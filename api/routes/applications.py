@@ -4,25 +4,29 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response, status
+from fastapi import APIRouter, Body, Header, Query, Request, Response, Security, status
 from pydantic import ConfigDict, Field, ValidationError
 from sqlmodel import col
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.auth import AUTH_RESPONSES, Reader, Writer
+from api.auth import ADMIN, AUTH_RESPONSES, Principal, Reader, Writer, require
 from api.bodies import OperatorBody
 from api.problems import MALFORMED, Problem, from_validation_error, invalid, problem_responses
-from api.reads import RecordQuery, choices, keyset_page
+from api.reads import RecordQuery, choices, keyset_page, known_enrollments
 from api.records import query_application
 from api.responses.applications import ApplicationListItem, ApplicationPage, ApplicationView
 from api.responses.common import created
 from api.temporal import (
     client_of,
+    event_refusal,
     event_route_docs,
     execute_event,
+    now_of,
     operator_event,
     settings_of,
 )
@@ -32,14 +36,20 @@ from models.application import (
     ApplicationCreate,
     ApplicationDetails,
     ApplicationId,
+    ApplicationReopen,
     ApplicationStatus,
+    EventRefused,
     application_workflow_id,
+    check_event,
 )
+from models.calendar import local_date
+from models.checks import KnownEnrollment, reenrollment_bar_message
 from models.forms import FormInput, Purpose
 from models.identifiers import OrganizationId
 from models.read_model import ApplicationRow
 from models.records import Reason
 from workflows.application import ApplicationWorkflow
+from workflows.audit.chain import REOPENS_RUN
 
 router = APIRouter(
     prefix="/v1/applications",
@@ -119,13 +129,20 @@ class EventBody(OperatorBody):
         "Creating is idempotent: give your own `application_id`, or an `Idempotency-Key` header "
         "(the application id is then derived from the organization and the key). A repeat of a "
         "create that already happened answers 200 with the application as it is now; the same "
-        "id for a different form, purpose or organization answers 409."
+        "id for a different form, purpose or organization answers 409. An initial "
+        "application for an NPI whose enrollment was revoked answers 409 "
+        "(`reenrollment-barred`) until the re-enrollment bar ends, naming the revocation and "
+        "the bar's last day (42 CFR 424.535(c), 424.526); one for an NPI already enrolled in "
+        "the same form and state carries an `already_enrolled` finding naming that enrollment."
     ),
     responses={
         200: {"model": ApplicationView, "description": "Already created by an earlier request"},
         201: created("The draft; Location is its URL"),
         **problem_responses(
-            {409: "The id or Idempotency-Key is already used for another form or purpose"}
+            {
+                409: "The id or Idempotency-Key is already used for another form or purpose, "
+                "or the NPI is under a re-enrollment bar"
+            }
         ),
     },
 )
@@ -157,6 +174,11 @@ async def create_application(
         application_id = idempotent_application_id(organization_id, idempotency_key)
     else:
         application_id = uuid.uuid4().hex[:16]
+    known = (
+        await known_enrollments(request, body.details.npi)
+        if body.purpose == Purpose.INITIAL
+        else ()
+    )
     try:
         create = ApplicationCreate(
             application_id=application_id,
@@ -168,9 +190,11 @@ async def create_application(
             actor=principal.actor,
             role=principal.role,
             reason=body.reason,
+            known_enrollments=known,
         )
     except ValidationError as exc:
         raise from_validation_error(exc) from None
+    _refuse_if_barred(known, local_date(await now_of(request), create.time_zone))
     client = client_of(request)
     try:
         await client.start_workflow(
@@ -216,6 +240,24 @@ async def create_application(
     return ApplicationView.of(await query_application(client, create.application_id))
 
 
+def _refuse_if_barred(known: tuple[KnownEnrollment, ...], today: date) -> None:
+    """An initial application for an NPI under a re-enrollment bar would be returned
+    (42 CFR 424.526): refused, naming the revocation and the bar's last day."""
+    for enrollment in known:
+        barred = reenrollment_bar_message(enrollment, today)
+        if barred is not None:
+            raise Problem(
+                409,
+                "Re-enrollment bar",
+                barred,
+                kind="reenrollment-barred",
+                enrollment_id=enrollment.enrollment_id,
+                barred_through=enrollment.barred_through.isoformat()
+                if enrollment.barred_through
+                else None,
+            )
+
+
 @router.get(
     "/{application_id}",
     operation_id="getApplication",
@@ -259,6 +301,85 @@ async def record_event(
         )
 
     handle = client.get_workflow_handle(application_workflow_id(application_id))
+    state = await execute_event(
+        handle, ApplicationWorkflow.record_event, payload, idempotency_key, closed
+    )
+    return ApplicationView.of(state)
+
+
+@router.post(
+    "/{application_id}/corrections",
+    operation_id="correctApplication",
+    summary="Record an on-time event late, on a closed application (admin, audited)",
+    description=(
+        "Needs the admin role and a reason. For an event dated inside a window whose "
+        "consequence the engine applied (e.g. a development response dated day 30, found on "
+        "day 50) after the application closed: the application is reopened from its last "
+        "state (its log says who reopened it and why) and the event is recorded, withdrawing "
+        "the engine's consequence. An application still open takes the event as "
+        "POST /v1/applications/{id}/events would. An event the closed application would "
+        "refuse answers 409/422 and reopens nothing."
+    ),
+    responses=problem_responses(
+        {
+            404: "No such application",
+            409: "Not allowed in this state (names the state and the allowed events)",
+            422: "Malformed request, or event data refused (names the field)",
+        }
+    ),
+)
+async def correct_application(
+    request: Request,
+    application_id: str,
+    principal: Annotated[Principal, Security(require(ADMIN))],
+    body: Annotated[EventBody, Body()],
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> ApplicationView:
+    payload = operator_event(
+        APPLICATION_LIFECYCLE, EVENT_MODELS, body.event, body.data, principal, body.reason
+    )
+    client = client_of(request)
+    handle = client.get_workflow_handle(application_workflow_id(application_id))
+    current = await query_application(client, application_id)
+    description = await handle.describe()
+    if description.status != WorkflowExecutionStatus.RUNNING:
+        try:
+            check_event(current, payload, await now_of(request))
+        except EventRefused as exc:
+            raise event_refusal(exc) from None
+        create = ApplicationCreate(
+            application_id=current.application_id,
+            organization_id=current.organization_id,
+            form=current.form,
+            purpose=current.purpose,
+            time_zone=current.time_zone,
+            actor=principal.actor,
+            role=principal.role,
+            reason=body.reason,
+            reopen=ApplicationReopen(state=current, previous_run_id=description.run_id),
+        )
+        try:
+            handle = await client.start_workflow(
+                ApplicationWorkflow.run,
+                create,
+                id=handle.id,
+                task_queue=settings_of(request).task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                memo={REOPENS_RUN: description.run_id},
+            )
+        except WorkflowAlreadyStartedError:  # reopened by a concurrent correction
+            pass
+
+    async def closed() -> Problem:
+        return Problem(
+            409,
+            "Application closed",
+            f"Application '{application_id}' closed again before the correction was recorded; "
+            "send it again.",
+            kind="record-closed",
+        )
+
     state = await execute_event(
         handle, ApplicationWorkflow.record_event, payload, idempotency_key, closed
     )

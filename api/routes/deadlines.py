@@ -1,7 +1,8 @@
-"""Deadlines: every open regulatory clock across all workflows, soonest first.
+"""Deadlines: every open regulatory clock across all workflows, soonest first, after every
+enrollment that is stayed, deactivated or about to be revoked (what to do about each).
 
 The screen an operator opens every morning. Served from the read model's deadline table, which
-each workflow's projection replaces whenever its clocks change."""
+each workflow's projection replaces whenever its clocks change, and its enrollment table."""
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ from api.problems import problem_responses
 from api.reads import choices, engine_of
 from api.responses.deadlines import Deadline, DeadlineRecord, DeadlineRule, DeadlinesView
 from api.temporal import now_of, settings_of
-from models.calendar import ClockKind, local_date
-from models.read_model import ApplicationRow, DeadlineRow
+from models.calendar import ClockKind, EnrollmentClockKind, local_date, start_of_day
+from models.read_model import ApplicationRow, DeadlineRow, EnrollmentRow
+
+# The kind of the items that are not clocks: an enrollment that needs action now.
+STANDING = "standing"
 
 router = APIRouter(
     prefix="/v1/deadlines",
@@ -41,10 +45,14 @@ MAX_LIMIT = 5000
     operation_id="listDeadlines",
     summary="Every open clock, soonest last day first, each explaining itself",
     description=(
+        "First every enrollment that is stayed, deactivated or revocation pending (kind "
+        "`standing`, oldest first: `last_day` is the day it began, `action` says what to do); "
+        "then every open clock, soonest last day first. "
         "`days_left` counts from today in the engine's default time zone (0 = the last day is "
         "today; negative = the day has passed and the consequence is due). `within_days` keeps "
         "the clocks whose last day is at most that many days from today (overdue ones "
-        "included); without it every open clock is listed."
+        "included); without it every open clock is listed. `kind` keeps those kinds (a clock "
+        "kind, or `standing`)."
     ),
 )
 async def list_deadlines(
@@ -54,12 +62,24 @@ async def list_deadlines(
     kind: Annotated[list[str] | None, Query(description="Clock kind; may be repeated")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> DeadlinesView:
-    kinds = choices("kind", kind, (k.value for k in ClockKind))
+    kinds = choices(
+        "kind",
+        kind,
+        [*(k.value for k in ClockKind), *(k.value for k in EnrollmentClockKind), STANDING],
+    )
     settings = settings_of(request)
     today = local_date(await now_of(request), settings.default_time_zone)
 
-    query = select(DeadlineRow, ApplicationRow.legal_name).outerjoin(
-        ApplicationRow, col(ApplicationRow.workflow_id) == col(DeadlineRow.workflow_id)
+    standing = select(EnrollmentRow).where(col(EnrollmentRow.action_since).is_not(None))
+    if organization_id is not None:
+        standing = standing.where(col(EnrollmentRow.organization_id) == organization_id)
+    standing = standing.order_by(
+        col(EnrollmentRow.action_since), col(EnrollmentRow.enrollment_id)
+    ).limit(limit + 1)
+    query = (
+        select(DeadlineRow, ApplicationRow.legal_name, EnrollmentRow.legal_name)
+        .outerjoin(ApplicationRow, col(ApplicationRow.workflow_id) == col(DeadlineRow.workflow_id))
+        .outerjoin(EnrollmentRow, col(EnrollmentRow.workflow_id) == col(DeadlineRow.workflow_id))
     )
     if within_days is not None:
         query = query.where(col(DeadlineRow.last_day) <= today + timedelta(days=within_days))
@@ -71,17 +91,47 @@ async def list_deadlines(
         col(DeadlineRow.last_day), col(DeadlineRow.fires_at), col(DeadlineRow.deadline_id)
     ).limit(limit + 1)
 
-    def fetch(engine: Engine) -> list[tuple[DeadlineRow, str | None]]:
+    def fetch(engine: Engine) -> tuple[list[EnrollmentRow], list[tuple[DeadlineRow, str | None]]]:
         with Session(engine) as s:
-            return [(d, name) for d, name in s.exec(query)]
+            attention = list(s.exec(standing)) if not kinds or STANDING in kinds else []
+            clocks = [(d, app or enr) for d, app, enr in s.exec(query)]
+            return attention, clocks
 
-    rows = await asyncio.to_thread(fetch, engine_of(request))
+    attention, rows = await asyncio.to_thread(fetch, engine_of(request))
+    zone = settings.default_time_zone
+    items = [_standing(e, today, zone) for e in attention]
+    items += [_deadline(d, name, today) for d, name in rows]
     return DeadlinesView(
         today=today,
-        time_zone=settings.default_time_zone,
+        time_zone=zone,
         within_days=within_days,
-        items=[_deadline(d, name, today) for d, name in rows[:limit]],
-        truncated=len(rows) > limit,
+        items=items[:limit],
+        truncated=len(items) > limit,
+    )
+
+
+def _standing(e: EnrollmentRow, today: date, zone: str) -> Deadline:
+    """An enrollment that needs action now, as the first items of the screen."""
+    since = e.action_since or today
+    return Deadline(
+        deadline_id=f"{e.workflow_id}/{STANDING}",
+        last_day=since,
+        days_left=(since - today).days,
+        fires_at=start_of_day(since, zone),
+        clock_kind=STANDING,
+        explanation=e.action_required or "",
+        action=e.action_required,
+        rule=None,
+        started_on=since,
+        record=DeadlineRecord(
+            kind="enrollment",
+            id=e.enrollment_id,
+            status=e.status,
+            workflow_id=e.workflow_id,
+            legal_name=e.legal_name,
+        ),
+        organization_id=e.organization_id,
+        npi=e.npi,
     )
 
 

@@ -56,6 +56,7 @@ class EnrollmentImportBody(OperatorBody):
                     "ptan": "00G577550",
                     "form": "CMS-855I",
                     "state": "FL",
+                    "legal_name": "Jane Q. Doe",
                     "effective_date": "2023-04-01",
                     "revalidation_due_date": "2028-04-30",
                     "provider_type": "PRACTITIONER - FAMILY PRACTICE",
@@ -80,6 +81,9 @@ class EnrollmentImportBody(OperatorBody):
         default=None,
         description="From the CMS Revalidation Due Date List (data.cms.gov), a month end. "
         "Omitted: computed from the effective date (5 years, 3 for DMEPOS), the first not past.",
+    )
+    legal_name: str | None = Field(
+        default=None, max_length=300, description="The provider's legal name, shown beside the NPI"
     )
     provider_type: str | None = Field(default=None, max_length=200)
     time_zone: str | None = None
@@ -138,6 +142,7 @@ async def import_enrollment(
             npi=body.npi,
             ptan=body.ptan,
             form=body.form,
+            legal_name=body.legal_name,
             provider_type=body.provider_type,
             state=body.state,
             effective_date=body.effective_date,

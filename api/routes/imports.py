@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
@@ -22,9 +23,9 @@ from api.responses.imports import (
     ImportReport,
     ValueDifference,
 )
-from api.temporal import client_of, settings_of
+from api.temporal import client_of, now_of, settings_of
 from models.calendar import validate_time_zone
-from models.enrollment import EnrollmentStart
+from models.enrollment import EnrollmentStart, fire_due_clocks, new_enrollment, standing
 from models.identifiers import OrganizationId
 from models.records import Reason
 from models.roster import RosterFileError, RosterRow, parse_roster
@@ -70,8 +71,8 @@ class ImportBody(OperatorBody):
         max_length=MAX_ROSTER_CHARS,
         description="The roster as CSV text. Columns by header name (case and spaces do not "
         "matter, extra columns are ignored): enrollment_id, npi, ptan, form, state, "
-        "effective_date (required); organization_id, provider_type, revalidation_due_date "
-        "(optional). Dates MM/DD/YYYY or YYYY-MM-DD.",
+        "effective_date (required); organization_id, provider_type, revalidation_due_date, "
+        "legal_name (or name, provider_name) (optional). Dates MM/DD/YYYY or YYYY-MM-DD.",
     )
     due_dates_csv: str | None = Field(
         default=None,
@@ -103,6 +104,8 @@ class ImportBody(OperatorBody):
         ". Every good row starts (or finds) one enrollment workflow, idempotently and at most "
         f"{CONCURRENCY} at a time; bad rows are reported with their line number (the header is "
         "line 1), column and reason while the good rows proceed. Per-row `outcome`: `created`; "
+        "`past_due` (created, but its due date has passed: stayed or deactivated; `detail` says "
+        "since when and what to do, and the deadlines list shows it first); "
         "`unchanged` (already imported with the same data); `due_date_differs` (already "
         "imported, and the due date given differs from the workflow's: reported, not changed; "
         "record revalidation_notice_received with data.due_date to change it); `conflict` (the "
@@ -128,6 +131,7 @@ async def import_roster(
         raise invalid(str(exc), [{"field": name, "reason": str(exc)}]) from None
     client = client_of(request)
     limit = asyncio.Semaphore(CONCURRENCY)
+    now = await now_of(request)
 
     async def one(row: RosterRow) -> ImportedRow:
         async with limit:
@@ -138,6 +142,7 @@ async def import_roster(
                 time_zone=body.time_zone or settings.default_time_zone,
                 actor=principal.actor,
                 reason=body.reason,
+                now=now,
             )
 
     results = await asyncio.gather(*(one(row) for row in parsed.rows))
@@ -161,7 +166,14 @@ async def import_roster(
 
 
 async def _import_row(
-    client: Client, task_queue: str, row: RosterRow, *, time_zone: str, actor: str, reason: str
+    client: Client,
+    task_queue: str,
+    row: RosterRow,
+    *,
+    time_zone: str,
+    actor: str,
+    reason: str,
+    now: datetime,
 ) -> ImportedRow:
     result = ImportedRow(
         row=row.row,
@@ -183,6 +195,13 @@ async def _import_row(
     try:
         if await start_enrollment(client, task_queue, start):
             result.outcome = "created"
+            # Where the new enrollment stands once its clocks are settled: the same pure code
+            # the workflow runs.
+            past = standing(fire_due_clocks(new_enrollment(start, now), now).state)
+            if past is not None:
+                result.outcome = "past_due"
+                result.status = past.status
+                result.detail = f"Past due: {past.summary}. {past.action}"
             return result
         existing = await query_enrollment(client, start.enrollment_id)
     except (RPCError, Problem) as exc:

@@ -106,7 +106,7 @@ def render_html(p: SupportPacket) -> str:
                 ("MAC case number", ids.case_number),
                 ("Enrollment ID", ids.enrollment_id),
                 ("Legal name", ids.legal_name),
-                *((f"{t.kind} (last 4)", t.masked) for t in ids.tin),
+                *((f"{t.kind} (last 5)", t.masked) for t in ids.tin),
             ]
         ),
         "<h2>Application</h2>",
@@ -210,8 +210,9 @@ def render_html(p: SupportPacket) -> str:
     summary="Support packet: what to have in hand before calling the MAC or the help desk",
     description=(
         "Read from the application's workflow (always current, not the read model). TIN shown "
-        "as its last four digits only; date of birth never. `format=html` answers a printable "
-        "page (no external assets). Refused events never enter history and are not listed: see "
+        "as its last five digits only (the MAC phone check); date of birth never. "
+        "`format=html` answers a printable page (no external assets). Refused events never "
+        "enter history and are not listed: see "
         "the API access log."
     ),
     response_model=SupportPacket,

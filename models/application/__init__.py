@@ -13,6 +13,7 @@ the notices to send, and `fire_due_clocks` applies every clock whose time has co
 - backdating.py, reducer.py, consequences.py: applying events and clocks
 """
 
+from models.application.backdating import reopened_application
 from models.application.consequences import fire_due_clocks
 from models.application.details import (
     ApplicationCreate,
@@ -31,6 +32,7 @@ from models.application.lifecycle import APPLICATION_LIFECYCLE
 from models.application.reducer import apply_event
 from models.application.state import (
     ApplicationEventRecord,
+    ApplicationReopen,
     ApplicationState,
     Decision,
     DevelopmentRequest,
@@ -54,6 +56,7 @@ __all__ = [
     "ApplicationEventRequest",
     "ApplicationId",
     "ApplicationOperatorEvent",
+    "ApplicationReopen",
     "ApplicationState",
     "ApplicationStatus",
     "Decision",
@@ -67,4 +70,5 @@ __all__ = [
     "check_event",
     "fire_due_clocks",
     "new_application",
+    "reopened_application",
 ]

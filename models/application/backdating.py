@@ -1,16 +1,18 @@
-"""Events are judged as of their own date (domain.md 7.0), which may be earlier than the day
-they are recorded: the state an event applies to is the state on that date."""
+"""Events are judged as of their own date (docs/regulation.md, "Counting days"), which may be
+earlier than the day they are recorded: the state an event applies to is the state on that
+date."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from models.application.consequences import fire_due_clocks
+from models.application.consequences import fire_due_clocks, open_timer
+from models.application.details import ApplicationCreate
 from models.application.lifecycle import APPLICATION_LIFECYCLE
-from models.application.state import ApplicationState
+from models.application.state import ApplicationEventRecord, ApplicationState
 from models.application.timers import TIMERS
 from models.calendar import ClockKind, start_of_day
-from models.clocks import ClosedClock, open_clock_of
+from models.clocks import ClockStep, ClosedClock
 from models.notices import Notice
 from models.records import OperatorEvent
 
@@ -23,8 +25,11 @@ def state_for_event(
 
     A clock whose consequence took effect before the event's date is applied first, so an event
     dated after a last day never beats the clock. Conversely, an event dated inside a window
-    that is recorded after the engine applied the window's consequence (and within the grace)
-    applies to the state before that consequence, which it withdraws.
+    that is recorded after the engine applied the window's consequence applies to the state
+    before that consequence, which it withdraws, however late it is recorded: unless an
+    outcome was recorded in between (any operator event ends the possibility). The grace only
+    says how long the record stays open for it; a closed record is reopened by an admin's
+    audited correction.
     """
     today = state.today(now)
     when = request.event_date() or today
@@ -35,13 +40,9 @@ def state_for_event(
             settled = fire_due_clocks(state, cutoff)
             state, notices = settled.state, settled.notices
     prior, clock = state.before_consequence, state.consequence_clock
-    grace = open_clock_of(state.clocks, ClockKind.LATE_RECORDING)
-    # The grace is judged against when the event is recorded, not when it happened.
-    in_grace = grace is not None and now < grace.fires_at
     if (
         prior is not None
         and clock is not None
-        and in_grace
         and when <= clock.last_day
         and APPLICATION_LIFECYCLE.allows(prior.status, request.event)
     ):
@@ -61,9 +62,43 @@ def state_for_event(
             if c.clock_id not in still_open
         ]
         note = (
-            f"Recorded after the engine applied '{TIMERS[ClockKind(clock.kind)].event}' "
-            f"(the {clock.rule.name.lower()} ended {clock.last_day}); dated {when}, inside "
-            "that window, so the engine's consequence is withdrawn."
+            f"Recorded on {today} after the engine applied "
+            f"'{TIMERS[ClockKind(clock.kind)].event}' (the {clock.rule.name.lower()} ended "
+            f"{clock.last_day}); dated {when}, inside that window, so the engine's consequence "
+            "is withdrawn."
         )
         return prior, note, notices
     return state, None, notices
+
+
+def reopened_application(create: ApplicationCreate, now: datetime) -> ApplicationState:
+    """A closed application reopened by an admin for a correction: its last state, with the
+    reopening in its log and the late-recording grace running again, so the record stays open
+    until the correction is recorded (which closes the grace)."""
+    assert create.reopen is not None
+    state = create.reopen.state.model_copy(deep=True)
+    today = state.today(now)
+    step = ClockStep(state, len(state.events) + 1, today)
+    step.close([ClockKind.LATE_RECORDING], "superseded")
+    open_timer(
+        step,
+        ClockKind.LATE_RECORDING,
+        today,
+        "the reopening for a correction",
+        "the record closes again",
+    )
+    step.notes.append(
+        "Reopened for a correction: an on-time event recorded late may withdraw the engine's "
+        "consequence."
+    )
+    step.record(
+        ApplicationEventRecord,
+        "reopened",
+        create.actor,
+        create.role,
+        create.reason,
+        today,
+        now,
+        state.status,
+    )
+    return state

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from models.application.events import DenialGround
 from models.application.guards import guard
 from models.application.lifecycle import APPLICATION_LIFECYCLE
 from models.application.state import ApplicationEventRecord, ApplicationState, Decision
@@ -20,6 +21,8 @@ from models.calendar import (
     retrospective_billing_start,
 )
 from models.clocks import ClockStep, expiry_notice, expiry_reason, fire_due
+from models.forms import Purpose, retrospective_billing_scope
+from models.identifiers import provisional_enrollment_id
 from models.notices import Notice
 from models.records import Outcome
 
@@ -46,6 +49,16 @@ def approve(
     state: ApplicationState = step.state
     state.ptan = ptan
     state.enrollment_id = enrollment_id or state.details.enrollment_id
+    if state.enrollment_id is None and state.purpose == Purpose.INITIAL:
+        # An approved initial application always yields an enrollment record: under a
+        # provisional id until its PECOS enrollment ID is recorded on the enrollment.
+        state.enrollment_id = provisional_enrollment_id(state.organization_id, state.application_id)
+        state.enrollment_id_provisional = True
+        step.notes.append(
+            f"No PECOS enrollment ID in the approval: the enrollment is tracked under the "
+            f"provisional id {state.enrollment_id} until the ID is recorded on it "
+            "(enrollment_id_assigned)."
+        )
     state.approval_date = approval_date
     filing = state.filing_date or approval_date
     computed = effective_date(filing, state.details.first_service_date)
@@ -61,31 +74,59 @@ def approve(
             f"Effective date {state.effective_date}: later of the filing date {filing} and the "
             "first date of service (42 CFR 424.520(d))."
         )
-    state.retrospective_billing_from = retrospective_billing_start(
-        state.effective_date, declared_disaster=state.details.declared_disaster
+    covered, why = retrospective_billing_scope(
+        state.form,
+        idtf=state.details.idtf,
+        asc_or_portable_xray=state.details.asc_or_portable_xray,
     )
-    step.notes.append(
-        f"Services may be billed from {state.retrospective_billing_from} (42 CFR 424.521(a))."
-    )
+    if covered:
+        state.retrospective_billing_from = retrospective_billing_start(
+            state.effective_date, declared_disaster=state.details.declared_disaster
+        )
+        step.notes.append(
+            f"Services may be billed from {state.retrospective_billing_from} (42 CFR 424.521(a))."
+        )
+    else:
+        state.retrospective_billing_from = state.effective_date
+        step.notes.append(f"No retrospective billing before {state.effective_date}: {why}.")
     step.close(None, "superseded")
 
 
 def deny(
-    step: ClockStep, notice: date, grounds: str, received: date | None, *, by_engine: bool
+    step: ClockStep,
+    notice: date,
+    grounds: str,
+    received: date | None,
+    *,
+    by_engine: bool,
+    ground: DenialGround | None = None,
 ) -> None:
     state: ApplicationState = step.state
-    state.decision = Decision(kind="denied", on=notice, grounds=grounds, by_engine=by_engine)
+    state.decision = Decision(
+        kind="denied",
+        on=notice,
+        grounds=grounds,
+        by_engine=by_engine,
+        ground=ground.value if ground else None,
+    )
     step.close(None, "superseded")
     receipt = received or presumed_receipt(notice)
     # 42 CFR 405.809 / 498.22: CAP and reconsideration windows run from receipt of the notice.
-    open_timer(
-        step,
-        ClockKind.CORRECTIVE_ACTION_PLAN,
-        notice,
-        "the denial notice",
-        "a corrective action plan can no longer be submitted",
-        period_start=receipt,
-    )
+    # A CAP answers only a noncompliance denial (424.530(a)(1)); a ground not stated may be one.
+    if ground in (None, DenialGround.NONCOMPLIANCE):
+        open_timer(
+            step,
+            ClockKind.CORRECTIVE_ACTION_PLAN,
+            notice,
+            "the denial notice",
+            "a corrective action plan can no longer be submitted",
+            period_start=receipt,
+        )
+    else:
+        step.notes.append(
+            f"No corrective action plan window: a {ground.value.replace('_', ' ')} denial "
+            "cannot be corrected (only noncompliance, 42 CFR 424.530(a)(1), 405.809)."
+        )
     open_timer(
         step,
         ClockKind.RECONSIDERATION_REQUEST,
@@ -141,11 +182,12 @@ def _expire(
         # The MAC still mails the denial: its windows count from presumed receipt.
         deny(step, fired_on, clock.consequence, None, by_engine=True)
     state.status = target
-    if clock.kind == ClockKind.LATE_RECORDING:
-        state.before_consequence = None
-        state.consequence_clock = None
-    elif state.late_recording_grace and (
-        target != before or clock.kind == ClockKind.RECONSIDERATION_REQUEST
+    # When the grace ends the record closes, but the consequence stays withdrawable by an
+    # on-time event recorded later, through an admin's audited correction that reopens it.
+    if (
+        clock.kind != ClockKind.LATE_RECORDING
+        and state.late_recording_grace
+        and (target != before or clock.kind == ClockKind.RECONSIDERATION_REQUEST)
     ):
         # Keep what the engine changed withdrawable by an on-time event recorded late.
         state.before_consequence = prior
@@ -156,7 +198,7 @@ def _expire(
             ClockKind.LATE_RECORDING,
             fired_on,
             f"the engine's {event}",
-            "the engine's decision can no longer be withdrawn by an event recorded late",
+            "the record closes; an on-time event recorded later needs an admin's correction",
         )
     step.record(
         ApplicationEventRecord,

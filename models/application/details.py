@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.calendar import DEFAULT_TIME_ZONE, validate_time_zone
-from models.checks import ApplicationFacts
+from models.checks import ApplicationFacts, KnownEnrollment
 from models.forms import Form, Purpose, check_form_purpose
 from models.identifiers import EIN, NPI, PTAN, SSN, EnrollmentId, OrganizationId, StateCode
 from models.records import Actor, Reason
 from models.text import Text200, Text300
+
+if TYPE_CHECKING:
+    from models.application.state import ApplicationReopen
 
 ApplicationId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
@@ -41,6 +44,9 @@ class ApplicationDetails(BaseModel):
     physician_or_npp_organization: bool = False
     adds_practice_location: bool = False
     declared_disaster: bool = False
+    # An independent diagnostic testing facility (CMS-855B): its effective date follows 42 CFR
+    # 410.33(i), with no retrospective billing.
+    idtf: bool = False
 
     @field_validator("contact_email")
     @classmethod
@@ -49,8 +55,11 @@ class ApplicationDetails(BaseModel):
             raise ValueError("must be an email address like name@example.org")
         return v
 
-    def facts(self, form: Form, purpose: Purpose) -> ApplicationFacts:
+    def facts(
+        self, form: Form, purpose: Purpose, known: tuple[KnownEnrollment, ...] = ()
+    ) -> ApplicationFacts:
         return ApplicationFacts(
+            known_enrollments=known,
             form=form,
             purpose=purpose,
             legal_name=self.legal_name,
@@ -82,6 +91,12 @@ class ApplicationCreate(BaseModel):
     actor: Actor
     role: str | None = None
     reason: Reason = "new application"
+    # The NPI's enrollments the engine tracks (looked up by the API when it creates the
+    # application): a re-enrollment bar refuses it, the same line of business is flagged.
+    known_enrollments: tuple[KnownEnrollment, ...] = ()
+    # A closed application reopened by an admin's audited correction (its last state): the
+    # run goes on from it, and the correction is recorded next.
+    reopen: ApplicationReopen | None = None
 
     @field_validator("time_zone")
     @classmethod

@@ -6,6 +6,7 @@ are built from `ApplicationOperatorEvent.catalog`."""
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import (
@@ -24,6 +25,23 @@ from models.records import OperatorEvent, event_models
 from models.text import Text100, Text500, Text2000
 
 Rows = tuple[Row[_S], ...]
+
+# States in which the fee may still be settled (paid, or a hardship request decided).
+_FEE_OPEN = (_S.PENDING_SIGNATURE, _S.SUBMITTED, _S.IN_REVIEW)
+# A denial, before or during its reconsideration.
+_DENIED = (_S.DENIED, _S.RECONSIDERATION_REQUESTED)
+
+
+class DenialGround(StrEnum):
+    """The paragraph of 42 CFR 424.530(a) a denial notice cites, as far as the engine needs it:
+    only a noncompliance denial can be answered with a corrective action plan (405.809)."""
+
+    NONCOMPLIANCE = "noncompliance"  # (a)(1)
+    EXCLUSION = "exclusion"  # (a)(2)
+    FELONY = "felony"  # (a)(3)
+    FALSE_INFORMATION = "false_information"  # (a)(4)
+    NOT_OPERATIONAL = "not_operational"  # (a)(5)
+    OTHER = "other"
 
 
 class ApplicationOperatorEvent(OperatorEvent):
@@ -46,6 +64,7 @@ class ApplicationDetailsChange(ApplicationDetails):
     physician_or_npp_organization: bool | None = None  # type: ignore[assignment]
     adds_practice_location: bool | None = None  # type: ignore[assignment]
     declared_disaster: bool | None = None  # type: ignore[assignment]
+    idtf: bool | None = None  # type: ignore[assignment]
 
 
 class UpdateDraft(ApplicationOperatorEvent):
@@ -97,7 +116,45 @@ class FeePaid(ApplicationOperatorEvent):
     event: Literal["fee_paid"] = "fee_paid"
     paid_on: date | None = None
     confirmation: Text100 | None = None
+    # Kept for events recorded before fee_hardship_requested existed: true records a hardship
+    # request, not a payment.
     hardship_exception: bool = False
+
+
+class FeeHardshipRequested(ApplicationOperatorEvent):
+    """A hardship exception request instead of the fee (42 CFR 424.514): CMS decides it
+    within 60 days; the fee letter's clock stops meanwhile."""
+
+    date_field: ClassVar[str | None] = "requested_on"
+    rows: ClassVar[Rows] = (row(*_FEE_OPEN, _S.PENDING_FEE),)
+
+    event: Literal["fee_hardship_requested"] = "fee_hardship_requested"
+    requested_on: date
+
+
+class FeeHardshipApproved(ApplicationOperatorEvent):
+    """CMS approved the hardship request: no fee is owed."""
+
+    date_field: ClassVar[str | None] = "decision_date"
+    # CMS decides on an application the MAC has (not one still waiting for signatures).
+    rows: ClassVar[Rows] = (
+        row(_S.SUBMITTED, _S.IN_REVIEW, _S.DEVELOPMENT_REQUESTED, _S.SCREENING),
+        row(_S.PENDING_FEE, to=_S.IN_REVIEW, guard="received_by_mac"),
+        row(_S.PENDING_FEE, to=_S.SUBMITTED, guard="not_received_by_mac"),
+    )
+
+    event: Literal["fee_hardship_approved"] = "fee_hardship_approved"
+    decision_date: date
+
+
+class FeeHardshipDenied(ApplicationOperatorEvent):
+    """CMS denied the hardship request: 30 days to pay, else the application is rejected."""
+
+    date_field: ClassVar[str | None] = "decision_date"
+    rows: ClassVar[Rows] = (row(_S.SUBMITTED, _S.IN_REVIEW, _S.PENDING_FEE, to=_S.PENDING_FEE),)
+
+    event: Literal["fee_hardship_denied"] = "fee_hardship_denied"
+    decision_date: date
 
 
 class ReceivedByMac(ApplicationOperatorEvent):
@@ -183,6 +240,45 @@ class Denied(ApplicationOperatorEvent):
     notice_date: date
     grounds: Text2000 = Field(min_length=1)
     received_on: date | None = None
+    # The paragraph the notice cites; None (not stated): the CAP window opens, as it may be a
+    # noncompliance denial.
+    ground: DenialGround | None = None
+
+
+class CapSubmitted(ApplicationOperatorEvent):
+    """A corrective action plan against a noncompliance denial (42 CFR 405.809); it does not
+    stop the reconsideration window. (Once reconsideration is requested the engine counts the
+    CAP window as closed.)"""
+
+    date_field: ClassVar[str | None] = "filed_on"
+    rows: ClassVar[Rows] = (row(_S.DENIED),)
+
+    event: Literal["cap_submitted"] = "cap_submitted"
+    filed_on: date
+
+
+class CapDecided(ApplicationOperatorEvent):
+    date_field: ClassVar[str | None] = "decision_date"
+    rows: ClassVar[Rows] = (
+        row(*_DENIED, to=_S.APPROVED, guard="cap_accepted"),
+        row(_S.DENIED, guard="cap_not_accepted"),
+        row(_S.RECONSIDERATION_REQUESTED, guard="cap_not_accepted"),
+    )
+
+    event: Literal["cap_decided"] = "cap_decided"
+    decision_date: date
+    outcome: Literal["accepted", "not_accepted"]
+    ptan: PTAN | None = None
+    enrollment_id: EnrollmentId | None = None
+    effective_date: date | None = None
+
+    @model_validator(mode="after")
+    def _acceptance_needs_ptan(self) -> CapDecided:
+        if self.outcome == "accepted" and self.ptan is None:
+            raise ValueError(
+                "an accepted corrective action plan approves the application: give the PTAN"
+            )
+        return self
 
 
 class ReconsiderationRequested(ApplicationOperatorEvent):

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from models.application.events import ReconsiderationDecided, Submit
+from models.application.events import (
+    CapDecided,
+    ReconsiderationDecided,
+    Submit,
+)
 from models.application.lifecycle import APPLICATION_LIFECYCLE
 from models.application.state import ApplicationState
 from models.application.status import REQUEST_GUARDS
@@ -34,6 +38,10 @@ def guard(state: ApplicationState, request: OperatorEvent | None) -> Callable[[s
             case "denial_reversed" | "denial_upheld":
                 return isinstance(request, ReconsiderationDecided) and (
                     request.outcome == ("reversed" if name == "denial_reversed" else "upheld")
+                )
+            case "cap_accepted" | "cap_not_accepted":
+                return isinstance(request, CapDecided) and (
+                    request.outcome == ("accepted" if name == "cap_accepted" else "not_accepted")
                 )
         raise KeyError(name)
 

@@ -15,9 +15,14 @@ from models.application.backdating import state_for_event
 from models.application.consequences import approve, deny, fire_due_clocks, open_timer
 from models.application.events import (
     Approved,
+    CapDecided,
+    CapSubmitted,
     Denied,
     DevelopmentRequested,
     DevelopmentResponded,
+    FeeHardshipApproved,
+    FeeHardshipDenied,
+    FeeHardshipRequested,
     FeePaid,
     FeeRequested,
     FingerprintsReceived,
@@ -47,6 +52,7 @@ from models.checks import presubmission_findings
 from models.clocks import ClockStep
 from models.forms import application_fee
 from models.records import EventRefused, OperatorEvent, Outcome, event_notice
+from models.rules import RuleKey
 
 _K = ClockKind
 
@@ -80,9 +86,7 @@ def apply_event(
     match request:
         case UpdateDraft(changes=changes):
             state.details = merged_details(state.details, changes)
-            state.findings = presubmission_findings(
-                state.details.facts(state.form, state.purpose), today
-            )
+            state.findings = presubmission_findings(state.facts(), today)
         case Submit():
             _submit(step, request, when)
         case SignaturesCompleted():
@@ -90,16 +94,39 @@ def apply_event(
             step.close([_K.SIGNATURES], "satisfied")
         case FeeRequested(letter_date=letter):
             state.fee_requested_on = letter
-            open_timer(
-                step,
-                _K.FEE_PAYMENT,
-                letter,
-                "the MAC's fee letter",
-                "the application is rejected for an unpaid fee",
-            )
+            if state.fee_hardship_requested_on and state.fee_hardship_outcome is None:
+                step.notes.append(
+                    "A hardship request is waiting for CMS's decision: the fee letter's 30 days "
+                    "do not run until then (a denial gives 30 days to pay)."
+                )
+            else:
+                open_timer(
+                    step,
+                    _K.FEE_PAYMENT,
+                    letter,
+                    "the MAC's fee letter",
+                    "the application is rejected for an unpaid fee",
+                )
+        case FeePaid(hardship_exception=True) | FeeHardshipRequested():
+            _hardship_requested(step, when)
         case FeePaid():
             state.fee_paid_on = when
             step.close([_K.FEE_PAYMENT], "satisfied")
+        case FeeHardshipApproved():
+            state.fee_hardship_outcome = "approved"
+            step.close([_K.FEE_HARDSHIP_DECISION, _K.FEE_PAYMENT], "satisfied")
+            step.notes.append("Hardship exception approved: no application fee is owed.")
+        case FeeHardshipDenied():
+            state.fee_hardship_outcome = "denied"
+            step.close([_K.FEE_HARDSHIP_DECISION], "satisfied")
+            step.close([_K.FEE_PAYMENT], "superseded")
+            step.open(
+                _K.FEE_PAYMENT,
+                RuleKey.FEE_HARDSHIP_DENIED_PAYMENT,
+                when,
+                "CMS's denial of the hardship request",
+                "the application is rejected for an unpaid fee",
+            )
         case ReceivedByMac(case_number=case, receipt_date=receipt):
             state.case_number = case
             state.receipt_date = receipt
@@ -141,8 +168,25 @@ def apply_event(
             step.close([_K.FINGERPRINTS], "satisfied")
         case Approved(ptan=ptan, enrollment_id=enrollment_id, effective_date=given):
             approve(step, when, ptan, enrollment_id, given)
-        case Denied(notice_date=notice, grounds=grounds, received_on=received):
-            deny(step, notice, grounds, received, by_engine=False)
+        case Denied(notice_date=notice, grounds=grounds, received_on=received, ground=ground):
+            deny(step, notice, grounds, received, by_engine=False, ground=ground)
+        case CapSubmitted():
+            state.cap_filed_on = when
+            step.close([_K.CORRECTIVE_ACTION_PLAN], "satisfied")
+            open_timer(
+                step,
+                _K.CORRECTIVE_ACTION_PLAN_DECISION,
+                when,
+                "the corrective action plan",
+                "the decision is overdue: follow up with the MAC (the reconsideration window "
+                "runs on regardless)",
+            )
+        case CapDecided(outcome=outcome) as decided:
+            state.cap_outcome = outcome
+            step.close([_K.CORRECTIVE_ACTION_PLAN_DECISION], "satisfied")
+            if outcome == "accepted" and decided.ptan:
+                state.decision = None
+                approve(step, when, decided.ptan, decided.enrollment_id, decided.effective_date)
         case ReconsiderationRequested():
             state.reconsideration_filed_on = when
             step.close([_K.RECONSIDERATION_REQUEST, _K.CORRECTIVE_ACTION_PLAN], "satisfied")
@@ -186,11 +230,28 @@ def apply_event(
     return Outcome(state=settled.state, notices=[*earlier, told, *settled.notices])
 
 
+def _hardship_requested(step: ClockStep, when: date) -> None:
+    state: ApplicationState = step.state
+    state.fee_hardship_requested_on = when
+    step.close([_K.FEE_PAYMENT], "superseded")
+    step.notes.append(
+        "A hardship exception request is not a payment: the fee stays owed until CMS decides "
+        "(42 CFR 424.514)."
+    )
+    open_timer(
+        step,
+        _K.FEE_HARDSHIP_DECISION,
+        when,
+        "the hardship request",
+        "the decision is overdue: follow up with the MAC (nothing changes by itself)",
+    )
+
+
 def _submit(step: ClockStep, submit: Submit, when: date) -> None:
     state: ApplicationState = step.state
     state.web_tracking_id = submit.web_tracking_id
     state.submitted_on = when
-    state.findings = presubmission_findings(state.details.facts(state.form, state.purpose), when)
+    state.findings = presubmission_findings(state.facts(), when)
     try:
         state.fee = application_fee(
             state.form,

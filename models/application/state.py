@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from models.application.details import ApplicationCreate, ApplicationDetails
 from models.application.status import FINAL_STATUSES, ApplicationStatus
 from models.calendar import Clock, local_date
-from models.checks import Finding, presubmission_findings
+from models.checks import ApplicationFacts, Finding, KnownEnrollment, presubmission_findings
 from models.clocks import ClosedClock, next_wake
 from models.contracts import Incident
 from models.forms import FeeDecision, Form, Purpose
@@ -31,6 +31,8 @@ class Decision(BaseModel):
     on: date
     grounds: str
     by_engine: bool = False
+    # The paragraph of 42 CFR 424.530(a) a denial cites, when the operator gave it.
+    ground: str | None = None
 
 
 # One line of the application's own log.
@@ -55,18 +57,27 @@ class ApplicationState(BaseModel):
     fee: FeeDecision | None = None
     fee_requested_on: date | None = None
     fee_paid_on: date | None = None
+    # A hardship exception request (42 CFR 424.514) is not a payment: CMS decides it.
+    fee_hardship_requested_on: date | None = None
+    fee_hardship_outcome: Literal["approved", "denied"] | None = None
     development_requests: list[DevelopmentRequest] = Field(default_factory=list)
     fingerprints_requested_on: date | None = None
     fingerprints_received_on: date | None = None
     site_visits: list[tuple[date, str]] = Field(default_factory=list)
     ptan: str | None = None
     enrollment_id: str | None = None
+    # The approval gave no PECOS enrollment ID: the enrollment started under this provisional
+    # id, which enrollment_id_assigned on the enrollment replaces.
+    enrollment_id_provisional: bool = False
     approval_date: date | None = None
     effective_date: date | None = None
     retrospective_billing_from: date | None = None
     decision: Decision | None = None
     reconsideration_filed_on: date | None = None
     reconsideration_outcome: str | None = None
+    cap_filed_on: date | None = None
+    cap_outcome: str | None = None
+    known_enrollments: tuple[KnownEnrollment, ...] = ()
     clocks: list[Clock] = Field(default_factory=list)
     closed_clocks: list[ClosedClock] = Field(default_factory=list)
     reminders_sent: list[str] = Field(default_factory=list)
@@ -90,9 +101,14 @@ class ApplicationState(BaseModel):
 
     @property
     def filing_date(self) -> date | None:
-        """The date the MAC counts as filed (domain.md 2.3): its receipt date when known, else
+        """The date the MAC counts as filed (docs/regulation.md, "The application"): its receipt
+        date when known, else
         the date the last signature came in, else the submission date."""
         return self.receipt_date or self.signatures_completed_on or self.submitted_on
+
+    def facts(self) -> ApplicationFacts:
+        """What the checks read of this application."""
+        return self.details.facts(self.form, self.purpose, self.known_enrollments)
 
     @property
     def is_final(self) -> bool:
@@ -111,6 +127,17 @@ class ApplicationState(BaseModel):
         return next_wake(self.clocks, self.reminders_sent)
 
 
+class ApplicationReopen(BaseModel):
+    """What reopens a closed application for a correction: its last state and the run it
+    ended in (the audit trail follows it back)."""
+
+    state: ApplicationState
+    previous_run_id: str | None = None
+
+
+ApplicationCreate.model_rebuild(_types_namespace={"ApplicationReopen": ApplicationReopen})
+
+
 def application_workflow_id(application_id: str) -> str:
     return f"application-{application_id}"
 
@@ -127,10 +154,9 @@ def new_application(create: ApplicationCreate, now: datetime) -> ApplicationStat
         details=create.details,
         created_at=now,
         updated_at=now,
+        known_enrollments=create.known_enrollments,
     )
-    state.findings = presubmission_findings(
-        create.details.facts(create.form, create.purpose), today
-    )
+    state.findings = presubmission_findings(state.facts(), today)
     state.events.append(
         ApplicationEventRecord(
             seq=1,

@@ -46,9 +46,18 @@ GUARDS = {
     "denied_by_engine": "the current denial is the engine's inference, not yet the MAC's notice",
     "denial_reversed": "the reconsideration reversed the denial",
     "denial_upheld": "the reconsideration upheld the denial",
+    "cap_accepted": "the MAC accepted the corrective action plan: the denial is reversed",
+    "cap_not_accepted": "the MAC did not accept the corrective action plan",
 }
 
 # Guards that read the event's data; the others read only the application's state.
 REQUEST_GUARDS = frozenset(
-    {"signed_at_submission", "signatures_outstanding", "denial_reversed", "denial_upheld"}
+    {
+        "signed_at_submission",
+        "signatures_outstanding",
+        "denial_reversed",
+        "denial_upheld",
+        "cap_accepted",
+        "cap_not_accepted",
+    }
 )

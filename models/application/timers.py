@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from models.application.status import OPEN_AFTER_SUBMIT
 from models.application.status import ApplicationStatus as _S
 from models.calendar import ClockKind
 from models.lifecycle import Row, row
@@ -41,8 +42,18 @@ TIMERS: dict[ClockKind, Timer] = {
         RuleKey.FINGERPRINT_SUBMISSION,
         (row(_S.DEVELOPMENT_REQUESTED, _S.SCREENING, to=_S.DENIED),),
     ),
+    _K.FEE_HARDSHIP_DECISION: Timer(
+        "fee_hardship_decision_overdue",
+        RuleKey.FEE_HARDSHIP_DECISION,
+        (row(*OPEN_AFTER_SUBMIT),),
+    ),
     _K.CORRECTIVE_ACTION_PLAN: Timer(
         "cap_window_expired", RuleKey.CORRECTIVE_ACTION_PLAN, (row(_S.DENIED),)
+    ),
+    _K.CORRECTIVE_ACTION_PLAN_DECISION: Timer(
+        "cap_decision_overdue",
+        RuleKey.CORRECTIVE_ACTION_PLAN_DECISION,
+        (row(_S.DENIED, _S.RECONSIDERATION_REQUESTED),),
     ),
     _K.RECONSIDERATION_REQUEST: Timer(
         "reconsideration_window_expired", RuleKey.RECONSIDERATION_REQUEST, (row(_S.DENIED),)

@@ -3,15 +3,20 @@ workflow's update validator runs it before anything enters history."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from models.application.backdating import state_for_event
 from models.application.details import ApplicationDetails
 from models.application.events import (
     ApplicationDetailsChange,
     Approved,
+    CapDecided,
+    CapSubmitted,
     Denied,
     DevelopmentResponded,
+    FeeHardshipApproved,
+    FeeHardshipDenied,
+    FeeHardshipRequested,
     FingerprintsReceived,
     ReconsiderationDecided,
     ReconsiderationRequested,
@@ -24,13 +29,14 @@ from models.application.state import ApplicationState
 from models.calendar import ClockKind
 from models.checks import blocking, presubmission_findings
 from models.clocks import open_clock_of
-from models.records import OperatorEvent, check_allowed
+from models.records import OperatorEvent, Refusals, check_allowed
 
 _FLAGS = (
     "asc_or_portable_xray",
     "physician_or_npp_organization",
     "adds_practice_location",
     "declared_disaster",
+    "idtf",
 )
 
 
@@ -68,7 +74,7 @@ def check_event(state: ApplicationState, request: OperatorEvent, now: datetime) 
                 if signed_on > today:
                     raise refuse.data("signed_on is in the future.", "signed_on")
                 refuse.not_before(signed_on, when, "the submission date", "signed_on")
-            findings = presubmission_findings(state.details.facts(state.form, state.purpose), when)
+            findings = presubmission_findings(state.facts(), when)
             errors = blocking(findings)
             if errors:
                 raise refuse.data(
@@ -107,22 +113,30 @@ def check_event(state: ApplicationState, request: OperatorEvent, now: datetime) 
                 refuse.not_before(
                     request.received_on, request.notice_date, "the notice date", "received_on"
                 )
-        case ReconsiderationRequested():
-            window = open_clock_of(state.clocks, ClockKind.RECONSIDERATION_REQUEST) or next(
-                (
-                    c.clock
-                    for c in reversed(state.closed_clocks)
-                    if c.clock.kind == ClockKind.RECONSIDERATION_REQUEST
-                ),
-                None,
-            )
-            if window is None or when > window.last_day or window not in state.clocks:
+        case FeeHardshipRequested():
+            if state.fee_paid_on is not None:
                 raise refuse.data(
-                    "The reconsideration window for this denial has closed"
-                    + (f" (last day {window.last_day})" if window else "")
-                    + "; the denial stands. A new initial application is the way forward.",
-                    "filed_on",
+                    f"The fee was paid on {state.fee_paid_on}: no hardship request is needed.",
+                    "requested_on",
                 )
+            if state.fee_hardship_requested_on is not None and state.fee_hardship_outcome is None:
+                raise refuse.data(
+                    f"A hardship request of {state.fee_hardship_requested_on} is waiting for "
+                    "CMS's decision: record fee_hardship_decided.",
+                    "requested_on",
+                )
+        case FeeHardshipApproved(decision_date=decided) | FeeHardshipDenied(decision_date=decided):
+            if state.fee_hardship_requested_on is None or state.fee_hardship_outcome is not None:
+                raise refuse.data(
+                    "No hardship request is waiting for a decision: record "
+                    "fee_hardship_requested first.",
+                    "decision_date",
+                )
+            refuse.not_before(
+                decided, state.fee_hardship_requested_on, "the hardship request", "decision_date"
+            )
+        case ReconsiderationRequested():
+            _window_open(state, ClockKind.RECONSIDERATION_REQUEST, when, "reconsideration", refuse)
             refuse.not_before(
                 when,
                 state.decision.on if state.decision else None,
@@ -136,3 +150,38 @@ def check_event(state: ApplicationState, request: OperatorEvent, now: datetime) 
                 "the reconsideration request",
                 "decision_date",
             )
+        case CapSubmitted():
+            _window_open(
+                state, ClockKind.CORRECTIVE_ACTION_PLAN, when, "corrective action plan", refuse
+            )
+            refuse.not_before(
+                when, state.decision.on if state.decision else None, "the denial notice", "filed_on"
+            )
+        case CapDecided():
+            refuse.after_recorded(
+                when, state.cap_filed_on, "corrective action plan", "cap_submitted", "decision_date"
+            )
+
+
+def _window_open(
+    state: ApplicationState, kind: ClockKind, when: date, what: str, refuse: Refusals
+) -> None:
+    """A denial's appeal window (CAP, reconsideration) is open on `when`, the date filed."""
+    window = open_clock_of(state.clocks, kind) or next(
+        (c.clock for c in reversed(state.closed_clocks) if c.clock.kind == kind), None
+    )
+    if window is None and kind == ClockKind.CORRECTIVE_ACTION_PLAN:
+        ground = state.decision.ground if state.decision else None
+        raise refuse.data(
+            f"This denial opened no {what} window: a "
+            f"{(ground or 'non-noncompliance').replace('_', ' ')} denial cannot be corrected "
+            "(only noncompliance, 42 CFR 424.530(a)(1), 405.809). Request reconsideration.",
+            "filed_on",
+        )
+    if window is None or when > window.last_day or window not in state.clocks:
+        raise refuse.data(
+            f"The {what} window for this denial has closed"
+            + (f" (last day {window.last_day})" if window else "")
+            + "; the denial stands. A new initial application is the way forward.",
+            "filed_on",
+        )

@@ -9,23 +9,31 @@ after each approved revalidation with `next_cycle_state`, so its history stays s
 - status.py, events.py, timers.py, lifecycle.py: the table and what declares it
 - state.py: what the engine knows of an enrollment, and the carry-over between runs
 - guards.py, validation.py, bar.py: what is allowed and what is refused
+- standing.py: where an enrollment stands in words, and what to do
 - cycle.py: revalidation cycles and standing clocks; consequences.py: stays, deactivation,
   reactivation, revocation, and the clocks' consequences; reducer.py: applying events
 """
 
-from models.enrollment.bar import ReenrollmentBar, reenrollment_bar, refuse_if_barred
+from models.enrollment.bar import (
+    ReenrollmentBar,
+    known_enrollment,
+    reenrollment_bar,
+    refuse_if_barred,
+)
 from models.enrollment.consequences import fire_due_clocks
-from models.enrollment.cycle import new_enrollment, next_cycle_state
+from models.enrollment.cycle import new_enrollment, next_cycle_state, replacement_start
 from models.enrollment.events import (
     ENROLLMENT_EVENT_MODELS,
     ChangeKind,
     DeactivationReason,
     EnrollmentEventRequest,
     EnrollmentOperatorEvent,
+    RevocationGround,
 )
 from models.enrollment.guards import allowed_events
 from models.enrollment.lifecycle import ENROLLMENT_LIFECYCLE
-from models.enrollment.reducer import apply_event, progress_event
+from models.enrollment.reducer import apply_event, progress_events
+from models.enrollment.standing import Standing, standing, status_text
 from models.enrollment.state import (
     BillingGap,
     CycleCarryOver,
@@ -65,15 +73,21 @@ __all__ = [
     "Outcome",
     "ReenrollmentBar",
     "Revocation",
+    "RevocationGround",
+    "Standing",
     "StayRecord",
     "allowed_events",
     "apply_event",
     "check_event",
     "enrollment_workflow_id",
     "fire_due_clocks",
+    "known_enrollment",
     "new_enrollment",
     "next_cycle_state",
-    "progress_event",
+    "progress_events",
     "reenrollment_bar",
     "refuse_if_barred",
+    "replacement_start",
+    "standing",
+    "status_text",
 ]

@@ -1,10 +1,12 @@
 """What happens to an enrollment when a deadline passes or the MAC acts: stays (42 CFR
-424.541), deactivation and reactivation with the unbillable gap (424.540), revocation and the
-re-enrollment bar (424.535), and each clock's consequence when its last day passes.
+424.541), deactivation and reactivation with the unbillable gap (424.540), revocation with its
+appeal windows and the re-enrollment bar (424.535, 405.809, 498.22), and each clock's
+consequence when its last day passes.
 
-Interpretations (each said again where it is coded):
-- A missed revalidation deactivates retroactively to the due date (FCSO); a missed notice window
-  to that window's last day; an unreported change deactivates when its stay ends (no source says
+Interpretations (each said again where it is coded; docs/regulation.md states them):
+- A revalidation is missed on the later of its due date and the notice + 60 days; the stay
+  counts from that date and an uncured stay deactivates retroactively to the due date (FCSO
+  revalidation overview). An unreported change deactivates when its stay ends (no source says
   retroactive).
 - Stays exist from 2024-01-01 (42 CFR 424.541); a deadline missed earlier deactivates at once.
 - A bar of N years from the revocation's effective date E bars applications received before
@@ -22,7 +24,7 @@ from models.calendar import (
     add_days,
     add_years,
     local_date,
-    period_last_day,
+    presumed_receipt,
     revalidation_due_date,
 )
 from models.clocks import ClockOutcome, ClockStep, expiry_notice, expiry_reason, fire_due
@@ -32,8 +34,17 @@ from models.enrollment.cycle import (
     open_rebuttal,
     start_next_cycle,
 )
-from models.enrollment.events import DeactivationReason, Revoked
-from models.enrollment.guards import guard
+from models.enrollment.events import (
+    CORRECTABLE_REVOCATIONS,
+    DeactivationReason,
+    Revoked,
+    StayImposed,
+)
+from models.enrollment.guards import (
+    guard,
+    later_revalidation_deadline,
+    revocation_effective_date,
+)
 from models.enrollment.lifecycle import ENROLLMENT_LIFECYCLE
 from models.enrollment.state import (
     BillingGap,
@@ -61,7 +72,7 @@ def prefix(state: EnrollmentState) -> str:
 def end_stays(
     step: ClockStep,
     clock_ids: set[str],
-    outcome: Literal["cured", "deactivated", "superseded"],
+    outcome: Literal["cured", "deactivated", "superseded", "lifted"],
     outcome_clock: ClockOutcome,
 ) -> None:
     state: EnrollmentState = step.state
@@ -70,6 +81,9 @@ def end_stays(
             s.ended_on = step.today
             s.outcome = outcome
     step.close(None, outcome_clock, clock_ids=sorted(clock_ids))
+    if not any(s.imposed_by == "mac" for s in state.open_stays()):
+        # No stay of the MAC's is left to rebut.
+        step.close([_K.STAY_REBUTTAL], "superseded")
 
 
 def deactivate(
@@ -118,9 +132,9 @@ def missed(step: ClockStep, clock: Clock, target: EnrollmentStatus) -> None:
             RuleKey.STAY_MISSED_REVALIDATION,
             "missed_revalidation",
         )
-        # FCSO: deactivation retroactive to the date of non-compliance (the due date, or the
-        # last day of the notice's response window).
-        retro = clock.last_day
+        # FCSO: the deactivation is retroactive to the date of non-compliance, the revalidation
+        # due date, even when the notice's 60 days ended later and set the missed date.
+        retro = state.revalidation_due_date or clock.last_day
         step.close(CYCLE_CLOCKS, "superseded")
     if target == _S.DEACTIVATED:
         deactivate(step, reason, retro or add_days(clock.last_day, 1), letter=None, by_engine=True)
@@ -192,30 +206,95 @@ def reactivate(step: ClockStep, approved: date, next_due: date | None) -> None:
     open_inactivity_clock(step, receipt, "the reactivation effective date")
 
 
-def revoke(step: ClockStep, revoked: Revoked) -> None:
+def revoke(step: ClockStep, revoked: Revoked, prior: EnrollmentStatus) -> None:
+    """A revocation notice: effective 30 days on (or on the date the notice gives), with the
+    corrective action plan window where the ground allows one (405.809), the reconsideration
+    window (498.22, 405.803), and the re-enrollment bar from the effective date (424.535(c))."""
     state: EnrollmentState = step.state
     effective_rule = rule(RuleKey.REVOCATION_EFFECTIVE, revoked.notice_date)
-    effective = revoked.effective_date or period_last_day(revoked.notice_date, effective_rule)
-    barred_through = add_days(add_years(effective, revoked.bar_years), -1)
+    effective = revocation_effective_date(revoked)
+    years = revoked.total_bar_years
+    barred_through = add_days(add_years(effective, years), -1) if years else None
     step.close(None, "superseded")
     for s in state.open_stays():
         s.ended_on, s.outcome = step.today, "superseded"
     state.revocation = Revocation(
         notice_date=revoked.notice_date,
         effective_date=effective,
-        bar_years=revoked.bar_years,
+        bar_years=years,
         repeat=revoked.repeat,
         grounds=revoked.grounds,
         barred_through=barred_through,
+        ground=revoked.ground,
+        identity_extension_years=revoked.identity_extension_years,
+        prior_status=prior,
     )
     step.notes.append(
         f"Revoked effective {effective}"
         + (
             ""
             if revoked.effective_date
-            else f" ({effective_rule.describe_period()} after the notice)"
+            else f" ({effective_rule.describe_period()} after the notice, 42 CFR 424.535(g))"
         )
         + "."
+    )
+    if not state.revocation_appeals:
+        _bar(step, revoked, effective, barred_through)
+        return
+    if effective > step.today:
+        step.notes.append(
+            f"Revocation pending, effective {effective}: claims for services until then may "
+            "still be billed."
+        )
+        step.open(
+            _K.REVOCATION_EFFECTIVE,
+            RuleKey.REVOCATION_EFFECTIVE,
+            revoked.notice_date,
+            "the revocation notice",
+            "the revocation takes effect: no payment for services from that day",
+            last_day=add_days(effective, -1),
+            period=f"until the day before the effective date {effective}",
+            reminder_offsets_days=(7, 1),
+        )
+    receipt = presumed_receipt(revoked.notice_date)
+    if revoked.ground in CORRECTABLE_REVOCATIONS:
+        step.open(
+            _K.REVOCATION_CAP,
+            RuleKey.CORRECTIVE_ACTION_PLAN,
+            revoked.notice_date,
+            "the revocation notice",
+            "a corrective action plan can no longer be submitted",
+            period_start=receipt,
+        )
+    else:
+        step.notes.append(
+            "No corrective action plan window: only a noncompliance revocation "
+            "(42 CFR 424.535(a)(1)) can be corrected (42 CFR 405.809)"
+            + ("; give the ground to open it if it is one." if revoked.ground is None else ".")
+        )
+    step.open(
+        _K.REVOCATION_RECONSIDERATION,
+        RuleKey.RECONSIDERATION_REQUEST,
+        revoked.notice_date,
+        "the revocation notice",
+        "the revocation becomes final (no reconsideration)",
+        period_start=receipt,
+    )
+    _bar(step, revoked, effective, barred_through)
+
+
+def _bar(step: ClockStep, revoked: Revoked, effective: date, barred_through: date | None) -> None:
+    """The re-enrollment bar from the revocation's effective date (42 CFR 424.535(c))."""
+    if barred_through is None:
+        step.notes.append(
+            "No re-enrollment bar: a revocation for not answering a revalidation or "
+            "information request carries none (42 CFR 424.535(c)(1)(ii))."
+        )
+        return
+    extension = (
+        f" plus {revoked.identity_extension_years} for re-enrolling under another identity"
+        if revoked.identity_extension_years
+        else ""
     )
     step.open(
         _K.REENROLLMENT_BAR,
@@ -224,9 +303,85 @@ def revoke(step: ClockStep, revoked: Revoked) -> None:
         "the revocation's effective date",
         "the bar has ended: a new initial application (full screening) may be filed",
         last_day=barred_through,
-        period=f"{revoked.bar_years} year{'s' if revoked.bar_years != 1 else ''} (set in the "
-        "revocation notice)",
+        period=f"{revoked.bar_years or 0} year{'s' if revoked.bar_years != 1 else ''}"
+        f"{extension} (set in the revocation notice)",
         reminder_days=(),
+    )
+
+
+def reinstate(step: ClockStep, how: str) -> None:
+    """The MAC reversed the revocation (CAP accepted, reconsideration reversed): the enrollment
+    is reinstated as it was, its revalidation and non-billing clocks running again."""
+    state: EnrollmentState = step.state
+    r = state.revocation
+    assert r is not None
+    r.reversed_on = step.today
+    step.close(None, "superseded")
+    step.notes.append(f"Revocation reversed ({how}): the enrollment is reinstated.")
+    if state.revalidation_due_date is not None:
+        open_cycle_clocks(step, step.today, from_list=False, started_by="the reinstatement")
+    open_inactivity_clock(
+        step, state.last_claim_date or state.current_effective_date, "the latest claim"
+    )
+
+
+def impose_stay(step: ClockStep, letter: StayImposed) -> None:
+    """The MAC's stay letter: at most 60 days from the letter (424.541); it replaces the
+    engine's inferred stay for the same cause, whose clock it supersedes."""
+    state: EnrollmentState = step.state
+    cause = letter.cause
+    change_id = letter.change_id
+    if cause == "unreported_change" and change_id is None:
+        unreported = [c for c in state.changes if c.reported_on is None]
+        change_id = unreported[0].change_id if len(unreported) == 1 else None
+    replaced = [
+        s
+        for s in state.open_stays()
+        if s.imposed_by == "engine" and s.cause == cause and s.change_id == change_id
+    ]
+    for s in replaced:
+        s.ended_on, s.outcome = step.today, "superseded"
+    step.close(None, "superseded", clock_ids=[s.clock_id for s in replaced])
+    if cause == "revalidation":
+        step.close(CYCLE_CLOCKS, "superseded")
+    retro = state.revalidation_due_date if cause == "revalidation" else None
+    stay = step.open(
+        _K.STAY,
+        RuleKey.STAY_IMPOSED,
+        letter.letter_date,
+        "the MAC's stay letter",
+        "the stay ends (at most 60 days, 42 CFR 424.541) and the enrollment is deactivated"
+        + (f", effective retroactively to {retro}" if retro else ""),
+        last_day=letter.ends_on,
+        period="as the letter sets it" if letter.ends_on else None,
+    )
+    state.stays.append(
+        StayRecord(
+            clock_id=stay.clock_id,
+            cause=cause,
+            missed_on=letter.letter_date,
+            last_day=stay.last_day,
+            deactivation_effective=retro,
+            change_id=change_id,
+            imposed_by="mac",
+            letter_date=letter.letter_date,
+            grounds=letter.grounds,
+        )
+    )
+    if change_id is not None:
+        for c in state.changes:
+            if c.change_id == change_id:
+                c.stay_clock_id = stay.clock_id
+    step.open(
+        _K.STAY_REBUTTAL,
+        RuleKey.STAY_REBUTTAL,
+        letter.letter_date,
+        "the MAC's stay letter",
+        "the stay can no longer be rebutted",
+    )
+    step.notes.append(
+        f"Stayed by the MAC through {stay.last_day}: claims for dates of service in the stay "
+        "are rejected (payable once compliance is restored) (42 CFR 424.541)."
     )
 
 
@@ -243,11 +398,18 @@ def _expire(state: EnrollmentState, clock: Clock, now: datetime) -> tuple[Enroll
     state.seq += 1
     step = ClockStep(state, state.seq, fired_on)
     before = state.status
-    target = ENROLLMENT_LIFECYCLE.resolve(state.status, event, guard(state, None, clock))
+    target = ENROLLMENT_LIFECYCLE.resolve(state.status, event, guard(state, None, clock, fired_on))
+    later = later_revalidation_deadline(state, clock)
     step.close(None, "expired", clock_ids=[clock.clock_id])
     if target is None:
         step.notes.append(f"{clock.rule.name} ended while '{state.status}'; nothing to apply.")
         target = state.status
+    elif later is not None:
+        step.notes.append(
+            f"{clock.rule.name} ended on {clock.last_day}; the revalidation is missed only "
+            f"after {later.last_day} ({later.rule.name.lower()}), the later of the two "
+            "(FCSO revalidation overview)."
+        )
     else:
         step.notes.append(
             f"{clock.rule.name} ended on {clock.last_day} with nothing recorded: "
@@ -274,6 +436,8 @@ def _expire(state: EnrollmentState, clock: Clock, now: datetime) -> tuple[Enroll
             deactivate(step, why, fired_on, letter=None, by_engine=True)
         elif kind == _K.REENROLLMENT_BAR and state.revocation is not None:
             state.revocation.bar_expired = True
+        elif kind == _K.STAY_REBUTTAL:
+            step.notes.append("The stay stands unless the MAC lifts it.")
     state.status = target
     step.record(
         EnrollmentEventRecord,

@@ -40,7 +40,9 @@ _K = EnrollmentClockKind
 _S = EnrollmentStatus
 
 
-def open_cycle_clocks(step: ClockStep, started_on: date, from_list: bool) -> None:
+def open_cycle_clocks(
+    step: ClockStep, started_on: date, from_list: bool, *, started_by: str | None = None
+) -> None:
     state: EnrollmentState = step.state
     due = state.revalidation_due_date
     if due is None:
@@ -55,7 +57,8 @@ def open_cycle_clocks(step: ClockStep, started_on: date, from_list: bool) -> Non
         _K.REVALIDATION_DUE,
         key,
         started_on,
-        "the CMS Revalidation Due Date List" if from_list else "the revalidation cycle",
+        started_by
+        or ("the CMS Revalidation Due Date List" if from_list else "the revalidation cycle"),
         "the enrollment is stayed (up to 30 days), then deactivated retroactively to the due date",
         last_day=due,
         period=("as posted" if from_list else rule(key, started_on).describe_period())
@@ -64,7 +67,7 @@ def open_cycle_clocks(step: ClockStep, started_on: date, from_list: bool) -> Non
     )
     target_rule = rule(RuleKey.REVALIDATION_INTERNAL_TARGET, started_on)
     target_day = add_days(due, -(target_rule.days or 0))
-    if target_day > started_on:
+    if target_day > max(started_on, step.today):
         step.open(
             _K.REVALIDATION_TARGET,
             RuleKey.REVALIDATION_INTERNAL_TARGET,
@@ -104,6 +107,30 @@ def open_inactivity_clock(step: ClockStep, last_activity: date, started_by: str)
     )
 
 
+def open_notice_clock(step: ClockStep, letter: date) -> None:
+    """The 60 days a revalidation letter gives (42 CFR 424.515(a)(2)); the missed date is the
+    later of its last day and the due date (models/enrollment/guards.py)."""
+    step.open(
+        _K.REVALIDATION_NOTICE,
+        RuleKey.REVALIDATION_NOTICE_RESPONSE,
+        letter,
+        "the MAC's revalidation letter",
+        "if the due date has passed too, the enrollment is stayed (up to 30 days), then "
+        "deactivated retroactively to the due date",
+    )
+
+
+def reopen_revalidation(step: ClockStep, why: str) -> None:
+    """A filing that was not approved does not count: the revalidation deadlines it closed run
+    again as if it had never been made. One whose day has passed applies its consequence now
+    (the stay, then the deactivation retroactive to the due date)."""
+    state: EnrollmentState = step.state
+    step.close(CYCLE_CLOCKS, "superseded")
+    open_cycle_clocks(step, state.cycle_started_on, from_list=False, started_by=why)
+    if state.revalidation_notice_on is not None:
+        open_notice_clock(step, state.revalidation_notice_on)
+
+
 def open_rebuttal(step: ClockStep, letter: date) -> None:
     step.open(
         _K.DEACTIVATION_REBUTTAL,
@@ -135,6 +162,8 @@ def start_next_cycle(step: ClockStep, approved_on: date, next_due: date) -> None
     state.revalidation_due_date = next_due
     state.revalidation_notice_on = None
     state.revalidation_submitted_on = None
+    state.revalidation_application_id = None
+    state.applications_not_approved = []
     state.stays = [s for s in state.stays if s.ended_on is None]
     state.cycle_completed = True
     step.close(CYCLE_CLOCKS, "superseded")
@@ -152,10 +181,12 @@ def new_enrollment(start: EnrollmentStart, now: datetime) -> EnrollmentState:
         npi=start.npi,
         ptan=start.ptan,
         form=start.form,
+        legal_name=start.legal_name,
         provider_type=start.provider_type,
         state=start.state,
         time_zone=start.time_zone,
         source=start.source,
+        replaces=start.replaces,
         effective_date=start.effective_date,
         current_effective_date=start.effective_date,
         reminder_offsets_days=start.reminder_offsets_days,
@@ -182,7 +213,8 @@ def new_enrollment(start: EnrollmentStart, now: datetime) -> EnrollmentState:
             )
             if start.source == "import" and start.revalidation_due_date is None:
                 # An imported enrollment without a posted due date: its due date persists
-                # through cycles (domain.md 4.3), so the current one is the first not yet past.
+                # through cycles (CMS 'Revalidations' page), so the current one is the first
+                # not yet past.
                 while due < today:
                     due = revalidation_due_date(due, dmepos=dmepos)
             state.revalidation_due_date = due
@@ -190,13 +222,20 @@ def new_enrollment(start: EnrollmentStart, now: datetime) -> EnrollmentState:
                 step, start.effective_date, from_list=start.revalidation_due_date is not None
             )
         else:
-            step.notes.append(f"{start.form} enrollments do not revalidate (domain.md 4.3).")
+            step.notes.append(
+                f"{start.form} enrollments do not revalidate (Noridian JE revalidation page)."
+            )
         # The effective month counts as billed (interpretation; see the module docstring). An
         # import knows no claim history: its clock runs from the import date until a claim.
         if start.source == "import":
             open_inactivity_clock(step, max(start.effective_date, today), "the import")
         else:
             open_inactivity_clock(step, start.effective_date, "the effective date")
+    elif start.replaces is not None:
+        step.notes.append(
+            f"Carries on provisional enrollment {start.replaces}: its PECOS enrollment ID "
+            f"{start.enrollment_id} was recorded."
+        )
     else:
         step.notes.append(
             f"Cycle {state.cycle} continues as new (due {state.revalidation_due_date})."
@@ -219,6 +258,8 @@ def next_cycle_state(state: EnrollmentState) -> EnrollmentStart:
         revalidation_due_date=state.revalidation_due_date,
         revalidation_notice_on=state.revalidation_notice_on,
         revalidation_submitted_on=state.revalidation_submitted_on,
+        revalidation_application_id=state.revalidation_application_id,
+        applications_not_approved=list(state.applications_not_approved),
         last_claim_date=state.last_claim_date,
         clocks=list(state.clocks),
         reminders_sent=[k for k in state.reminders_sent if k.split(":", 1)[0] in open_ids],
@@ -235,6 +276,7 @@ def next_cycle_state(state: EnrollmentState) -> EnrollmentStart:
         npi=state.npi,
         ptan=state.ptan,
         form=state.form,
+        legal_name=state.legal_name,
         provider_type=state.provider_type,
         state=state.state,
         effective_date=state.effective_date,
@@ -244,4 +286,20 @@ def next_cycle_state(state: EnrollmentState) -> EnrollmentStart:
         reason=f"continue as new: cycle {state.cycle}",
         source=state.source,
         carry_over=carry,
+    )
+
+
+def replacement_start(
+    state: EnrollmentState, pecos_id: str, actor: str, reason: str
+) -> EnrollmentStart:
+    """The input of the workflow that carries on a provisional enrollment under its PECOS
+    enrollment ID: everything the next run of a cycle would carry, under the new id."""
+    start = next_cycle_state(state)
+    return start.model_copy(
+        update={
+            "enrollment_id": pecos_id,
+            "replaces": state.enrollment_id,
+            "actor": actor,
+            "reason": reason,
+        }
     )

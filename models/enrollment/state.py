@@ -19,12 +19,19 @@ from models.calendar import (
 )
 from models.clocks import ClosedClock, next_wake
 from models.contracts import CarriedEffects, Incident
-from models.enrollment.events import ChangeKind, DeactivationReason
+from models.enrollment.events import ChangeKind, DeactivationReason, RevocationGround, StayCause
 from models.enrollment.status import FINAL_STATUSES, EnrollmentStatus
 from models.forms import Form, revalidates
-from models.identifiers import NPI, PTAN, EnrollmentId, OrganizationId, StateCode
+from models.identifiers import (
+    NPI,
+    PTAN,
+    AnyEnrollmentId,
+    OrganizationId,
+    StateCode,
+    is_provisional_enrollment_id,
+)
 from models.records import Actor, EventRecord, Reason
-from models.text import Text200
+from models.text import Text200, Text300
 
 MAX_CYCLE_SUMMARIES = 40  # 200 years of 5-year cycles: bounded, never trimmed in practice
 
@@ -42,13 +49,18 @@ class ChangeRecord(BaseModel):
 
 class StayRecord(BaseModel):
     clock_id: str
-    cause: Literal["revalidation", "unreported_change"]
+    cause: StayCause
     missed_on: date
     last_day: date
     deactivation_effective: date | None = None  # None: the day after the stay ends
     change_id: str | None = None
     ended_on: date | None = None
-    outcome: Literal["cured", "deactivated", "superseded"] | None = None
+    outcome: Literal["cured", "deactivated", "superseded", "lifted"] | None = None
+    # "engine": inferred from a missed deadline; "mac": recorded from the MAC's stay letter.
+    imposed_by: Literal["engine", "mac"] = "engine"
+    letter_date: date | None = None
+    grounds: str | None = None
+    rebuttal_filed_on: date | None = None
 
 
 class Deactivation(BaseModel):
@@ -79,8 +91,17 @@ class Revocation(BaseModel):
     bar_years: int
     repeat: bool
     grounds: str
-    barred_through: date
+    # None: no bar (424.535(c)(1)(ii)); else the last day an initial application is returned.
+    barred_through: date | None
     bar_expired: bool = False
+    ground: RevocationGround | None = None
+    identity_extension_years: int = 0
+    # What the enrollment was before the revocation (a reversal reinstates it).
+    prior_status: EnrollmentStatus = EnrollmentStatus.ACTIVE
+    cap_filed_on: date | None = None
+    reconsideration_filed_on: date | None = None
+    # Set when the MAC reversed it (CAP accepted or reconsideration reversed).
+    reversed_on: date | None = None
 
 
 class CycleSummary(BaseModel):
@@ -105,6 +126,8 @@ class CycleCarryOver(BaseModel):
     revalidation_due_date: date | None
     revalidation_notice_on: date | None = None
     revalidation_submitted_on: date | None = None
+    revalidation_application_id: str | None = None
+    applications_not_approved: list[str] = Field(default_factory=list)
     last_claim_date: date | None = None
     clocks: list[Clock] = Field(default_factory=list)
     reminders_sent: list[str] = Field(default_factory=list)
@@ -122,11 +145,15 @@ class EnrollmentStart(BaseModel):
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    enrollment_id: EnrollmentId
+    # A PECOS enrollment ID, or a provisional id (an approval that gave none, see
+    # models.identifiers.provisional_enrollment_id) that enrollment_id_assigned replaces.
+    enrollment_id: AnyEnrollmentId
     organization_id: OrganizationId
     npi: NPI
     ptan: PTAN
     form: Form
+    # The provider's legal name, shown beside the NPI (never in ids, logs or search attributes).
+    legal_name: Text300 | None = None
     provider_type: Text200 | None = None
     state: StateCode
     effective_date: date
@@ -139,6 +166,8 @@ class EnrollmentStart(BaseModel):
     reason: Reason = "enrollment approved"
     source: Literal["application", "import"] = "application"
     carry_over: CycleCarryOver | None = None
+    # The provisional id this enrollment carries on from (its PECOS ID was recorded).
+    replaces: str | None = None
     # Side effects a previous run still owed when it continued as new (workflows/effects.py).
     effects: CarriedEffects | None = None
 
@@ -177,6 +206,7 @@ class EnrollmentState(BaseModel):
     npi: str
     ptan: str
     form: Form
+    legal_name: str | None = None
     provider_type: str | None = None
     state: str
     time_zone: str
@@ -193,12 +223,19 @@ class EnrollmentState(BaseModel):
     revalidation_due_date: date | None = None
     revalidation_notice_on: date | None = None
     revalidation_submitted_on: date | None = None
+    # The linked application whose filing is on record this cycle (None: recorded by hand).
+    revalidation_application_id: str | None = None
+    # Linked applications of this cycle that were not approved (each refiling gets a new id).
+    applications_not_approved: list[str] = Field(default_factory=list)
     last_claim_date: date | None = None
     changes: list[ChangeRecord] = Field(default_factory=list)
     stays: list[StayRecord] = Field(default_factory=list)
     deactivation: Deactivation | None = None
     revocation: Revocation | None = None
     terminated_on: date | None = None
+    # The provisional id this record carries on from, and the PECOS ID that replaced this one.
+    replaces: str | None = None
+    replaced_by: str | None = None
     gaps: list[BillingGap] = Field(default_factory=list)
     clocks: list[Clock] = Field(default_factory=list)
     closed_clocks: list[ClosedClock] = Field(default_factory=list)
@@ -207,6 +244,11 @@ class EnrollmentState(BaseModel):
     past_cycles: list[CycleSummary] = Field(default_factory=list)
     # Set when a revalidation is approved: the workflow should continue as new.
     cycle_completed: bool = False
+    # Whether a revocation takes effect 30 days after its notice with CAP and reconsideration
+    # windows (42 CFR 424.535(g), 405.809, 498.22); runs begun before that rule existed in the
+    # engine keep the immediate revocation they were recorded with
+    # (workflow.patched("revocation-appeals")).
+    revocation_appeals: bool = True
     # Filled in by the workflow when it answers, never by the reducer: side effects (read model,
     # notices, checks) not yet done, and those failing.
     side_effects_pending: int = 0
@@ -219,6 +261,16 @@ class EnrollmentState(BaseModel):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def is_closed(self) -> bool:
+        """Nothing more can happen: ended, and no clock (appeal window, bar) left open."""
+        return self.is_final and not self.clocks
+
+    @property
+    def provisional(self) -> bool:
+        """Tracked under a provisional id until its PECOS enrollment ID is recorded."""
+        return is_provisional_enrollment_id(self.enrollment_id)
 
     @property
     def revalidation_window_opens(self) -> date | None:

@@ -36,6 +36,7 @@ OPERATION_IDS = {
     "createApplication",
     "getApplication",
     "recordApplicationEvent",
+    "correctApplication",
     "listApplications",
     "getSupportPacket",
     "importEnrollment",

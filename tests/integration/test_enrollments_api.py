@@ -210,7 +210,8 @@ async def test_events_record_actor_and_refuse_409_422_404(stack: Stack) -> None:
     )
     assert r.status_code == 422 and "API key" in r.json()["detail"]
 
-    # Revocation: the bar shows in the view, and nothing but timers moves it any more.
+    # Revocation: pending until it takes effect 30 days on (the provider may bill until then);
+    # the bar shows in the view.
     r = await stack.http.post(
         f"/v1/enrollments/{eid}/events",
         json={
@@ -222,15 +223,20 @@ async def test_events_record_actor_and_refuse_409_422_404(stack: Stack) -> None:
     )
     assert r.status_code == 200, r.text
     revoked = r.json()
-    assert revoked["status"] == "revoked"
+    effective = date.fromordinal(today.toordinal() + 30).isoformat()
+    assert revoked["status"] == "revocation_pending"
+    assert revoked["status_text"] == f"revocation pending, effective {effective}"
+    assert revoked["action_required"].startswith(f"Revocation pending, effective {effective}")
     assert revoked["events"][-1]["role"] == "admin"
     bar = revoked["reenrollment_bar"]
     assert bar["years"] == 3 and not bar["expired"]
     got = (await stack.http.get(f"/v1/enrollments/{eid}")).json()
     assert got["reenrollment_bar"] == bar
     r = await stack.event(eid, "claim_activity", latest_claim_date=today.isoformat())
+    assert r.status_code == 200, r.text
+    r = await stack.event(eid, "change_occurred", kind="other", change_date=today.isoformat())
     assert r.status_code == 409
-    assert r.json()["allowed_events"] == []
+    assert "reconsideration_requested" in r.json()["allowed_events"]
 
     unknown = enrollment_id()
     for r in (
@@ -240,7 +246,12 @@ async def test_events_record_actor_and_refuse_409_422_404(stack: Stack) -> None:
         assert r.status_code == 404, r.text
         assert "POST /v1/enrollments" in r.json()["detail"]
     events = (await stack.http.get(f"/v1/enrollments/{eid}")).json()["events"]
-    assert [e["event"] for e in events] == ["created", "revalidation_notice_received", "revoked"]
+    assert [e["event"] for e in events] == [
+        "created",
+        "revalidation_notice_received",
+        "revoked",
+        "claim_activity",
+    ]
 
 
 async def test_roles_401_and_403(stack: Stack) -> None:
@@ -352,7 +363,9 @@ async def test_lifecycle_serves_both_tables_and_both_diagrams(stack: Stack) -> N
     assert enrollment["initial"] == "active"
     events = {e["name"]: e for e in enrollment["events"]}
     assert events["revoked"]["source"] == "operator"
-    assert events["revoked"]["data_fields"]["bar_years"]["required"] is True
+    # No bar after a revocation for revalidation non-response (42 CFR 424.535(c)(1)(ii)).
+    assert events["revoked"]["data_fields"]["bar_years"]["required"] is False
+    assert "ground" in events["revoked"]["data_fields"]
     assert events["revoked"]["data_fields"]["notice_date"]["required"] is True
     assert events["revalidation_due_date_passed"]["source"] == "timer"
     assert "data_fields" not in events["revalidation_due_date_passed"]

@@ -88,6 +88,7 @@ async def test_roster_with_good_and_bad_rows_and_the_cms_due_date_list(stack: St
         "bad_rows": 3,
         "problems": 3,
         "created": 5,
+        "past_due": 0,
         "unchanged": 0,
         "due_date_differs": 0,
         "conflict": 0,

@@ -130,7 +130,8 @@ async def test_packet_has_what_a_call_to_the_mac_needs_as_json_and_printable_htm
         "case_number": "JN-CASE-42",
         "enrollment_id": None,
         "legal_name": TRICKY_NAME,
-        "tin": [{"kind": "SSN", "masked": "***-**-6789"}],
+        # The last five digits: what the MAC's phone verification asks for.
+        "tin": [{"kind": "SSN", "masked": "***-*5-6789"}],
     }
     assert packet["application"]["form"] == "CMS-855I"
     assert packet["application"]["purpose"] == "initial"
@@ -169,7 +170,7 @@ async def test_packet_has_what_a_call_to_the_mac_needs_as_json_and_printable_htm
     ]
     # Never the full TIN, never the date of birth.
     text = json.dumps(packet)
-    assert SSN not in text and "45-6789" not in text
+    assert SSN not in text and "45-6789" not in text and "456789" not in text
     assert "1980-02-03" not in text and "date_of_birth" not in text
 
     # The same packet as a printable page: escaped, self-contained, masked.
@@ -190,7 +191,7 @@ async def test_packet_has_what_a_call_to_the_mac_needs_as_json_and_printable_htm
     assert "&lt;b&gt;&quot;O&#x27;Doe&quot;&lt;/b&gt; &amp;" in page
     assert not re.search(r"(src|href)\s*=", page, re.IGNORECASE), "no external assets"
     assert "@import" not in page and "url(" not in page
-    for shown in (npi(11), "WT-2026-000123", "JN-CASE-42", "***-**-6789", due.isoformat(), "JN"):
+    for shown in (npi(11), "WT-2026-000123", "JN-CASE-42", "***-*5-6789", due.isoformat(), "JN"):
         assert shown in page, shown
     assert SSN not in page and "1980-02-03" not in page
     assert "Copy of state license" in page and escape(deadline["rule"]["citation"]) in page
@@ -217,7 +218,7 @@ async def test_packet_lists_engine_consequences_decisions_and_failed_checks(
 
     await eventually(rejected, "the engine's rejection in the packet")
     packet = await stack.packet(late, "admin")
-    assert packet["identifiers"]["tin"] == [{"kind": "EIN", "masked": "**-***6789"}]
+    assert packet["identifiers"]["tin"] == [{"kind": "EIN", "masked": "**-**56789"}]
     assert packet["contractor"]["jurisdiction"] == "JE"
     [dev] = packet["development_requests"]
     assert dev["status"] == "expired"

@@ -1,4 +1,4 @@
-"""The application reducer (models/application.py; domain.md 2, 4.1, 7.0, 7.1).
+"""The application reducer (models/application/; docs/regulation.md, "The application").
 
 Every test passes a fixed, aware UTC `now`; nothing here reads the wall clock.
 """
@@ -74,6 +74,11 @@ def plausible(event: str, on: date):
         "signatures_completed": {"signed_on": on},
         "fee_requested": {"letter_date": on},
         "fee_paid": {"paid_on": on},
+        "fee_hardship_requested": {"requested_on": on},
+        "fee_hardship_approved": {"decision_date": on},
+        "fee_hardship_denied": {"decision_date": on},
+        "cap_submitted": {"filed_on": on},
+        "cap_decided": {"decision_date": on, "outcome": "not_accepted"},
         "received_by_mac": {"case_number": "CASE-1", "receipt_date": on},
         "development_requested": {"request_date": on, "items": ["CMS-588 bank letter"]},
         "development_responded": {"responded_on": on},
@@ -889,7 +894,12 @@ def test_fingerprint_clock_thirty_days_then_denial_opens_cap_and_reconsideration
     assert rec.event == "fingerprint_window_expired" and rec.to_status == S.DENIED
     assert len(rec.clocks_opened) == 3
     # The MAC's own denial notice may still be recorded over the engine's inference.
-    assert allowed_events(st) == ["denied", "reconsideration_requested"]
+    assert allowed_events(st) == [
+        "denied",
+        "cap_submitted",
+        "cap_decided",
+        "reconsideration_requested",
+    ]
     # No clock left that is already due.
     assert all(c.fires_at > start(last + timedelta(days=1)) for c in st.clocks)
 
@@ -1366,7 +1376,7 @@ def test_reconsideration_filed_in_time_but_recorded_late_is_accepted():
     check_event(s, plausible("reconsideration_requested", last), at(last + timedelta(days=3)))
 
 
-# --- late-recording grace (domain.md 7.0: clocks run from the event's date) -----------------------
+# --- late recording (docs/regulation.md, "Counting days": clocks run from the event's date) -------
 
 DEV_LAST = date(2025, 3, 22)  # last day of the development request of 2025-02-20
 
@@ -1387,7 +1397,8 @@ def test_engine_consequence_opens_a_14_day_grace():
     out = fire_due_clocks(st, start(date(2025, 4, 7)))
     assert out.state.status == S.REJECTED
     assert out.state.clocks == [] and out.state.is_closed
-    assert out.state.before_consequence is None
+    # The record closes; the consequence stays withdrawable (through an admin's correction).
+    assert out.state.before_consequence is not None
     assert out.state.events[-1].event == "late_recording_window_closed"
     assert out.state.events[-1].to_status == S.REJECTED
 
@@ -1422,10 +1433,11 @@ def test_response_dated_after_the_last_day_cannot_withdraw_the_rejection():
     assert err.code == "IllegalTransition" and err.status == "rejected"
 
 
-def test_after_the_grace_the_rejection_stands():
+def test_after_the_grace_an_on_time_response_still_withdraws_the_rejection():
+    # Issue 15 item 13: the record closed after the grace, but the truth may still be told.
     st = fire_due_clocks(_rejected_by_engine(), start(date(2025, 4, 7))).state
-    err = refused(st, plausible("development_responded", DEV_LAST), at(date(2025, 4, 7)))
-    assert err.code == "IllegalTransition"
+    out = run(st, plausible("development_responded", DEV_LAST), at(date(2025, 4, 7)))
+    assert out.state.status == S.IN_REVIEW
 
 
 def test_without_the_grace_flag_the_rejection_is_final():
@@ -1499,16 +1511,12 @@ def test_fire_due_clocks_is_idempotent_when_an_expiry_opens_a_clock_with_a_due_r
     assert again.notices == []
 
 
-def test_the_grace_is_judged_at_recording_time():
+def test_an_on_time_event_recorded_after_the_grace_is_not_refused_as_closed():
     st = _rejected_by_engine()  # grace ends 2025-04-06; the workflow has not woken since
     now = at(date(2025, 4, 20))
     request = plausible("development_responded", DEV_LAST)
-    try:
-        check_event(st, request, now)
-    except EventRefused as err:
-        assert err.code == "IllegalTransition"
-        return
-    assert apply_event(st, request, now).state.status == S.REJECTED
+    check_event(st, request, now)
+    assert apply_event(st, request, now).state.status == S.IN_REVIEW
 
 
 @pytest.mark.parametrize("case", ["development", "fingerprints"])
@@ -1535,3 +1543,248 @@ def test_the_macs_later_denial_notice_sets_the_reconsideration_window():
     filed = notice + timedelta(days=64)
     st = fire_due_clocks(out.state, at(filed)).state
     check_event(st, plausible("reconsideration_requested", filed), at(filed))
+
+
+# --- Issue 15: the adverse paths (both sides of every date) ---------------------------------
+# Each test names the item of issue 15 it covers.
+
+APPROVED_ON = date(2025, 3, 3)
+
+
+def test_item3_an_approval_without_an_enrollment_id_gives_a_provisional_one():
+    out = run(in_review(), ev("approved", ptan="PTAN1", approval_date=APPROVED_ON), at(APPROVED_ON))
+    st = out.state
+    assert st.enrollment_id is not None and st.enrollment_id.startswith("P")
+    assert st.enrollment_id_provisional
+    assert any("provisional id" in n for n in st.events[-1].notes)
+    again = run(
+        in_review(), ev("approved", ptan="PTAN1", approval_date=APPROVED_ON), at(APPROVED_ON)
+    )
+    assert again.state.enrollment_id == st.enrollment_id  # the same record on a repeat
+    given = run(
+        in_review(),
+        ev("approved", ptan="PTAN1", approval_date=APPROVED_ON, enrollment_id="I20250303000001"),
+        at(APPROVED_ON),
+    ).state
+    assert given.enrollment_id == "I20250303000001" and not given.enrollment_id_provisional
+
+
+@pytest.mark.parametrize(
+    ("form", "details", "look_back"),
+    [
+        ("CMS-855I", {}, 30),
+        ("CMS-855B", {"ein": "12-3456789"}, 30),
+        ("CMS-855B", {"ein": "12-3456789", "idtf": True}, 0),
+        ("CMS-855B", {"ein": "12-3456789", "asc_or_portable_xray": True}, 0),
+        ("CMS-855A", {"ein": "12-3456789"}, 0),
+        ("CMS-855S", {"ein": "12-3456789"}, 0),
+    ],
+)
+def test_item5_retrospective_billing_only_for_the_424_520d_types(form, details, look_back):
+    base = {k: v for k, v in COMPLETE_855I.items() if not (form != "CMS-855I" and k == "ssn")}
+    s = create(form=form, details={**base, **details})
+    s = run(
+        s,
+        ev("submit", web_tracking_id="W1", submitted_on=SUBMITTED_ON, signed_on=SUBMITTED_ON),
+        at(SUBMITTED_ON),
+    ).state
+    if s.status == S.PENDING_FEE:  # pragma: no cover - no fee letter is recorded here
+        raise AssertionError(s.status)
+    s = run(
+        s, ev("received_by_mac", case_number="C1", receipt_date=RECEIVED_ON), at(RECEIVED_ON)
+    ).state
+    st = run(s, ev("approved", ptan="P1", approval_date=APPROVED_ON), at(APPROVED_ON)).state
+    assert st.effective_date == RECEIVED_ON
+    # The first billable day: day `look_back` before the effective date is billable, the day
+    # before it is not.
+    assert st.retrospective_billing_from == RECEIVED_ON - timedelta(days=look_back)
+
+
+def test_item7_a_felony_denial_opens_no_cap_window():
+    s = run(
+        in_review(),
+        ev("denied", notice_date=NOTICE, grounds="424.530(a)(3)", ground="felony"),
+        at(NOTICE),
+    ).state
+    assert {c.kind for c in s.clocks} == {ClockKind.RECONSIDERATION_REQUEST}
+    err = refused(s, plausible("cap_submitted", NOTICE), at(NOTICE))
+    assert err.field == "filed_on" and "felony" in err.message and "405.809" in err.message
+
+
+def test_item7_a_noncompliance_denial_takes_a_cap_within_35_days_of_the_notice():
+    s = run(
+        in_review(),
+        ev("denied", notice_date=NOTICE, grounds="424.530(a)(1)", ground="noncompliance"),
+        at(NOTICE),
+    ).state
+    last = NOTICE + timedelta(days=35)
+    assert clock(s, ClockKind.CORRECTIVE_ACTION_PLAN).last_day == last
+    late = fire_due_clocks(s, at(last + timedelta(days=1))).state
+    err = refused(
+        late, plausible("cap_submitted", last + timedelta(days=1)), at(last + timedelta(days=1))
+    )
+    assert err.field == "filed_on"
+    filed = run(s, plausible("cap_submitted", last), at(last)).state
+    assert filed.cap_filed_on == last
+    decision = clock(filed, ClockKind.CORRECTIVE_ACTION_PLAN_DECISION)
+    assert decision.last_day == last + timedelta(days=60)
+    # The reconsideration window runs on regardless (a CAP does not toll it).
+    assert clock(filed, ClockKind.RECONSIDERATION_REQUEST).last_day == NOTICE + timedelta(days=65)
+    overdue = fire_due_clocks(filed, start(decision.last_day + timedelta(days=1))).state
+    assert overdue.status == S.DENIED
+    decided_on = last + timedelta(days=20)
+    accepted = run(
+        filed,
+        ev("cap_decided", decision_date=decided_on, outcome="accepted", ptan="PTAN9"),
+        at(decided_on),
+    ).state
+    assert accepted.status == S.APPROVED and accepted.ptan == "PTAN9"
+    not_accepted = run(
+        filed, ev("cap_decided", decision_date=decided_on, outcome="not_accepted"), at(decided_on)
+    ).state
+    assert not_accepted.status == S.DENIED
+    with pytest.raises(ValidationError, match="PTAN"):
+        ev("cap_decided", decision_date=decided_on, outcome="accepted")
+
+
+HARDSHIP_ON = date(2025, 2, 12)
+
+
+def _hardship() -> ApplicationState:
+    return run(
+        in_review(), ev("fee_hardship_requested", requested_on=HARDSHIP_ON), at(HARDSHIP_ON)
+    ).state
+
+
+def test_item9_a_hardship_request_is_not_a_payment():
+    s = _hardship()
+    assert s.status == S.IN_REVIEW and s.fee_paid_on is None
+    decision = clock(s, ClockKind.FEE_HARDSHIP_DECISION)
+    assert decision.last_day == HARDSHIP_ON + timedelta(days=60)
+    # Overdue: a follow-up, nothing changes.
+    after = fire_due_clocks(s, start(decision.last_day + timedelta(days=1))).state
+    assert after.status == S.IN_REVIEW
+    assert after.events[-1].event == "fee_hardship_decision_overdue"
+    # A fee letter while CMS decides: its 30 days do not run.
+    letter = run(s, ev("fee_requested", letter_date=date(2025, 2, 20)), at(date(2025, 2, 20))).state
+    assert letter.status == S.PENDING_FEE
+    assert not [c for c in letter.clocks if c.kind == ClockKind.FEE_PAYMENT]
+    assert fire_due_clocks(letter, start(date(2025, 3, 24))).state.status == S.PENDING_FEE
+
+
+def test_item9_a_denied_hardship_request_gives_30_days_to_pay():
+    denied_on = date(2025, 3, 10)
+    s = run(_hardship(), ev("fee_hardship_denied", decision_date=denied_on), at(denied_on)).state
+    assert s.status == S.PENDING_FEE
+    last = denied_on + timedelta(days=30)
+    assert clock(s, ClockKind.FEE_PAYMENT).last_day == last
+    paid = run(s, ev("fee_paid", paid_on=last), at(last)).state
+    assert paid.status == S.IN_REVIEW and paid.clocks == []
+    assert fire_due_clocks(s, at(last)).state.status == S.PENDING_FEE
+    assert fire_due_clocks(s, start(last + timedelta(days=1))).state.status == S.REJECTED
+
+
+def test_item9_an_approved_hardship_request_waives_the_fee():
+    approved_on = date(2025, 3, 10)
+    s = run(_hardship(), ev("fee_hardship_approved", decision_date=approved_on), at(approved_on))
+    assert s.state.status == S.IN_REVIEW and s.state.fee_hardship_outcome == "approved"
+    assert s.state.clocks == []
+    err = refused(s.state, ev("fee_hardship_denied", decision_date=approved_on), at(approved_on))
+    assert "No hardship request" in err.message
+
+
+def test_item12_an_initial_application_under_a_bar_is_refused_until_it_ends():
+    from models.checks import KnownEnrollment
+
+    barred_through = date(2025, 2, 3)
+    known = KnownEnrollment(
+        enrollment_id="I20200101000001",
+        form="CMS-855I",
+        state="NY",
+        status="revoked",
+        revoked_effective=date(2022, 2, 4),
+        barred_through=barred_through,
+    )
+    s = create()
+    s.known_enrollments = (known,)
+    for submit_on, ok in ((barred_through, False), (barred_through + timedelta(days=1), True)):
+        request = ev("submit", web_tracking_id="W1", submitted_on=submit_on)
+        if ok:
+            check_event(s, request, at(submit_on))
+            continue
+        err = refused(s, request, at(submit_on))
+        assert err.code == "PresubmissionChecksFailed"
+        assert "I20200101000001" in err.message and str(barred_through) in err.message
+
+
+def test_one_provider_one_enrollment_per_line_of_business_is_flagged():
+    from models.checks import KnownEnrollment, Severity
+
+    active = KnownEnrollment(
+        enrollment_id="I20200101000002", form="CMS-855I", state="NY", status="active"
+    )
+    elsewhere = KnownEnrollment(
+        enrollment_id="I20200101000003", form="CMS-855I", state="NJ", status="active"
+    )
+    s = new_application(
+        ApplicationCreate(
+            application_id="app-2",
+            organization_id="org-1",
+            form="CMS-855I",
+            purpose="initial",
+            details=COMPLETE_855I,
+            actor="ops@example.org",
+            known_enrollments=(active, elsewhere),
+        ),
+        at(CREATED),
+    )
+    (found,) = [f for f in s.findings if f.code == "already_enrolled"]
+    assert found.severity == Severity.WARNING and "I20200101000002" in found.message
+
+
+def test_item13_a_response_dated_day_30_typed_in_on_day_50_withdraws_the_rejection():
+    st = fire_due_clocks(_rejected_by_engine(), start(date(2025, 4, 7))).state  # closed
+    day50 = DEV_REQ + timedelta(days=50)
+    out = run(st, plausible("development_responded", DEV_LAST), at(day50))
+    rec = out.state.events[-1]
+    assert out.state.status == S.IN_REVIEW
+    assert rec.event_date == DEV_LAST and rec.recorded_at == at(day50)  # both dates on record
+    assert any(str(day50) in n for n in rec.notes)
+    # Dated day 31: after the window, the rejection stands.
+    err = refused(st, plausible("development_responded", DEV_LAST + timedelta(days=1)), at(day50))
+    assert err.code == "IllegalTransition"
+
+
+def test_item13_a_mac_outcome_recorded_in_between_keeps_the_consequence():
+    denied = fire_due_clocks(_screening(), at(date(2025, 3, 25))).state  # engine: 03-23
+    macs = run(denied, plausible("denied", date(2025, 4, 2)), at(date(2025, 4, 2))).state
+    assert macs.before_consequence is None
+    err = refused(macs, plausible("fingerprints_received", date(2025, 3, 22)), at(date(2025, 5, 1)))
+    assert err.code == "IllegalTransition"
+
+
+def test_item13_reopening_a_closed_application_for_a_correction():
+    from models.application import ApplicationReopen, reopened_application
+
+    closed = fire_due_clocks(_rejected_by_engine(), start(date(2025, 4, 7))).state
+    assert closed.is_closed
+    reopen_on = date(2025, 5, 12)
+    state = reopened_application(
+        ApplicationCreate(
+            application_id=closed.application_id,
+            organization_id=closed.organization_id,
+            form=closed.form,
+            purpose=closed.purpose,
+            actor="admin@example.org",
+            role="admin",
+            reason="MAC confirmed the response of 2025-03-22",
+            reopen=ApplicationReopen(state=closed, previous_run_id="run-1"),
+        ),
+        at(reopen_on),
+    )
+    assert not state.is_closed and state.events[-1].event == "reopened"
+    assert state.events[-1].role == "admin"
+    grace = clock(state, ClockKind.LATE_RECORDING)
+    assert grace.started_on == reopen_on
+    out = run(state, plausible("development_responded", DEV_LAST), at(reopen_on))
+    assert out.state.status == S.IN_REVIEW and out.state.clocks == []

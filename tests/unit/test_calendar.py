@@ -1,4 +1,4 @@
-"""The regulatory calendar (models/calendar.py; domain.md 4.1, 4.3, 7.0)."""
+"""The regulatory calendar (models/calendar.py; docs/regulation.md, "Counting days")."""
 
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -251,7 +251,7 @@ def test_revalidation_window_does_not_depend_on_today():
     assert revalidation_due_date(date(2020, 3, 15), dmepos=False) == date(2025, 3, 31)
 
 
-# --- effective date and retrospective billing (424.520(d), 424.521(a); domain.md 4.1) ---------
+# --- effective date and retrospective billing (424.520(d), 424.521(a)) ---------
 
 
 def test_dab_cr6067_effective_date_and_retro_billing():

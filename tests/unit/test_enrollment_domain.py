@@ -1,6 +1,7 @@
-"""The enrollment record reducer (models/enrollment.py, ENROLLMENT_LIFECYCLE; domain.md 4, 7.0,
-7.2). Days count as domain.md 7.0 says: the last day counts, the consequence takes effect at the
-start of the next day in the organisation's zone (America/New_York here)."""
+"""The enrollment record reducer (models/enrollment/, ENROLLMENT_LIFECYCLE; docs/regulation.md,
+"The enrollment"). Days count as docs/regulation.md says ("Counting days"): the last day counts,
+the consequence takes effect at the start of the next day in the organisation's zone
+(America/New_York here)."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -56,7 +57,7 @@ def enrolled(
     if effective is None:
         effective = now.date() if now else date(2024, 1, 10)
     start = EnrollmentStart(
-        enrollment_id="I20240110000001",
+        enrollment_id=kw.pop("enrollment_id", "I20240110000001"),
         organization_id="org-1",
         npi="1234567893",
         ptan="PT12345",
@@ -111,7 +112,7 @@ def billed(state: EnrollmentState, on: date) -> EnrollmentState:
     return do(state, "claim_activity", noon(on), latest_claim_date=on.isoformat())
 
 
-# --- Revalidation due dates (42 CFR 424.515, 424.57(e); domain.md 4.3) ---
+# --- Revalidation due dates (42 CFR 424.515, 424.57(e)) ---
 
 
 def test_due_date_five_years_month_end():
@@ -232,9 +233,10 @@ def test_revalidation_notice_60_days():
     s = do(s, "revalidation_notice_received", noon(date(2028, 12, 1)), letter_date="2028-10-01")
     (c,) = [x for x in s.closed_clocks if x.clock.kind == K.REVALIDATION_NOTICE]
     assert c.clock.last_day == date(2028, 11, 30) and c.outcome == "expired"
-    # Back-dated letter whose window already ended: stayed at once, retroactive to its last day.
-    assert s.status == S.STAYED
-    assert s.stays[0].deactivation_effective == date(2028, 11, 30)
+    # Back-dated letter whose window already ended, but the due date (2029-01-31) is later:
+    # the revalidation is missed only then (issue 15, item 1).
+    assert s.status == S.ACTIVE and s.stays == []
+    assert clock(s, K.REVALIDATION_DUE).last_day == date(2029, 1, 31)
 
 
 def test_revalidation_notice_answered_in_time():
@@ -517,8 +519,17 @@ def _revoked(**data) -> EnrollmentState:
 
 def test_revocation_with_a_three_year_bar():
     s = _revoked(bar_years=3)
-    assert s.status == S.REVOKED
+    # Pending until it takes effect 30 days after the notice (issue 15, item 14).
+    assert s.status == S.REVOCATION_PENDING
     assert s.revocation and s.revocation.effective_date == date(2020, 7, 18)  # DAB CR6105
+    assert {c.kind for c in s.clocks} == {
+        K.REVOCATION_EFFECTIVE,
+        K.REVOCATION_RECONSIDERATION,
+        K.REENROLLMENT_BAR,
+    }
+    s = fire(s, day_start(date(2020, 7, 18)))
+    assert s.status == S.REVOKED
+    s = fire(s, day_start(date(2020, 8, 23)))  # the reconsideration window (65 days) ended
     assert [c.kind for c in s.clocks] == [K.REENROLLMENT_BAR]
     bar = reenrollment_bar(s)
     assert bar and bar.barred_through == date(2023, 7, 17)
@@ -644,6 +655,447 @@ def test_next_cycle_state_carries_open_clocks_and_sent_reminders():
     ]
 
 
+# --- Issue 15: the adverse paths (both sides of every date) ---------------------------------
+# Each test names the item of issue 15 it covers.
+
+
+def _due_june_2026(**kw) -> EnrollmentState:
+    """Imported with CMS's posted due date 2026-06-30, billing regularly."""
+    s = enrolled(
+        effective=date(2021, 6, 1),
+        source="import",
+        now=noon(date(2026, 1, 5)),
+        revalidation_due_date=date(2026, 6, 30),
+        **kw,
+    )
+    return billed(s, date(2026, 1, 5))
+
+
+def test_item1_notice_window_ending_before_the_due_date_stays_nothing():
+    # The issue's example: notice 2026-03-01 (+60 = 2026-04-30), due 2026-06-30.
+    s = do(
+        _due_june_2026(),
+        "revalidation_notice_received",
+        noon(date(2026, 3, 1)),
+        letter_date="2026-03-01",
+    )
+    assert clock(s, K.REVALIDATION_NOTICE).last_day == date(2026, 4, 30)
+    assert fire(s, just_before(date(2026, 5, 1))).status == S.ACTIVE
+    s = fire(s, day_start(date(2026, 5, 1)))
+    assert s.status == S.ACTIVE and s.stays == [] and s.deactivation is None
+    assert "2026-06-30" in s.events[-1].notes[-1]  # the due date governs
+    assert clock(s, K.REVALIDATION_DUE).last_day == date(2026, 6, 30)
+    # The due date: its last day counts, the stay begins the next day.
+    assert fire(s, just_before(date(2026, 7, 1))).status == S.ACTIVE
+    s = fire(s, day_start(date(2026, 7, 1)))
+    assert s.status == S.STAYED
+    assert clock(s, K.STAY).last_day == date(2026, 7, 30)
+    assert fire(s, just_before(date(2026, 7, 31))).status == S.STAYED
+    s = fire(s, day_start(date(2026, 7, 31)))
+    assert s.status == S.DEACTIVATED and s.deactivation
+    assert s.deactivation.effective_date == date(2026, 6, 30)  # retroactive to the due date
+
+
+def test_item1_notice_window_ending_after_the_due_date_sets_the_missed_date():
+    # A late (or off-cycle) letter: 2026-06-15 + 60 = 2026-08-14, after the due date.
+    s = do(
+        _due_june_2026(),
+        "revalidation_notice_received",
+        noon(date(2026, 6, 15)),
+        letter_date="2026-06-15",
+    )
+    s = fire(s, day_start(date(2026, 7, 1)))
+    assert s.status == S.ACTIVE  # the due date passed, the notice's 60 days have not
+    assert fire(s, just_before(date(2026, 8, 15))).status == S.ACTIVE
+    s = fire(s, day_start(date(2026, 8, 15)))
+    assert s.status == S.STAYED
+    assert clock(s, K.STAY).last_day == date(2026, 9, 13)  # 30 days from 2026-08-14
+    s = fire(s, day_start(date(2026, 9, 14)))
+    assert s.status == S.DEACTIVATED and s.deactivation
+    assert s.deactivation.effective_date == date(2026, 6, 30)
+
+
+def _filed(on: date) -> EnrollmentState:
+    s = _due_june_2026()
+    return do(
+        s,
+        "revalidation_submitted",
+        noon(on),
+        receipt_date=on.isoformat(),
+        application_id="I20210601000001-revalidation-1",
+    )
+
+
+def test_item2_rejected_before_the_due_date_reopens_the_original_due_date():
+    s = _filed(date(2026, 4, 1))
+    assert not s.clocks_of(K.REVALIDATION_DUE)
+    s = do(
+        s,
+        "revalidation_not_approved",
+        noon(date(2026, 6, 1)),
+        notice_date="2026-06-01",
+        outcome="rejected",
+        application_id="I20210601000001-revalidation-1",
+    )
+    assert s.status == S.ACTIVE and s.revalidation_submitted_on is None
+    assert clock(s, K.REVALIDATION_DUE).last_day == date(2026, 6, 30)
+    assert fire(s, just_before(date(2026, 7, 1))).status == S.ACTIVE
+    assert fire(s, day_start(date(2026, 7, 1))).status == S.STAYED
+
+
+def test_item2_rejected_after_the_due_date_stays_then_deactivates_to_the_due_date():
+    s = _filed(date(2026, 6, 1))
+    s = fire(s, day_start(date(2026, 7, 1)))
+    assert s.status == S.ACTIVE  # filed in time
+    s = do(
+        s,
+        "revalidation_not_approved",
+        noon(date(2026, 7, 10)),
+        notice_date="2026-07-10",
+        outcome="rejected",
+    )
+    assert s.status == S.STAYED  # the filing does not count: missed on 2026-06-30
+    assert clock(s, K.STAY).last_day == date(2026, 7, 30)
+    assert fire(s, just_before(date(2026, 7, 31))).status == S.STAYED
+    s = fire(s, day_start(date(2026, 7, 31)))
+    assert s.status == S.DEACTIVATED and s.deactivation
+    assert s.deactivation.effective_date == date(2026, 6, 30)
+
+
+def test_item2_rejected_long_after_the_due_date_deactivates_at_once():
+    s = fire(_filed(date(2026, 6, 1)), day_start(date(2026, 8, 1)))
+    s = do(
+        s,
+        "revalidation_not_approved",
+        noon(date(2026, 8, 1)),
+        notice_date="2026-08-01",
+        outcome="returned",
+    )
+    assert s.status == S.DEACTIVATED and s.deactivation
+    assert s.deactivation.effective_date == date(2026, 6, 30)
+
+
+def test_item2_refusals_name_what_is_on_record():
+    s = _due_june_2026()
+    e = refused(
+        s,
+        "revalidation_not_approved",
+        noon(date(2026, 6, 1)),
+        notice_date="2026-06-01",
+        outcome="rejected",
+    )
+    assert "nothing for this outcome to undo" in e.message
+    s = _filed(date(2026, 4, 1))
+    e = refused(
+        s,
+        "revalidation_not_approved",
+        noon(date(2026, 6, 1)),
+        notice_date="2026-06-01",
+        outcome="rejected",
+        application_id="other-app",
+    )
+    assert e.field == "application_id" and "I20210601000001-revalidation-1" in e.message
+
+
+def test_item2_a_rejected_reactivation_keeps_the_gap_running():
+    s = fire(_due_june_2026(), day_start(date(2026, 7, 31)))
+    assert s.status == S.DEACTIVATED
+    s = do(s, "reactivation_submitted", noon(date(2026, 8, 3)), receipt_date="2026-08-03")
+    s = do(
+        s,
+        "reactivation_not_approved",
+        noon(date(2026, 9, 1)),
+        notice_date="2026-09-01",
+        outcome="rejected",
+    )
+    assert s.status == S.DEACTIVATED and s.deactivation
+    assert s.deactivation.reactivation_receipt_date is None
+    e = refused(s, "reactivation_approved", noon(date(2026, 9, 2)), approval_date="2026-09-02")
+    assert "reactivation_submitted" in e.message
+    s = do(s, "reactivation_submitted", noon(date(2026, 9, 10)), receipt_date="2026-09-10")
+    s = do(s, "reactivation_approved", noon(date(2026, 10, 1)), approval_date="2026-10-01")
+    gap = s.gaps[-1]
+    assert (gap.deactivated_from, gap.through) == (date(2026, 6, 30), date(2026, 9, 9))
+
+
+def test_item2_progress_of_a_linked_application_becomes_enrollment_events():
+    from models.contracts import ApplicationProgress
+    from models.enrollment import progress_events
+
+    s = _filed(date(2026, 4, 1))
+
+    def progress(stage: str, on: date) -> ApplicationProgress:
+        return ApplicationProgress(
+            application_id="app-r",
+            purpose="revalidation",
+            stage=stage,  # type: ignore[arg-type]
+            on=on,
+            filed_on=date(2026, 4, 1),
+            actor="ops",
+            reason="r",
+        )
+
+    (event,) = progress_events(s, progress("denied", date(2026, 5, 1)))
+    assert event.event == "revalidation_not_approved" and event.outcome == "denied"
+    (event,) = progress_events(s, progress("approved", date(2026, 5, 1)))
+    assert event.event == "revalidation_approved"
+    # Approved on reconsideration after the enrollment let the filing go: filed again first.
+    lost = do(
+        s,
+        "revalidation_not_approved",
+        noon(date(2026, 5, 1)),
+        notice_date="2026-05-01",
+        outcome="denied",
+    )
+    names = [e.event for e in progress_events(lost, progress("approved", date(2026, 6, 1)))]
+    assert names == ["revalidation_submitted", "revalidation_approved"]
+
+
+def test_item3_a_provisional_enrollment_goes_on_under_its_pecos_id():
+    from models.enrollment import replacement_start
+    from models.identifiers import provisional_enrollment_id
+
+    provisional = provisional_enrollment_id("org-1", "app-1")
+    assert provisional.startswith("P") and len(provisional) == 15
+    s = enrolled(enrollment_id=provisional, legal_name="Jane Q Doe")
+    assert s.provisional and s.legal_name == "Jane Q Doe"
+    s = billed(s, date(2024, 3, 1))
+    new_id = "I20240110000099"
+    replaced = do(s, "enrollment_id_assigned", noon(date(2024, 3, 2)), enrollment_id=new_id)
+    assert replaced.status == S.REPLACED and replaced.replaced_by == new_id
+    assert replaced.is_closed  # its clocks go on in the new record
+    start = replacement_start(s, new_id, "ops", "PECOS ID recorded")
+    carried = new_enrollment(start, noon(date(2024, 3, 2)))
+    assert carried.enrollment_id == new_id and carried.replaces == provisional
+    assert carried.legal_name == "Jane Q Doe" and not carried.provisional
+    assert {c.clock_id for c in carried.clocks} == {c.clock_id for c in s.clocks}
+    e = refused(carried, "enrollment_id_assigned", noon(date(2024, 3, 3)), enrollment_id=new_id)
+    assert "already has its PECOS enrollment ID" in e.message
+
+
+def test_item6_no_bar_for_not_answering_a_revalidation_request():
+    s = _revoked(ground="revalidation_nonresponse")
+    assert s.revocation and s.revocation.barred_through is None
+    assert not s.clocks_of(K.REENROLLMENT_BAR)
+    refuse_if_barred(s, date(2020, 6, 19))
+    for bad in ({"bar_years": 1}, {"bar_years": 5}):
+        with pytest.raises(ValidationError, match=r"424\.535\(c\)\(1\)\(ii\)"):
+            ev(
+                "revoked",
+                notice_date="2020-06-18",
+                grounds="x",
+                ground="revalidation_nonresponse",
+                **bad,
+            )
+    with pytest.raises(ValidationError, match="bar_years is required"):
+        ev("revoked", notice_date="2020-06-18", grounds="x", ground="felony")
+
+
+def test_item6_bar_limits_10_20_and_3_more_for_another_identity():
+    s = _revoked(bar_years=10, identity_extension_years=3)
+    bar = reenrollment_bar(s)
+    assert bar and bar.barred_through == date(2033, 7, 17)  # 13 years from 2020-07-18
+    with pytest.raises(EventRefused):
+        refuse_if_barred(s, date(2033, 7, 17))
+    refuse_if_barred(s, date(2033, 7, 18))
+    for bad in (
+        {"bar_years": 11},
+        {"bar_years": 21, "repeat": True},
+        {"bar_years": 5, "identity_extension_years": 4},
+    ):
+        with pytest.raises(ValidationError):
+            ev("revoked", notice_date="2020-06-18", grounds="x", **bad)
+    assert reenrollment_bar(_revoked(bar_years=20, repeat=True))
+
+
+def test_item6_cap_window_for_noncompliance_35_days_from_the_notice():
+    s = _revoked(bar_years=3, ground="noncompliance")
+    cap = clock(s, K.REVOCATION_CAP)
+    assert cap.last_day == date(2020, 7, 23)  # 30 days from presumed receipt (notice + 5)
+    late = refused(s, "cap_submitted", noon(date(2020, 7, 24)), filed_on="2020-07-24")
+    assert late.field == "filed_on" and "2020-07-23" in late.message
+    filed = do(s, "cap_submitted", noon(date(2020, 7, 23)), filed_on="2020-07-23")
+    assert not filed.clocks_of(K.REVOCATION_CAP)
+    back = do(
+        filed,
+        "cap_decided",
+        noon(date(2020, 8, 20)),
+        decision_date="2020-08-20",
+        outcome="accepted",
+    )
+    assert back.status == S.ACTIVE and reenrollment_bar(back) is None
+    assert back.clocks_of(K.REVALIDATION_DUE) and back.clocks_of(K.NON_BILLING)
+    kept = do(
+        filed,
+        "cap_decided",
+        noon(date(2020, 8, 20)),
+        decision_date="2020-08-20",
+        outcome="not_accepted",
+    )
+    assert kept.status == S.REVOKED
+
+
+def test_item6_reconsideration_window_65_days_and_a_reversal():
+    s = _revoked(bar_years=3, ground="felony")
+    assert not s.clocks_of(K.REVOCATION_CAP)  # a felony cannot be corrected
+    e = refused(s, "cap_submitted", noon(date(2020, 6, 20)), filed_on="2020-06-20")
+    assert "405.809" in e.message
+    assert clock(s, K.REVOCATION_RECONSIDERATION).last_day == date(2020, 8, 22)
+    s = fire(s, day_start(date(2020, 8, 20)))
+    late = refused(s, "reconsideration_requested", noon(date(2020, 8, 23)), filed_on="2020-08-23")
+    assert late.field == "filed_on"
+    s = do(s, "reconsideration_requested", noon(date(2020, 8, 22)), filed_on="2020-08-22")
+    upheld = do(
+        s,
+        "reconsideration_decided",
+        noon(date(2020, 10, 1)),
+        decision_date="2020-10-01",
+        outcome="upheld",
+    )
+    assert upheld.status == S.REVOKED
+    reversed_ = do(
+        s,
+        "reconsideration_decided",
+        noon(date(2020, 10, 1)),
+        decision_date="2020-10-01",
+        outcome="reversed",
+    )
+    assert reversed_.status == S.ACTIVE and not reversed_.clocks_of(K.REENROLLMENT_BAR)
+
+
+def test_item14_revocation_pending_until_its_effective_date():
+    s = _revoked(bar_years=3)
+    assert s.status == S.REVOCATION_PENDING
+    from models.enrollment import status_text
+
+    assert status_text(s) == "revocation pending, effective 2020-07-18"
+    # The provider may bill until the effective date.
+    s = do(s, "claim_activity", noon(date(2020, 7, 17)), latest_claim_date="2020-07-17")
+    assert fire(s, just_before(date(2020, 7, 18))).status == S.REVOCATION_PENDING
+    s = fire(s, day_start(date(2020, 7, 18)))
+    assert s.status == S.REVOKED and status_text(s) == "revoked effective 2020-07-18"
+    e = refused(s, "claim_activity", noon(date(2020, 7, 19)), latest_claim_date="2020-07-18")
+    assert e.code == "IllegalTransition"
+    # Retroactive: in effect at once.
+    now_revoked = _revoked(bar_years=5, effective_date="2020-06-12")
+    assert now_revoked.status == S.REVOKED
+
+
+def test_item8_authorized_official_change_30_days():
+    s = enrolled(now=noon(date(2024, 3, 1)))
+    s = do(
+        s,
+        "change_occurred",
+        noon(date(2024, 3, 1)),
+        kind="authorized_official",
+        change_date="2024-03-01",
+    )
+    c = clock(s, K.CHANGE_REPORT)
+    assert c.last_day == date(2024, 3, 31) and "424.516(e)(1)" in c.explanation
+    assert do(s, "change_reported", noon(date(2024, 3, 31)), reported_on="2024-03-31").stays == []
+    assert fire(s, just_before(date(2024, 4, 1))).status == S.ACTIVE
+    assert fire(s, day_start(date(2024, 4, 1))).status == S.STAYED
+
+
+def _mac_stay(**data) -> EnrollmentState:
+    s = billed(enrolled(now=noon(date(2026, 3, 2))), date(2026, 3, 2))
+    return do(
+        s,
+        "stay_imposed",
+        noon(date(2026, 3, 2)),
+        letter_date="2026-03-02",
+        cause="other",
+        grounds="IDTF standard",
+        **data,
+    )
+
+
+def test_item10_a_mac_stay_lasts_at_most_60_days_from_its_letter():
+    s = _mac_stay()
+    assert s.status == S.STAYED and s.stays[0].imposed_by == "mac"
+    assert clock(s, K.STAY).last_day == date(2026, 5, 1)  # 60 days from 2026-03-02
+    assert fire(s, just_before(date(2026, 5, 2))).status == S.STAYED
+    gone = fire(s, day_start(date(2026, 5, 2)))
+    assert gone.status == S.DEACTIVATED
+    lifted = do(s, "stay_lifted", noon(date(2026, 5, 1)), lifted_on="2026-05-01")
+    assert lifted.status == S.ACTIVE and lifted.stays[0].outcome == "lifted"
+    assert not lifted.clocks_of(K.STAY_REBUTTAL)
+    ok = _mac_stay(ends_on="2026-05-01")
+    assert clock(ok, K.STAY).last_day == date(2026, 5, 1)
+    base = billed(enrolled(now=noon(date(2026, 3, 2))), date(2026, 3, 2))
+    e = refused(
+        base,
+        "stay_imposed",
+        noon(date(2026, 3, 2)),
+        letter_date="2026-03-02",
+        cause="other",
+        ends_on="2026-05-02",
+    )
+    assert e.field == "ends_on" and "424.541" in e.message
+    old = enrolled(now=noon(date(2023, 12, 1)), effective=date(2023, 1, 2))
+    e = refused(
+        old, "stay_imposed", noon(date(2023, 12, 1)), letter_date="2023-12-01", cause="other"
+    )
+    assert e.field == "letter_date"
+
+
+def test_item10_a_stay_rebuttal_within_15_days_of_the_letter():
+    s = _mac_stay()
+    assert clock(s, K.STAY_REBUTTAL).last_day == date(2026, 3, 17)
+    late = refused(s, "rebuttal_submitted", noon(date(2026, 3, 18)), filed_on="2026-03-18")
+    assert late.field == "filed_on"
+    ok = do(s, "rebuttal_submitted", noon(date(2026, 3, 17)), filed_on="2026-03-17")
+    assert ok.status == S.STAYED and ok.stays[0].rebuttal_filed_on == date(2026, 3, 17)
+    assert fire(s, day_start(date(2026, 3, 18))).events[-1].event == "stay_rebuttal_window_expired"
+
+
+def test_item10_the_macs_stay_replaces_the_engines_inferred_one():
+    s = fire(_due_june_2026(), day_start(date(2026, 7, 1)))
+    assert s.status == S.STAYED and s.stays[0].imposed_by == "engine"
+    s = do(
+        s,
+        "stay_imposed",
+        noon(date(2026, 7, 6)),
+        letter_date="2026-07-06",
+        cause="revalidation",
+    )
+    engine, mac = s.stays
+    assert engine.outcome == "superseded" and mac.imposed_by == "mac"
+    assert clock(s, K.STAY).last_day == date(2026, 9, 4)  # 60 days from the letter
+    s = fire(s, day_start(date(2026, 9, 5)))
+    assert s.deactivation and s.deactivation.effective_date == date(2026, 6, 30)
+    cured = do(
+        fire(_due_june_2026(), day_start(date(2026, 7, 1))),
+        "stay_imposed",
+        noon(date(2026, 7, 6)),
+        letter_date="2026-07-06",
+        cause="revalidation",
+    )
+    cured = do(cured, "revalidation_submitted", noon(date(2026, 7, 8)), receipt_date="2026-07-08")
+    assert cured.status == S.ACTIVE
+
+
+def test_item4_where_a_stayed_or_deactivated_enrollment_stands():
+    from models.enrollment import standing
+
+    assert standing(_due_june_2026()) is None
+    stayed = fire(_due_june_2026(), day_start(date(2026, 7, 1)))
+    found = standing(stayed)
+    assert found and found.since == date(2026, 7, 1)
+    assert "file the revalidation by 2026-07-30" in found.action
+    assert "deactivated effective 2026-06-30" in found.action
+    gone = fire(stayed, day_start(date(2026, 7, 31)))
+    found = standing(gone)
+    assert found and found.summary == "deactivated effective 2026-06-30"
+    assert "file a reactivation" in found.action
+
+
+def test_names_travel_with_the_enrollment():
+    s = enrolled(legal_name="Jane Q Doe")
+    assert s.legal_name == "Jane Q Doe"
+    assert next_cycle_state(s).legal_name == "Jane Q Doe"
+
+
 # --- The table, walked ---
 
 
@@ -706,15 +1158,92 @@ def _walk_remaining_rows() -> None:
     old = fire(old, day_start(date(2021, 2, 1)))
     assert old.status == S.DEACTIVATED and old.deactivation
     assert old.deactivation.effective_date == date(2021, 1, 31)
-    old2 = enrolled(effective=date(2016, 5, 2), source="import", now=noon(date(2020, 12, 1)))
-    old2 = do(
-        old2, "revalidation_notice_received", noon(date(2020, 12, 1)), letter_date="2020-09-01"
+    # A notice whose 60 days end after the due date: missed on its last day.
+    old2 = enrolled(
+        effective=date(2016, 5, 2),
+        source="import",
+        now=noon(date(2020, 12, 1)),
+        revalidation_due_date=date(2021, 1, 31),
     )
-    assert old2.status == S.DEACTIVATED
+    old2 = do(
+        old2, "revalidation_notice_received", noon(date(2020, 12, 15)), letter_date="2020-12-15"
+    )
+    old2 = fire(old2, day_start(date(2021, 2, 1)))
+    assert old2.status == S.ACTIVE
+    old2 = fire(old2, day_start(date(2021, 2, 14)))
+    assert old2.status == S.DEACTIVATED and old2.deactivation
+    assert old2.deactivation.effective_date == date(2021, 1, 31)
     # From deactivated.
     d = _cr5613()
     do(d, "revoked", noon(date(2018, 8, 1)), notice_date="2018-08-01", bar_years=2, grounds="x")
     do(d, "voluntarily_terminated", noon(date(2018, 8, 1)), effective_date="2018-08-01")
+
+
+def _walk_issue_15_rows() -> None:
+    """Rows of issue 15 its scenarios above do not reach."""
+    from models.identifiers import provisional_enrollment_id
+
+    now = noon(date(2026, 3, 2))
+    pid = provisional_enrollment_id("org-1", "walk")
+    provisional = billed(enrolled(enrollment_id=pid, now=now), date(2026, 3, 2))
+    stayed = do(provisional, "stay_imposed", now, letter_date="2026-03-02", cause="other")
+    deactivated = do(provisional, "deactivated", now, letter_date="2026-03-02")
+    revoking = do(provisional, "revoked", now, notice_date="2026-03-02", bar_years=1, grounds="x")
+    for s in (stayed, deactivated, revoking, fire(revoking, day_start(date(2026, 4, 1)))):
+        assert do(s, "enrollment_id_assigned", now, enrollment_id="I20260302000001").is_closed
+    # Revoked from stayed or deactivated, effective at once.
+    for s in (stayed, deactivated):
+        retro = {"effective_date": "2026-03-01"}
+        assert do(s, "revoked", now, notice_date="2026-03-02", bar_years=1, grounds="x", **retro)
+    # Two MAC stays: lifting one leaves the enrollment stayed.
+    two = do(stayed, "stay_imposed", now, letter_date="2026-03-02", cause="other")
+    assert do(two, "stay_lifted", now, lifted_on="2026-03-02", stay_id=two.stays[0].clock_id)
+    # A revalidation not approved while stayed (for a change) or deactivated.
+    filed = _filed(date(2026, 4, 1))
+    changed = do(
+        filed, "change_occurred", noon(date(2026, 4, 2)), kind="other", change_date="2026-04-02"
+    )
+    changed = do(
+        changed,
+        "stay_imposed",
+        noon(date(2026, 4, 3)),
+        letter_date="2026-04-03",
+        cause="unreported_change",
+    )
+    no = {"notice_date": "2026-04-05", "outcome": "rejected"}
+    assert do(changed, "revalidation_not_approved", noon(date(2026, 4, 5)), **no)
+    off = do(filed, "deactivated", noon(date(2026, 4, 3)), letter_date="2026-04-03")
+    assert do(off, "revalidation_not_approved", noon(date(2026, 4, 5)), **no)
+    # While a revocation is pending (effective far ahead): appeals, windows, termination.
+    far = do(
+        billed(enrolled(now=now), date(2026, 3, 2)),
+        "revoked",
+        now,
+        notice_date="2026-03-02",
+        effective_date="2026-09-01",
+        ground="noncompliance",
+        bar_years=1,
+        grounds="x",
+    )
+    assert far.status == S.REVOCATION_PENDING
+    expired = fire(far, day_start(date(2026, 5, 7)))  # CAP and reconsideration windows end
+    assert expired.status == S.REVOCATION_PENDING
+    cap = do(far, "cap_submitted", noon(date(2026, 3, 5)), filed_on="2026-03-05")
+    for outcome in ("accepted", "not_accepted"):
+        do(cap, "cap_decided", noon(date(2026, 3, 6)), decision_date="2026-03-06", outcome=outcome)
+    rec = do(far, "reconsideration_requested", noon(date(2026, 3, 5)), filed_on="2026-03-05")
+    for outcome in ("upheld", "reversed"):
+        do(
+            rec,
+            "reconsideration_decided",
+            noon(date(2026, 3, 6)),
+            decision_date="2026-03-06",
+            outcome=outcome,
+        )
+    do(far, "voluntarily_terminated", noon(date(2026, 3, 6)), effective_date="2026-03-06")
+    # A CAP window that ends after the revocation took effect.
+    late_cap = _revoked(bar_years=3, ground="noncompliance")
+    assert fire(late_cap, day_start(date(2020, 7, 24))).status == S.REVOKED
 
 
 def test_every_transition_of_the_table_is_exercised():
@@ -728,6 +1257,7 @@ def test_every_transition_of_the_table_is_exercised():
             else:
                 fn()
     _walk_remaining_rows()
+    _walk_issue_15_rows()
     table = {(t.source.value, t.event, t.target.value) for t in ENROLLMENT_LIFECYCLE.transitions}
     assert table - SEEN == set()
     assert SEEN - table == set()

@@ -1,4 +1,4 @@
-"""Forms, purposes and the application fee (domain.md 1, 4.3)."""
+"""Forms, purposes and the application fee (docs/regulation.md, "Forms and fees")."""
 
 from datetime import date
 from decimal import Decimal

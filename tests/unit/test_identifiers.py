@@ -1,4 +1,5 @@
-"""Identifier validation: NPI check digit (domain.md 3.1), PECOS IDs (3.2), TINs, states."""
+"""Identifier validation: NPI check digit, PECOS IDs, TINs, states (docs/regulation.md,
+"Identifiers")."""
 
 import re
 
@@ -29,7 +30,7 @@ from models.identifiers import (
     validate_state_code,
 )
 
-# domain.md 3.1: real NPIs from CMS, DAB decisions and the NPPES API sample.
+# Real NPIs from CMS, DAB decisions and the NPPES API sample.
 VALID_NPIS = [
     "1234567893",
     "1487726881",
@@ -305,6 +306,35 @@ def test_tin_last4_and_mask():
     assert mask_tin("123456789") == "*****6789"  # ambiguous without kind
     with pytest.raises(ValueError, match="9 digits"):
         tin_last4("12345")
+
+
+def test_item11_the_support_packet_mask_shows_the_last_five_digits():
+    from models.identifiers import SUPPORT_PACKET_TIN_DIGITS
+
+    assert SUPPORT_PACKET_TIN_DIGITS == 5  # what MAC phone verification asks for
+    assert mask_tin("123-45-6789", "SSN", shown=5) == "***-*5-6789"
+    assert mask_tin("12-3456789", "EIN", shown=5) == "**-**56789"
+    assert mask_tin("123456789", shown=5) == "****56789"
+    # Everywhere else: four.
+    assert mask_tin("123-45-6789", "SSN") == "***-**-6789"
+
+
+def test_item3_provisional_enrollment_ids():
+    from models.identifiers import (
+        is_provisional_enrollment_id,
+        provisional_enrollment_id,
+        validate_any_enrollment_id,
+    )
+
+    one = provisional_enrollment_id("org-1", "app-1")
+    assert one == provisional_enrollment_id("org-1", "app-1")  # a repeat names the same record
+    assert one != provisional_enrollment_id("org-1", "app-2")
+    assert one != provisional_enrollment_id("org-2", "app-1")
+    assert len(one) == 15 and one[0] == "P" and is_provisional_enrollment_id(one)
+    assert validate_any_enrollment_id(one.lower()) == one
+    assert validate_any_enrollment_id("I20031103000001") == "I20031103000001"
+    with pytest.raises(ValueError, match="I or O"):
+        validate_enrollment_id(one)  # never taken for a PECOS ID
 
 
 # --- states -----------------------------------------------------------------------------

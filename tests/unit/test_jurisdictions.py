@@ -1,4 +1,4 @@
-"""MAC tables and lookups (domain.md 5.1-5.3)."""
+"""MAC tables and lookups (docs/regulation.md, "Contractors")."""
 
 import pytest
 from pydantic import ValidationError

@@ -1,4 +1,5 @@
-"""The application lifecycle table (models/lifecycle.py, models/application/; domain.md 2, 7.1)."""
+"""The application lifecycle table (models/lifecycle.py, models/application/; docs/regulation.md,
+"The application")."""
 
 import json
 from collections import deque
@@ -92,6 +93,10 @@ def test_every_non_terminal_state_can_reach_a_terminal_state(state):
                 (E.RECONSIDERATION_REQUESTED, S.RECONSIDERATION_REQUESTED),
                 # The MAC's own notice over a denial the engine inferred (guarded).
                 (E.DENIED, S.DENIED),
+                # A corrective action plan (42 CFR 405.809): accepted, the denial is reversed.
+                (E.CAP_SUBMITTED, S.DENIED),
+                (E.CAP_DECIDED, S.DENIED),
+                (E.CAP_DECIDED, S.APPROVED),
             },
         ),
     ],
@@ -224,7 +229,7 @@ def test_timer_rows_are_unguarded():
 def test_is_operator_event():
     for e in E:
         assert L.is_operator_event(e) == (e not in L.timer_events)
-    assert len(L.timer_events) == 8
+    assert len(L.timer_events) == 10
 
 
 # --- guards ---------------------------------------------------------------------------------
@@ -311,11 +316,17 @@ def test_allowed_events_are_the_operator_rows_without_duplicates(state):
 
 def test_allowed_events_examples():
     assert L.allowed_events(S.DRAFT) == [E.UPDATE_DRAFT, E.SUBMIT, E.WITHDRAWN]
-    assert L.allowed_events(S.DENIED) == [E.DENIED, E.RECONSIDERATION_REQUESTED]
+    assert L.allowed_events(S.DENIED) == [
+        E.DENIED,
+        E.CAP_SUBMITTED,
+        E.CAP_DECIDED,
+        E.RECONSIDERATION_REQUESTED,
+    ]
     assert L.allowed_events(S.APPROVED) == []
     assert set(L.allowed_events(S.PENDING_SIGNATURE)) == {
         E.SIGNATURES_COMPLETED,
         E.FEE_PAID,
+        E.FEE_HARDSHIP_REQUESTED,
         E.REJECTED,
         E.RETURNED,
         E.WITHDRAWN,

@@ -1,5 +1,5 @@
 """Property test of the application reducer against the lifecycle table (models/application.py,
-models/lifecycle.py; domain.md 7.0, 7.1).
+models/lifecycle.py; docs/regulation.md, "Counting days" and "The application").
 
 Random runs of operator events (with plausible, valid-looking data) and time advances of 0-40
 days are driven through check_event / apply_event / fire_due_clocks, as the workflow does: the
@@ -45,12 +45,22 @@ CLOSING_EVENTS = {"withdrawn", "rejected", "returned"}
 CLOCK_STATES: dict[ClockKind, set[ApplicationStatus]] = {
     K.SIGNATURES: {S.PENDING_SIGNATURE},
     K.FEE_PAYMENT: {S.PENDING_FEE},
+    # A hardship request waits for CMS's decision while the application goes on.
+    K.FEE_HARDSHIP_DECISION: {
+        S.PENDING_SIGNATURE,
+        S.PENDING_FEE,
+        S.SUBMITTED,
+        S.IN_REVIEW,
+        S.DEVELOPMENT_REQUESTED,
+        S.SCREENING,
+    },
     K.DEVELOPMENT_RESPONSE: {S.DEVELOPMENT_REQUESTED},
     # Fingerprints stay owed through a development request (42 CFR 424.518(c)).
     K.FINGERPRINTS: {S.SCREENING, S.DEVELOPMENT_REQUESTED},
     K.CORRECTIVE_ACTION_PLAN: {S.DENIED},
     K.RECONSIDERATION_REQUEST: {S.DENIED},
     K.RECONSIDERATION_DECISION: {S.RECONSIDERATION_REQUESTED},
+    K.CORRECTIVE_ACTION_PLAN_DECISION: {S.DENIED, S.RECONSIDERATION_REQUESTED},
     # The grace in which an on-time event recorded late may withdraw an engine consequence.
     K.LATE_RECORDING: {S.REJECTED, S.DENIED},
 }
@@ -60,10 +70,12 @@ REQUIRED_CLOCK: dict[ApplicationStatus, ClockKind] = {
     S.DEVELOPMENT_REQUESTED: K.DEVELOPMENT_RESPONSE,
     S.SCREENING: K.FINGERPRINTS,
 }
-# Period length in days from the clock's start date (domain.md 7.1).
+# Period length in days from the clock's start date (docs/regulation.md).
 PERIOD_DAYS: dict[ClockKind, int] = {
     K.SIGNATURES: 20,
     K.FEE_PAYMENT: 30,
+    K.FEE_HARDSHIP_DECISION: 60,
+    K.CORRECTIVE_ACTION_PLAN_DECISION: 60,
     K.DEVELOPMENT_RESPONSE: 30,
     K.FINGERPRINTS: 30,
     K.RECONSIDERATION_DECISION: 90,
@@ -83,6 +95,9 @@ class Model:
         self.denial_receipt: date | None = None
         self.reminder_keys: list[str] = []
         self.timeline: list[str] = []
+        self.fee_paid = False
+        self.hardship_pending = False
+        self.cap_filed_on: date | None = None
 
 
 def _event(name: str, when: date, today: date, draw: Any) -> Any:
@@ -107,6 +122,17 @@ def _event(name: str, when: date, today: date, draw: Any) -> Any:
         data = {"letter_date": iso}
     elif name == "fee_paid":
         data = {"paid_on": iso}
+    elif name == "fee_hardship_requested":
+        data = {"requested_on": iso}
+    elif name in ("fee_hardship_approved", "fee_hardship_denied"):
+        data = {"decision_date": iso}
+    elif name == "cap_submitted":
+        data = {"filed_on": iso}
+    elif name == "cap_decided":
+        outcome = draw(st.sampled_from(["accepted", "not_accepted"]))
+        data = {"decision_date": iso, "outcome": outcome}
+        if outcome == "accepted":
+            data["ptan"] = "PTAN3"
     elif name == "received_by_mac":
         data = {"case_number": "CASE-1", "receipt_date": iso}
     elif name == "development_requested":
@@ -160,6 +186,8 @@ def _expected_target(state: ApplicationState, request: Any, model: Model) -> App
             "not_received_by_mac": not model.received,
             "denial_reversed": getattr(request, "outcome", None) == "reversed",
             "denial_upheld": getattr(request, "outcome", None) == "upheld",
+            "cap_accepted": getattr(request, "outcome", None) == "accepted",
+            "cap_not_accepted": getattr(request, "outcome", None) == "not_accepted",
             "denied_by_engine": state.decision is not None and state.decision.by_engine,
         }[guard]
 
@@ -174,6 +202,15 @@ def _data_valid(state: ApplicationState, request: Any, model: Model) -> bool:
     if request.event == "reconsideration_requested":
         windows = [c for c in state.clocks if c.kind == K.RECONSIDERATION_REQUEST]
         return bool(windows) and request.filed_on <= windows[0].last_day
+    if request.event == "fee_hardship_requested":
+        return not model.fee_paid and not model.hardship_pending
+    if request.event in ("fee_hardship_approved", "fee_hardship_denied"):
+        return model.hardship_pending
+    if request.event == "cap_submitted":
+        windows = [c for c in state.clocks if c.kind == K.CORRECTIVE_ACTION_PLAN]
+        return bool(windows) and request.filed_on <= windows[0].last_day
+    if request.event == "cap_decided":
+        return model.cap_filed_on is not None
     return True
 
 
@@ -193,10 +230,16 @@ def _check_invariants(state: ApplicationState, now: datetime, model: Model) -> N
     for c in state.clocks:
         assert state.status in CLOCK_STATES[c.kind], (c.kind, state.status, ctx)
     if state.status in REQUIRED_CLOCK:
-        assert REQUIRED_CLOCK[state.status] in kinds, ctx
-    # The grace clock and the state it would restore go together.
-    assert (K.LATE_RECORDING in kinds) == (state.before_consequence is not None), ctx
-    # Every open clock counts as domain.md 7.0 says.
+        # A fee letter's clock stops while CMS decides a hardship request.
+        waiting = state.fee_hardship_requested_on is not None and state.fee_hardship_outcome is None
+        assert REQUIRED_CLOCK[state.status] in kinds or (
+            state.status == S.PENDING_FEE and waiting
+        ), ctx
+    # The grace clock keeps the state it would restore; that state outlives the grace (a late
+    # on-time event withdraws the consequence however late it is recorded).
+    if K.LATE_RECORDING in kinds:
+        assert state.before_consequence is not None, ctx
+    # Every open clock counts as docs/regulation.md says ("Counting days").
     for c in state.clocks:
         if c.kind in PERIOD_DAYS:
             assert c.last_day == c.started_on + timedelta(days=PERIOD_DAYS[c.kind]), ctx
@@ -211,6 +254,9 @@ def _check_invariants(state: ApplicationState, now: datetime, model: Model) -> N
                 receipt = model.denial_receipt
             assert c.started_on == state.decision.on, ctx
             assert c.last_day == receipt + timedelta(days=days), ctx
+            if c.kind == K.CORRECTIVE_ACTION_PLAN:
+                # Only a denial that may be a noncompliance one can be corrected.
+                assert state.decision.ground in (None, "noncompliance"), ctx
         assert c.fires_at == start_of_day(c.last_day + timedelta(days=1), state.time_zone), ctx
     # Reminders are never sent twice.
     assert len(state.reminders_sent) == len(set(state.reminders_sent)), ctx
@@ -361,7 +407,11 @@ def test_reducer_follows_the_lifecycle_table(data):
         assert accepted == expected, "\n".join(model.timeline)
         if state.is_final and accepted:
             assert status == S.DENIED
-            assert event == ApplicationEvent.RECONSIDERATION_REQUESTED or (
+            assert event in (
+                ApplicationEvent.RECONSIDERATION_REQUESTED,
+                ApplicationEvent.CAP_SUBMITTED,
+                ApplicationEvent.CAP_DECIDED,
+            ) or (
                 # The MAC's own notice over a denial the engine inferred.
                 event == ApplicationEvent.DENIED
                 and state.decision is not None
@@ -394,6 +444,17 @@ def test_reducer_follows_the_lifecycle_table(data):
             model.legal_name = request.changes.legal_name is not None
         elif name == "denied":
             model.denial_receipt = request.received_on or when + timedelta(days=5)
+            model.cap_filed_on = None
+        elif name == "fee_paid":
+            model.fee_paid = True
+        elif name == "fee_hardship_requested":
+            model.hardship_pending = True
+        elif name in ("fee_hardship_approved", "fee_hardship_denied"):
+            model.hardship_pending = False
+        elif name == "cap_submitted":
+            model.cap_filed_on = when
+        if target == S.DENIED and status != S.DENIED:
+            model.cap_filed_on = None
         if target == S.APPROVED:
             # 424.520(d): the filing date is the MAC's receipt date (no first service date).
             assert new.ptan is not None

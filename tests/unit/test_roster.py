@@ -1,4 +1,5 @@
-"""Roster and CMS Revalidation Due Date List parsing (models/roster.py; domain.md 4.3, 6.3)."""
+"""Roster and CMS Revalidation Due Date List parsing (models/roster.py;
+docs/regulation.md, "Revalidation")."""
 
 from __future__ import annotations
 
@@ -40,10 +41,35 @@ def test_good_rows_are_enrollment_start_ready() -> None:
         "effective_date": date(2023, 4, 1),
         "provider_type": None,
         "revalidation_due_date": None,
+        "legal_name": None,
         "source": "import",
     }
     start = EnrollmentStart.model_validate({**row.start, "actor": "ops@example.org"})
     assert start.source == "import"
+
+
+def test_the_providers_name_from_the_roster_or_the_cms_list() -> None:
+    due_dates = "\n".join(
+        [
+            CMS_HEADER,
+            cms_line("I20031103000001", "1234567893", "04/30/2028"),
+            "I20031103000002,1234567893,,,SUNRISE CLINIC LLC,FL,Org,Clinic,GP,04/30/2028,,0,1",
+        ]
+    )
+    parsed = parse_roster(
+        f"{HEADER},Name\n"
+        "I20031103000001,1234567893,P1,855I,FL,04/01/2023,\n"
+        "I20031103000002,1234567893,P2,855B,FL,04/01/2023,\n"
+        "I20031103000003,1234567893,P3,855I,FL,04/01/2023,Jane Q. Doe\n",
+        due_dates,
+    )
+    assert parsed.problems == []
+    names = [r.start["legal_name"] for r in parsed.rows]
+    assert names == ["JANE DOE", "SUNRISE CLINIC LLC", "Jane Q. Doe"]
+    long = parse_roster(
+        f"{HEADER},Provider Name\nI20031103000001,1234567893,P1,855I,FL,04/01/2023,{'x' * 301}\n"
+    )
+    assert long.problems[0].column == "Provider Name" and "300" in long.problems[0].reason
 
 
 def test_bom_header_variants_extra_columns_and_column_order() -> None:

@@ -1,4 +1,4 @@
-"""Versioned regulatory rules (models/rules.py; domain.md 2, 4, 7)."""
+"""Versioned regulatory rules (models/rules.py; docs/regulation.md)."""
 
 from datetime import date, timedelta
 
@@ -163,7 +163,7 @@ def test_describe_period(kwargs, text):
     assert r.describe_period() == text
 
 
-# --- the numbers domain.md gives ---------------------------------------------------------
+# --- the numbers the sources give ---------------------------------------------------------
 
 _ON = date(2025, 6, 1)
 
@@ -171,7 +171,7 @@ _ON = date(2025, 6, 1)
 @pytest.mark.parametrize(
     ("key", "days", "months", "years"),
     [
-        # Application lifecycle (domain.md 2.3-2.7, 7.1)
+        # Application lifecycle (docs/regulation.md, "The application")
         (RuleKey.SIGNATURE_WINDOW, 20, None, None),
         (RuleKey.FEE_PAYMENT_WINDOW, 30, None, None),
         (RuleKey.DEVELOPMENT_RESPONSE, 30, None, None),
@@ -189,7 +189,7 @@ _ON = date(2025, 6, 1)
         (RuleKey.MAC_PROCESSING_INITIAL, 180, None, None),
         (RuleKey.MAC_PROCESSING_CHANGE, 90, None, None),
         (RuleKey.LATE_RECORDING_GRACE, 14, None, None),  # engine policy
-        # Enrollment lifecycle (domain.md 4, 7.2)
+        # Enrollment lifecycle (docs/regulation.md, "The enrollment")
         (RuleKey.REVALIDATION_CYCLE, None, None, 5),
         (RuleKey.REVALIDATION_CYCLE_DMEPOS, None, None, 3),
         (RuleKey.REVALIDATION_NOTICE_RESPONSE, 60, None, None),

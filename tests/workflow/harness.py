@@ -49,6 +49,15 @@ def event_data(event: str, today: date, variant: str | None = None) -> dict[str,
         "signatures_completed": {},
         "fee_requested": {"letter_date": d},
         "fee_paid": {},
+        "fee_hardship_requested": {"requested_on": d},
+        "fee_hardship_approved": {"decision_date": d},
+        "fee_hardship_denied": {"decision_date": d},
+        "cap_submitted": {"filed_on": d},
+        "cap_decided": (
+            {"decision_date": d, "outcome": "accepted", "ptan": "PT777"}
+            if variant == "accepted"
+            else {"decision_date": d, "outcome": "not_accepted"}
+        ),
         "received_by_mac": {"case_number": "JN-CASE-42", "receipt_date": d},
         "development_requested": {"request_date": d, "items": ["Copy of state license"]},
         "development_responded": {},

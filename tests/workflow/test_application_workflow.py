@@ -115,6 +115,7 @@ def _paths_to_every_transition() -> list[tuple[Transition[S], Plan]]:
     )
     variants: dict[str, list[str | None]] = {
         "reconsideration_decided": ["upheld", "reversed"],
+        "cap_decided": ["not_accepted", "accepted"],
         "submit": [None, "signed"],
     }
     frontier: list[tuple[ApplicationState, Plan, datetime]] = [(start, [], now)]
@@ -335,7 +336,8 @@ async def test_fingerprints_30_days_both_sides_and_denial_windows(
     kinds = {c.kind.value: c for c in state.clocks}
     assert set(kinds) == {"corrective_action_plan", "reconsideration_request", "late_recording"}
     denied_on = add_days(letter, 31)
-    # 30 / 60 days from presumed receipt 5 days after the notice (domain.md 2.7, 7.0)
+    # 30 / 60 days from presumed receipt, 5 days after the notice (docs/regulation.md,
+    # "Counting days")
     assert kinds["corrective_action_plan"].last_day == add_days(denied_on, 35)
     assert kinds["reconsideration_request"].last_day == add_days(denied_on, 65)
 

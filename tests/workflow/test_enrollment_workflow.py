@@ -354,7 +354,8 @@ async def test_revocation_three_year_bar_then_notified_and_completed(
     state = await driver.send(
         handle, "revoked", notice_date=notice.isoformat(), bar_years=3, grounds="424.535(a)(12)"
     )
-    assert state.status == S.REVOKED
+    # Pending until it takes effect, 30 days after the notice (42 CFR 424.535(g)).
+    assert state.status == S.REVOCATION_PENDING
     effective = add_days(notice, 30)
     barred_through = add_days(add_years(effective, 3), -1)
     bar = await handle.query(EnrollmentWorkflow.reenrollment_bar)
@@ -363,7 +364,11 @@ async def test_revocation_three_year_bar_then_notified_and_completed(
     assert bar.barred_through == barred_through
     assert bar.may_apply_from == add_years(effective, 3)
     bar_clock = _clock(state, K.REENROLLMENT_BAR)
-    assert [c.kind for c in state.clocks] == [K.REENROLLMENT_BAR]
+    assert {c.kind for c in state.clocks} == {
+        K.REVOCATION_EFFECTIVE,
+        K.REVOCATION_RECONSIDERATION,
+        K.REENROLLMENT_BAR,
+    }
 
     queried = await driver.state(handle)
     for early in (notice, add_days(notice, 400), barred_through):
@@ -372,6 +377,12 @@ async def test_revocation_three_year_bar_then_notified_and_completed(
         assert info.value.code == "ReenrollmentBarred"
         assert bar.may_apply_from.isoformat() in info.value.message
     refuse_if_barred(queried, bar.may_apply_from)
+    # Billing goes on until the effective date; from then on the enrollment is revoked.
+    await driver.send(handle, "claim_activity", latest_claim_date=notice.isoformat())
+    await driver.sleep_until_local(add_days(effective, -1))
+    assert (await driver.state(handle)).status == S.REVOCATION_PENDING
+    await driver.sleep_until_local(effective)
+    assert (await driver.state(handle)).status == S.REVOKED
     refused = await driver.refused(handle, "claim_activity", latest_claim_date=notice.isoformat())
     assert refused.type == "IllegalTransition"
 

@@ -16,11 +16,17 @@ DIGEST_ALGORITHM = (
 )
 
 
+# The memo key of a run started to reopen a closed record for a correction: the run it
+# carries on from (not a continue-as-new, so the server does not link them itself).
+REOPENS_RUN = "reopens_run_id"
+
+
 async def fetch_chain(client: Client, workflow_id: str) -> list[WorkflowHistory]:
     """The histories of every run of `workflow_id`'s continued-as-new chain, oldest first.
 
-    Starts from the latest run and follows each run's ``continued_execution_run_id`` back to
-    the first. Raises ``temporalio.service.RPCError`` (NOT_FOUND) for an unknown workflow id.
+    Starts from the latest run and follows each run's ``continued_execution_run_id`` (or the
+    run a correction reopened) back to the first. Raises ``temporalio.service.RPCError``
+    (NOT_FOUND) for an unknown workflow id.
     """
     latest = await client.get_workflow_handle(workflow_id).fetch_history()
     chain = [latest]
@@ -28,6 +34,8 @@ async def fetch_chain(client: Client, workflow_id: str) -> list[WorkflowHistory]
     while True:
         started = chain[-1].events[0].workflow_execution_started_event_attributes
         previous = started.continued_execution_run_id
+        if not previous and REOPENS_RUN in started.memo.fields:
+            (previous,) = await client.data_converter.decode([started.memo.fields[REOPENS_RUN]])
         if not previous or previous in seen:
             break
         seen.add(previous)
