@@ -1,4 +1,5 @@
-"""Structured JSON logs that say which workflow and activity wrote them, and never carry PII.
+"""Structured logs that say which workflow and activity wrote them, and never carry PII: JSON
+lines for machines, readable lines in a terminal.
 
 Every process calls `configure_logging` once. Activity log lines get the workflow id, run id,
 activity type and attempt from the Temporal activity context; a redaction processor replaces
@@ -39,7 +40,11 @@ def add_temporal_context(
     return event_dict
 
 
-def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
+def configure_logging(level: str = "INFO", *, json: bool | None = True) -> None:
+    """`json=None`: JSON lines unless stderr is a terminal, where a person reads them (one
+    readable line per event, keys aligned); ENROLL_LOG_JSON=true|false decides otherwise."""
+    if json is None:
+        json = not sys.stderr.isatty()
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,

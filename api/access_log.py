@@ -56,6 +56,8 @@ def _log(scope: Scope, status: int, duration_ms: float) -> None:
     }
     if state.get("auth") in ("missing", "invalid", "forbidden"):
         fields["auth"] = state["auth"]
+    # A route may add its own facts to its one line (the codec: operation, payload count).
+    fields.update(state.get("access_log") or {})
     if status >= 500:
         log.error("api request", **fields)
     else:

@@ -23,13 +23,18 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
+from temporalio.api.testservice.v1 import UnlockTimeSkippingRequest
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from models.calendar import local_date
-from models.read_model import ApplicationRow, DeadlineRow, EnrollmentRow
+from models.read_model import ApplicationRow, DeadlineRow, EnrollmentRow, NotificationRow
 
-MAX_ADVANCE_DAYS = 3650
+# Forty years and a little: a portfolio's future in one call, still made of bounded steps.
+MAX_ADVANCE_DAYS = 14_700
+# The longest single move of the clock; each step is settled before the next.
+STEP = timedelta(days=90)
 # How long an advance waits (real time) for the read model to show what the fired timers did.
 SETTLE_TIMEOUT = timedelta(seconds=30)
 # How many passed deadlines and status changes an advance lists (the counts are always exact).
@@ -51,12 +56,33 @@ class SandboxClock(Protocol):
 
 class TimeSkippingClock:
     """`SandboxClock` on the Java time-skipping test server: one global clock, locked between
-    advances (it still moves in real time), moved by `env.sleep`."""
+    advances (it still moves in real time), moved by `env.sleep` in bounded steps.
 
-    def __init__(self, env: WorkflowEnvironment) -> None:
+    Two limits of that server are designed around here (README, Sandbox):
+
+    - one `env.sleep` is one RPC, which the SDK gives up on after 30 s of wall time: a long
+      advance is many short steps (`step`), each bounded in wall time;
+    - a child workflow that completes after its parent's run has closed (an enrollment started
+      by an approved application; a revalidation application whose enrollment has continued as
+      new) takes a time-skipping lock "to be released by the parent", which a closed parent
+      never releases: time then only moves at wall-clock speed. A step that stalls for
+      `stall_after` is given back that lock (one unlock; the server refuses it, harmlessly, when
+      nothing was leaked) and goes on. `leaks_released` counts them.
+    """
+
+    def __init__(
+        self,
+        env: WorkflowEnvironment,
+        *,
+        step: timedelta = STEP,
+        stall_after: timedelta = timedelta(seconds=5),
+    ) -> None:
         if not env.supports_time_skipping_v1:
             raise ValueError("TimeSkippingClock needs WorkflowEnvironment.start_time_skipping()")
         self._env = env
+        self._step = step
+        self._stall_after = stall_after
+        self.leaks_released = 0
 
     def __repr__(self) -> str:
         return "TimeSkippingClock()"
@@ -65,19 +91,44 @@ class TimeSkippingClock:
         return await self._env.get_current_time()
 
     async def advance(self, delta: timedelta) -> None:
-        await self._env.sleep(delta)
+        target = await self.now() + delta
+        while (left := target - await self.now()) > timedelta(0):
+            await self._skip(min(left, self._step), target)
+
+    async def _skip(self, delta: timedelta, target: datetime) -> None:
+        step_end = await self.now() + delta
+        sleep = asyncio.ensure_future(self._env.sleep(delta))
+        done, _ = await asyncio.wait({sleep}, timeout=self._stall_after.total_seconds())
+        if done:
+            sleep.result()
+            return
+        # Stalled: the server holds a time-skipping lock nobody will release. Give it back;
+        # the pending sleep then completes (and re-takes its own lock, as it always does).
+        if await self._release_leaked_lock():
+            self.leaks_released += 1
+        try:
+            await asyncio.wait_for(sleep, timeout=self._stall_after.total_seconds() * 4)
+        except (TimeoutError, RPCError):
+            # The SDK's own call limit may have ended the sleep: what counts is the clock.
+            if await self.now() < min(step_end, target):
+                raise
+        except BaseException:
+            sleep.cancel()
+            raise
+
+    async def _release_leaked_lock(self) -> bool:
+        try:
+            await self._env.client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
+        except RPCError:
+            return False  # nothing was leaked: the server refuses an unbalanced unlock
+        return True
 
 
 # --- Advancing ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Snapshot:
-    statuses: dict[tuple[str, str], str]  # (record kind, id) -> status
-    deadlines: list[DeadlineRow]
-
-
-def _snapshot(engine: Engine) -> _Snapshot:
+def _statuses(engine: Engine) -> dict[tuple[str, str], str]:
+    """(record kind, id) -> status, for every application and enrollment."""
     with Session(engine) as s:
         statuses = {
             ("application", a): st
@@ -87,12 +138,11 @@ def _snapshot(engine: Engine) -> _Snapshot:
             ("enrollment", e): st
             for e, st in s.exec(select(EnrollmentRow.enrollment_id, EnrollmentRow.status))
         }
-        deadlines = list(s.exec(select(DeadlineRow).order_by(col(DeadlineRow.fires_at))))
-    return _Snapshot(statuses, deadlines)
+    return statuses
 
 
 def _due(engine: Engine, since: datetime, until: datetime) -> list[DeadlineRow]:
-    """Open clocks in the read model whose consequence was due in (since, until]."""
+    """Open clocks in the read model whose consequence is due in (since, until]."""
     with Session(engine) as s:
         return list(
             s.exec(
@@ -103,23 +153,47 @@ def _due(engine: Engine, since: datetime, until: datetime) -> list[DeadlineRow]:
         )
 
 
+def _last_notice(engine: Engine) -> int:
+    with Session(engine) as s:
+        return s.exec(select(func.max(NotificationRow.id))).one() or 0
+
+
+def _notices_after(engine: Engine, after_id: int) -> tuple[int, list[NotificationRow]]:
+    """How many notices were recorded after `after_id`, and the first MAX_LISTED of them."""
+    with Session(engine) as s:
+        newer = col(NotificationRow.id) > after_id
+        count = s.exec(select(func.count()).select_from(NotificationRow).where(newer)).one()
+        rows = s.exec(
+            select(NotificationRow).where(newer).order_by(col(NotificationRow.id)).limit(MAX_LISTED)
+        )
+        return count, list(rows)
+
+
 @dataclass
 class AdvanceReport:
-    """What one advance did: the clock before and after, and what changed in the read model."""
+    """What one advance did: the clock before and after, the clocks that fired, the notices
+    (reminders, consequences) the engine sent and the statuses that changed."""
 
     time_zone: str
     days: int
     before: datetime
     after: datetime
+    steps: int
     passed: list[DeadlineRow]
     status_changes: list[tuple[tuple[str, str], str | None, str]]  # (kind, id), from, to
+    notices_count: int
+    notices: list[NotificationRow]
     settle_seconds: float
 
     def to_json(self) -> dict[str, Any]:
+        by_kind: dict[str, int] = {}
+        for n in self.notices:
+            by_kind[n.kind] = by_kind.get(n.kind, 0) + 1
         return {
             "days": self.days,
             "from": clock_view(self.before, self.time_zone),
             "to": clock_view(self.after, self.time_zone),
+            "steps": self.steps,
             "deadlines_passed": len(self.passed),
             "passed": [
                 {
@@ -141,7 +215,21 @@ class AdvanceReport:
                 {"record": {"kind": kind, "id": record_id}, "from": old, "to": new}
                 for (kind, record_id), old, new in self.status_changes[:MAX_LISTED]
             ],
-            "truncated": max(len(self.passed), len(self.status_changes)) > MAX_LISTED,
+            "notices_count": self.notices_count,
+            "notices_by_kind": by_kind,
+            "notices": [
+                {
+                    "kind": n.kind,
+                    "record": {"kind": n.record_kind, "id": n.record_id},
+                    "clock_id": n.clock_id,
+                    "due_date": n.due_date.isoformat() if n.due_date else None,
+                    "status": n.record_status,
+                    "subject": n.subject,
+                }
+                for n in self.notices
+            ],
+            "truncated": max(len(self.passed), len(self.status_changes), self.notices_count)
+            > MAX_LISTED,
             "settle_seconds": round(self.settle_seconds, 3),
         }
 
@@ -169,6 +257,31 @@ class NotSettledError(RuntimeError):
         )
 
 
+async def _settle(engine: Engine, since: datetime, until: datetime, timeout: timedelta) -> float:
+    """Wait until the read model shows no clock due in (since, until]; the seconds it took.
+    Clocks already overdue before `since` are not this step's business."""
+    started = time.monotonic()
+    deadline = started + timeout.total_seconds()
+    while pending := await asyncio.to_thread(_due, engine, since, until):
+        if time.monotonic() >= deadline:
+            raise NotSettledError(pending, until, timeout)
+        await asyncio.sleep(0.02)
+    return time.monotonic() - started
+
+
+async def _notices_quiet(engine: Engine, since_id: int, timeout: timedelta) -> float:
+    """Wait until no new notice has been recorded for a few polls (a consequence's notices are
+    recorded in the same round as its projection, a moment apart)."""
+    started = time.monotonic()
+    last, quiet = await asyncio.to_thread(_last_notice, engine), 0
+    while quiet < 3 and time.monotonic() - started < timeout.total_seconds():
+        await asyncio.sleep(0.02)
+        now = await asyncio.to_thread(_last_notice, engine)
+        quiet = quiet + 1 if now == last else 0
+        last = now
+    return time.monotonic() - started if last > since_id else 0.0
+
+
 async def advance_and_settle(
     clock: SandboxClock,
     engine: Engine,
@@ -176,38 +289,45 @@ async def advance_and_settle(
     *,
     time_zone: str,
     settle_timeout: timedelta = SETTLE_TIMEOUT,
+    step: timedelta = STEP,
 ) -> AdvanceReport:
-    """Advance `clock` by `days` and return once the read model shows every clock due by the
-    new time as gone (fired, acted on and projected), with a report of what changed.
+    """Advance `clock` by `days` in steps of at most `step`, each left settled (every clock due
+    by its end fired, acted on and projected) before the next; report what happened.
 
     Raises `NotSettledError` when the read model has not caught up within `settle_timeout`."""
     if not 1 <= days <= MAX_ADVANCE_DAYS:
         raise ValueError(f"days must be 1..{MAX_ADVANCE_DAYS}, not {days}")
     before = await clock.now()
-    start = await asyncio.to_thread(_snapshot, engine)
-    await clock.advance(timedelta(days=days))
+    target = before + timedelta(days=days)
+    start_statuses = await asyncio.to_thread(_statuses, engine)
+    first_notice = await asyncio.to_thread(_last_notice, engine)
+    passed: list[DeadlineRow] = []
+    settled = 0.0
+    steps = 0
+    while (now := await clock.now()) < target:
+        step_end = min(target, now + step)
+        passed += await asyncio.to_thread(_due, engine, now, step_end)
+        await clock.advance(step_end - now)
+        settled += await _settle(engine, now, await clock.now(), settle_timeout)
+        steps += 1
     after = await clock.now()
-    started = time.monotonic()
-    deadline = started + settle_timeout.total_seconds()
-    # Clocks already overdue before the advance are not this advance's business.
-    while pending := await asyncio.to_thread(_due, engine, before, after):
-        if time.monotonic() >= deadline:
-            raise NotSettledError(pending, after, settle_timeout)
-        await asyncio.sleep(0.02)
-    settled = time.monotonic() - started
-    end = await asyncio.to_thread(_snapshot, engine)
-    passed = [d for d in start.deadlines if before < d.fires_at <= after]
+    settled += await _notices_quiet(engine, first_notice, settle_timeout)
+    end_statuses = await asyncio.to_thread(_statuses, engine)
     changes = sorted(
-        (record, start.statuses.get(record), status)
-        for record, status in end.statuses.items()
-        if start.statuses.get(record) != status
+        (record, start_statuses.get(record), status)
+        for record, status in end_statuses.items()
+        if start_statuses.get(record) != status
     )
+    notices_count, notices = await asyncio.to_thread(_notices_after, engine, first_notice)
     return AdvanceReport(
         time_zone=time_zone,
         days=days,
         before=before,
         after=after,
+        steps=steps,
         passed=passed,
         status_changes=changes,
+        notices_count=notices_count,
+        notices=notices,
         settle_seconds=settled,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any
 
 import httpx
@@ -132,6 +133,14 @@ class Api:
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.send(method, path, **kwargs).json()
+
+    def today(self) -> date:
+        """The engine's date in its time zone (the sandbox's date in the sandbox), which is
+        what an operator who types `today` means."""
+        if not hasattr(self, "_today"):
+            body = self.json("GET", "/v1/deadlines", params={"limit": 1, "within_days": 0})
+            self._today = date.fromisoformat(body["today"])
+        return self._today
 
     def pages(self, path: str, params: dict[str, Any], follow: bool) -> dict[str, Any]:
         """One page, or with `follow` every page (items joined, next_cursor null)."""

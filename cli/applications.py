@@ -11,10 +11,14 @@ import typer
 
 from cli.api_client import DEFAULT_API_URL, Api, ApiKeyOption, ApiUrlOption, JsonOption, operate
 from cli.records import (
+    DataOption,
     IdempotencyOption,
+    ReasonOption,
     add_record_commands,
     create_record,
+    date_option,
     parse_pairs,
+    record_event,
 )
 from cli.render import cell, console, field_grid, out, print_json, status_text, table
 
@@ -72,6 +76,63 @@ add_record_commands(
     event_argument_help="An operator event (see `enroll lifecycle`).",
     list_help="List applications from the read model, newest change first.",
 )
+
+
+def _draft_option(flag: str, help: str, date: bool = False) -> Any:
+    return typer.Option(flag, help=help, callback=date_option if date else None)
+
+
+@applications_app.command("update")
+def applications_update(
+    application_id: Annotated[str, typer.Argument(help="The draft application's id.")],
+    reason: ReasonOption,
+    legal_name: Annotated[str | None, _draft_option("--legal-name", "Legal name.")] = None,
+    npi: Annotated[str | None, _draft_option("--npi", "NPI (10 digits).")] = None,
+    ssn: Annotated[str | None, _draft_option("--ssn", "SSN (individuals).")] = None,
+    ein: Annotated[str | None, _draft_option("--ein", "EIN (organizations).")] = None,
+    date_of_birth: Annotated[
+        str | None, _draft_option("--date-of-birth", "YYYY-MM-DD.", date=True)
+    ] = None,
+    state: Annotated[str | None, _draft_option("--state", "US state code.")] = None,
+    provider_type: Annotated[
+        str | None, _draft_option("--provider-type", "e.g. Cardiology.")
+    ] = None,
+    email: Annotated[str | None, _draft_option("--email", "Contact email.")] = None,
+    data: DataOption = None,
+    idempotency_key: IdempotencyOption = None,
+    as_json: JsonOption = False,
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Change the draft's details: the options above, or any detail as `-d field=value`
+    (e.g. `-d first_service_date=2026-12-01`). Only what you give changes."""
+    changes = parse_pairs(data, "--data")
+    given = {
+        "legal_name": legal_name,
+        "npi": npi,
+        "ssn": ssn,
+        "ein": ein,
+        "date_of_birth": date_of_birth,
+        "state": state,
+        "provider_type": provider_type,
+        "contact_email": email,
+    }
+    changes |= {k: v for k, v in given.items() if v is not None}
+    if not changes:
+        raise typer.BadParameter(
+            "nothing to change: give e.g. --legal-name, --ssn or -d field=value"
+        )
+    record_event(
+        "application",
+        application_id,
+        "update_draft",
+        {"changes": changes},
+        reason,
+        idempotency_key=idempotency_key,
+        as_json=as_json,
+        api_url=api_url,
+        api_key=api_key,
+    )
 
 
 @applications_app.command("packet")

@@ -8,10 +8,11 @@ import json
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
 import typer
 
+from cli.api_client import DEFAULT_API_URL, Api, ApiKeyOption, ApiUrlOption, operate
 from cli.keys import stored_keyring
 from cli.process import exit_process, run_async
 from cli.render import console, print_error
@@ -20,7 +21,8 @@ from workflows.settings import Settings
 
 audit_app = typer.Typer(
     no_args_is_help=True,
-    help="The audit trail of a workflow, from its Temporal history: show, export, verify, replay.",
+    help="The audit trail of a workflow, from its Temporal history: show and export (through "
+    "the API, with your key), verify, replay, archive.",
 )
 
 
@@ -35,64 +37,88 @@ def _client_settings() -> Settings:
     return settings
 
 
-async def _export(workflow_id: str, include_history: bool) -> dict[str, Any]:
-    from workflows.audit import build_export, fetch_chain
-
-    client = await connect(_client_settings())
-    histories = await fetch_chain(client, workflow_id)
-    return await build_export(
-        histories,
-        client.data_converter,
-        generated_by={"actor": getpass.getuser(), "role": "cli"},
-        include_history=include_history,
-    )
+WorkflowIdArgument = Annotated[
+    str,
+    typer.Argument(
+        help="A workflow id (application-<id>, enrollment-<id>) or an application or "
+        "enrollment id, as the API takes it."
+    ),
+]
 
 
 @audit_app.command("show")
-def audit_show(workflow_id: str = typer.Argument(..., help="e.g. application-<id>")) -> None:
+def audit_show(
+    workflow_id: WorkflowIdArgument,
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    api_key: ApiKeyOption = None,
+) -> None:
     """Print the timeline: who, role, event, reason, state before -> after, clocks, timers,
-    checks and notifications (no form details)."""
+    checks and notifications (no form details). Read through the API with your key."""
 
-    async def main() -> int:
+    def work(api: Api) -> int:
         from workflows.audit import render_text
 
-        export = await _export(workflow_id, include_history=False)
+        export = api.json("GET", f"/v1/audit/{workflow_id}", params={"include_history": "false"})
         sys.stdout.write(render_text(export))
         return 0
 
-    run_async(main)
+    operate(api_url, api_key, work)
 
 
 @audit_app.command("export")
 def audit_export(
-    workflow_id: str = typer.Argument(..., help="e.g. application-<id>"),
+    workflow_id: WorkflowIdArgument,
     format: str = typer.Option("json", "--format", "-f", help="json, csv or html"),
     out: Path | None = typer.Option(None, "--out", "-o", help="File to write (default stdout)"),
+    with_history: bool = typer.Option(
+        False,
+        "--with-history",
+        help="JSON: embed the raw (still encrypted) history, which `audit verify` needs. "
+        "The HTML report always embeds it.",
+    ),
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    api_key: ApiKeyOption = None,
 ) -> None:
-    """Export the audit (JSON embeds the raw, still encrypted history; HTML embeds the JSON;
-    CSV carries the digest on every row)."""
+    """Export the audit through the API: JSON (the raw history only with --with-history),
+    CSV (the digest on every row) or a printable HTML report (verifiable offline)."""
     if format not in ("json", "csv", "html"):
         print_error(f"--format {format!r}: use json, csv or html")
         exit_process(2)
 
-    async def main() -> int:
-        from workflows.audit import render_csv, render_html
-
-        export = await _export(workflow_id, include_history=format != "csv")
-        if format == "csv":
-            text = render_csv(export)
-        elif format == "html":
-            text = render_html(export)
-        else:
-            text = json.dumps(export, indent=1) + "\n"
+    def work(api: Api) -> int:
+        response = api.send(
+            "GET",
+            f"/v1/audit/{workflow_id}",
+            params={"format": format, "include_history": str(with_history).lower()},
+        )
+        text = response.text if format != "json" else json.dumps(response.json(), indent=1) + "\n"
         if out is None:
             sys.stdout.write(text)
         else:
             out.write_text(text, encoding="utf-8")
-            console.print(f"wrote {out} (history sha256 {export['history_sha256']})")
+            digest = response.headers.get("x-audit-history-sha256")
+            console.print(f"wrote {out} (history sha256 {digest})")
         return 0
 
-    run_async(main)
+    operate(api_url, api_key, work)
+
+
+@audit_app.command("ui-session")
+def audit_ui_session(
+    hours: int = typer.Option(8, "--hours", min=1, max=12, help="How long it lasts."),
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Sign in the Temporal Web UI to decrypt event data (auditor or admin key): prints a
+    codec endpoint to paste into the UI's codec server setting, valid for --hours."""
+
+    def work(api: Api) -> int:
+        session = api.json("POST", "/codec/sessions", body={"hours": hours})
+        sys.stdout.write(session["codec_endpoint"] + "\n")
+        console.print(session["how_to"], soft_wrap=False)
+        return 0
+
+    operate(api_url, api_key, work)
 
 
 @audit_app.command("verify")

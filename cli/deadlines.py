@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -9,7 +11,17 @@ from rich.text import Text
 
 from cli.api_client import DEFAULT_API_URL, Api, ApiKeyOption, ApiUrlOption, JsonOption, operate
 from cli.records import OrgFilter
-from cli.render import cell, console, out, print_json, rule_text, table
+from cli.render import (
+    Column,
+    WideOption,
+    cell,
+    console,
+    out,
+    print_json,
+    rule_text,
+    set_wide,
+    table,
+)
 
 
 def deadlines(
@@ -22,23 +34,40 @@ def deadlines(
         list[str] | None, typer.Option("--kind", help="Clock kind; repeat for several.")
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="At most this many.")] = None,
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv (a spreadsheet) or ics (an iCalendar file: an all-day event on each "
+            "clock's last day, to import or subscribe to); default the screen.",
+        ),
+    ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", "-o", help="With --format: the file to write.")
+    ] = None,
+    wide: WideOption = False,
     as_json: JsonOption = False,
     api_url: ApiUrlOption = DEFAULT_API_URL,
     api_key: ApiKeyOption = None,
 ) -> None:
-    """The morning screen: every open clock, soonest first, overdue in red."""
+    """The morning screen: every open clock, soonest first, overdue in red. With --format csv
+    or ics, the same clocks as a spreadsheet or a calendar."""
+    set_wide(wide)
+    if format not in (None, "csv", "ics"):
+        raise typer.BadParameter(f"{format!r}: use csv or ics", param_hint="--format")
+    params = {"within_days": within_days, "organization_id": org, "kind": kind, "limit": limit}
 
     def work(api: Api) -> int:
-        body = api.json(
-            "GET",
-            "/v1/deadlines",
-            params={
-                "within_days": within_days,
-                "organization_id": org,
-                "kind": kind,
-                "limit": limit,
-            },
-        )
+        if format is not None:
+            text = api.send("GET", "/v1/deadlines", params={**params, "format": format}).text
+            if out_file is None:
+                sys.stdout.write(text)
+            else:
+                out_file.write_text(text, encoding="utf-8", newline="")
+                console.print(f"wrote {out_file}")
+            return 0
+        body = api.json("GET", "/v1/deadlines", params=params)
         print_json(body) if as_json else _show_deadlines(body)
         return 0
 
@@ -60,23 +89,40 @@ def _show_deadlines(body: dict[str, Any]) -> None:
     items.sort(key=lambda i: (str(i.get("last_day")), str(i.get("fires_at"))))
     within = body.get("within_days")
     scope = f", ending within {within} days" if within is not None else ""
-    screen = table(
-        f"Deadlines as of {body.get('today')} ({body.get('time_zone')}){scope}: {len(items)} open",
-        ("Last day", "Days left", "Record", "Status", "Clock", "Rule"),
-    )
+    rows, styles = [], []
     for i in items:
         record = i.get("record") or {}
-        name = f" {record['legal_name']}" if record.get("legal_name") else ""
         days = i.get("days_left")
-        screen.add_row(
-            cell(i.get("last_day")),
-            days_left(days),
-            f"{cell(record.get('kind'))} {cell(record.get('id'))}{name}",
-            cell(record.get("status")),
-            cell(i.get("clock_kind")),
-            rule_text(i.get("rule") or {}),
-            style="red" if isinstance(days, int) and days < 0 else None,
+        rows.append(
+            [
+                i.get("last_day"),
+                days_left(days),
+                record.get("id"),
+                record.get("kind"),
+                record.get("legal_name"),
+                record.get("status"),
+                i.get("clock_kind"),
+                rule_text(i.get("rule") or {}),
+            ]
         )
-    out.print(screen)
+        styles.append("red" if isinstance(days, int) and days < 0 else None)
+    out.print(
+        table(
+            f"Deadlines as of {body.get('today')} ({body.get('time_zone')}){scope}: "
+            f"{len(items)} open",
+            (
+                Column("Last day"),
+                Column("Left"),
+                Column("Record"),
+                Column("Kind", wide_only=True),
+                Column("Name", "text"),
+                Column("Status", "text"),
+                Column("Clock", "text"),
+                Column("Rule", "text"),
+            ),
+            rows,
+            styles,
+        )
+    )
     if body.get("truncated"):
         console.print("more clocks than shown: raise --limit or narrow --within-days")

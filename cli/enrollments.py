@@ -11,6 +11,7 @@ from cli.api_client import DEFAULT_API_URL, ApiKeyOption, ApiUrlOption, JsonOpti
 from cli.records import (
     add_record_commands,
     create_record,
+    date_option,
     parse_pairs,
 )
 
@@ -27,7 +28,10 @@ def enrollments_import(
     form: Annotated[str, typer.Option("--form", help="e.g. CMS-855I.")],
     state: Annotated[str, typer.Option("--state", help="US state code of the enrollment.")],
     effective_date: Annotated[
-        str, typer.Option("--effective-date", help="Effective date (YYYY-MM-DD).")
+        str,
+        typer.Option(
+            "--effective-date", help="Effective date (YYYY-MM-DD, today).", callback=date_option
+        ),
     ],
     enrollment_id: Annotated[
         str, typer.Option("--id", help="PECOS Enrollment ID, e.g. I20031103000001.")
@@ -35,7 +39,11 @@ def enrollments_import(
     org: Annotated[str | None, typer.Option("--org", help="Organization id.")] = None,
     due_date: Annotated[
         str | None,
-        typer.Option("--due-date", help="Revalidation due date from the CMS list (a month end)."),
+        typer.Option(
+            "--due-date",
+            help="Revalidation due date from the CMS list (YYYY-MM-DD, a month end).",
+            callback=date_option,
+        ),
     ] = None,
     provider_type: Annotated[str | None, typer.Option("--provider-type")] = None,
     time_zone: Annotated[str | None, typer.Option("--time-zone", help="IANA zone.")] = None,

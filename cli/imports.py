@@ -19,6 +19,8 @@ from rich.text import Text
 
 from cli.api_client import DEFAULT_API_URL, Api, ApiKeyOption, ApiUrlOption, JsonOption, operate
 from cli.render import cell, console, out, print_json
+from models.due_date_list import CMS_HEADERS, DATE_FORMATS
+from models.roster import ALIASES, OPTIONAL, REQUIRED
 
 IMPORT_CHUNK_ROWS = 200
 ISSUE_OUTCOMES = ("past_due", "due_date_differs", "conflict", "failed")  # rows to act on
@@ -167,6 +169,26 @@ def _show_import(merged: dict[str, Any]) -> None:
     out.print(table)
 
 
+# Paragraphs, each one line: the help screen wraps them to the terminal.
+ROSTER_HELP = "\n\n".join(
+    [
+        "Import a roster of existing enrollments, with the CMS due-date list.",
+        "Roster columns (the header line names them; case, spaces and underscores do not "
+        f"matter): required {', '.join(REQUIRED)}; optional {', '.join(OPTIONAL)}. Also "
+        "accepted: "
+        + ", ".join(f"{alias} for {name}" for alias, name in ALIASES.items())
+        + f". Dates are {DATE_FORMATS}; form is e.g. CMS-855I (or 855I); enrollment_id is the "
+        "PECOS Enrollment ID (I or O and 14 digits).",
+        "Due-date list columns (--due-dates, the CMS file as downloaded): "
+        f"{', '.join(CMS_HEADERS.values())}.",
+        "A progress bar, then what was created, what was already there, and every problem by "
+        "line and column (the header is line 1). Idempotent: run it again after fixing the "
+        "file. Exit 0 when every row is in, 2 when some rows have problems (or conflict, "
+        "differ, or failed).",
+    ]
+)
+
+
 def import_roster(
     roster: Annotated[
         Path,
@@ -193,11 +215,6 @@ def import_roster(
     api_url: ApiUrlOption = DEFAULT_API_URL,
     api_key: ApiKeyOption = None,
 ) -> None:
-    """Import a roster of existing enrollments, with the CMS due-date list.
-
-    A progress bar, then what was created, what was already there, and every problem by line
-    and column (the header is line 1). Idempotent: run it again after fixing the file. Exit 0
-    when every row is in, 2 when some rows have problems (or conflict, differ, or failed)."""
     parsed = csv_records(roster.read_text(encoding="utf-8-sig"))
     due_text = due_dates.read_text(encoding="utf-8-sig") if due_dates else None
     data = parsed.records
@@ -238,3 +255,6 @@ def import_roster(
         return 2 if merged["problems"] else 0
 
     operate(api_url, api_key, work)
+
+
+import_roster.__doc__ = ROSTER_HELP

@@ -7,6 +7,8 @@ help from its arguments, so their annotations must be evaluated where they are d
 
 import inspect
 import json
+import time
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -20,7 +22,47 @@ from cli.api_client import (
     JsonOption,
     operate,
 )
-from cli.render import console, print_json, show_list, show_record
+from cli.render import WideOption, console, print_json, set_wide, show_list, show_record
+
+DATE_HINT = "use YYYY-MM-DD, e.g. 2026-11-30 (today and yesterday work too)"
+RELATIVE_DAYS = {"today": 0, "yesterday": 1}
+
+
+def is_date_key(key: str) -> bool:
+    """Fields and filters that hold a date (receipt_date, signed_on, due_before...)."""
+    return key.endswith(("_date", "_on", "_before")) or key == "date_of_birth"
+
+
+def check_date(value: str, where: str) -> str:
+    """An ISO date, or today/yesterday (resolved later against the engine's clock, which in the
+    sandbox is the sandbox's date); anything else is a usage error that says the format."""
+    text = value.strip().lower()
+    if text in RELATIVE_DAYS:
+        return text
+    try:
+        return date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date: {DATE_HINT}", param_hint=where
+        ) from None
+
+
+def date_option(value: str | None) -> str | None:
+    """Typer callback of every date option."""
+    return None if value is None else check_date(value, "date")
+
+
+def resolve_dates(api: Api, values: Any) -> Any:
+    """Replace today/yesterday under date keys (at any depth) with the engine's date."""
+    if isinstance(values, dict):
+        resolved = {}
+        for key, value in values.items():
+            if is_date_key(key) and isinstance(value, str) and value in RELATIVE_DAYS:
+                value = (api.today() - timedelta(days=RELATIVE_DAYS[value])).isoformat()
+            resolved[key] = resolve_dates(api, value)
+        return resolved
+    return values
+
 
 StatusFilter = Annotated[
     list[str] | None, typer.Option("--status", help="Status; repeat for any of several.")
@@ -32,11 +74,19 @@ NpiFilter = Annotated[str | None, typer.Option("--npi", help="Exactly this NPI."
 OrgFilter = Annotated[str | None, typer.Option("--org", help="Organization id.")]
 DueBeforeFilter = Annotated[
     str | None,
-    typer.Option("--due-before", help="Revalidation due before this date (YYYY-MM-DD)."),
+    typer.Option(
+        "--due-before",
+        help="Revalidation due before this date (YYYY-MM-DD, today, yesterday).",
+        callback=date_option,
+    ),
 ]
 DeadlineBefore = Annotated[
     str | None,
-    typer.Option("--deadline-before", help="Soonest open deadline before this date (YYYY-MM-DD)."),
+    typer.Option(
+        "--deadline-before",
+        help="Soonest open deadline before this date (YYYY-MM-DD, today, yesterday).",
+        callback=date_option,
+    ),
 ]
 LimitOption = Annotated[int | None, typer.Option("--limit", help="Page size (API default 50).")]
 CursorOption = Annotated[str | None, typer.Option("--cursor", help="next_cursor of a page.")]
@@ -46,7 +96,8 @@ DataOption = Annotated[
     typer.Option(
         "--data",
         "-d",
-        help="Event data as key=value (key:=<json> for lists/numbers); repeat.",
+        help="Event data as key=value (key:=<json> for lists/numbers); repeat. Dates are "
+        "YYYY-MM-DD, today or yesterday.",
     ),
 ]
 ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="Why (kept in the log).")]
@@ -76,6 +127,8 @@ def parse_pairs(values: list[str] | None, option: str) -> dict[str, Any]:
                 f"{raw!r}: use key=value (or key:=<json> for numbers, lists, objects)",
                 param_hint=option,
             )
+        if is_date_key(key.split(".")[-1]) and isinstance(parsed, str):
+            parsed = check_date(parsed, f"{option} {key}")
         *parents, leaf = key.split(".")
         target = result
         for part in parents:
@@ -112,15 +165,63 @@ def create_record(
 
     def work(api: Api) -> int:
         response = api.send(
-            "POST", f"/v1/{kind}s", body=sent, headers=_idempotency(idempotency_key)
+            "POST",
+            f"/v1/{kind}s",
+            body=resolve_dates(api, sent),
+            headers=_idempotency(idempotency_key),
         )
-        view = response.json()
+        view = with_checks(api, kind, response.json())
         if as_json:
             print_json(view)
         else:
             verb = verbs[0] if response.status_code == 201 else verbs[1]
             ident = view.get(f"{kind}_id") or view.get("workflow_id")
             console.print(Text.assemble((verb, "green"), f" {ident}"))
+            show_record(view, kind)
+        return 0
+
+    operate(api_url, api_key, work)
+
+
+def with_checks(api: Api, kind: str, view: dict[str, Any], seconds: float = 3.0) -> Any:
+    """The record once its pre-submission checks have run (they run just after a create or a
+    draft change), so its open findings show now rather than when `submit` is refused."""
+    record_id = view.get(f"{kind}_id")
+    deadline = time.monotonic() + seconds
+    while record_id and view.get("side_effects_pending") and time.monotonic() < deadline:
+        time.sleep(0.1)
+        view = api.json("GET", f"/v1/{kind}s/{record_id}")
+    return view
+
+
+def record_event(
+    kind: str,
+    record_id: str,
+    event: str,
+    payload: dict[str, Any],
+    reason: str,
+    *,
+    idempotency_key: str | None,
+    as_json: bool,
+    api_url: str,
+    api_key: str | None,
+) -> None:
+    """POST one operator event; print the record as it is after it."""
+
+    def work(api: Api) -> int:
+        view = api.json(
+            "POST",
+            f"/v1/{kind}s/{record_id}/events",
+            body={"event": event, "data": resolve_dates(api, payload), "reason": reason},
+            headers=_idempotency(idempotency_key),
+        )
+        view = with_checks(api, kind, view)
+        if as_json:
+            print_json(view)
+        else:
+            console.print(
+                Text.assemble(("recorded ", "green"), (event, "bold"), f" → {view.get('status')}")
+            )
             show_record(view, kind)
         return 0
 
@@ -144,10 +245,13 @@ def add_record_commands(
 
     def get(
         record_id: Annotated[str, typer.Argument(help=id_help, metavar=id_metavar)],
+        wide: WideOption = False,
         as_json: JsonOption = False,
         api_url: ApiUrlOption = DEFAULT_API_URL,
         api_key: ApiKeyOption = None,
     ) -> None:
+        set_wide(wide)
+
         def work(api: Api) -> int:
             view = api.json("GET", f"/v1/{kind}s/{record_id}")
             print_json(view) if as_json else show_record(view, kind)
@@ -166,26 +270,17 @@ def add_record_commands(
         api_key: ApiKeyOption = None,
     ) -> None:
         payload = parse_pairs(data, "--data")  # a bad pair is a usage error (exit 2)
-
-        def work(api: Api) -> int:
-            view = api.json(
-                "POST",
-                f"/v1/{kind}s/{record_id}/events",
-                body={"event": event, "data": payload, "reason": reason},
-                headers=_idempotency(idempotency_key),
-            )
-            if as_json:
-                print_json(view)
-            else:
-                console.print(
-                    Text.assemble(
-                        ("recorded ", "green"), (event, "bold"), f" → {view.get('status')}"
-                    )
-                )
-                show_record(view, kind)
-            return 0
-
-        operate(api_url, api_key, work)
+        record_event(
+            kind,
+            record_id,
+            event,
+            payload,
+            reason,
+            idempotency_key=idempotency_key,
+            as_json=as_json,
+            api_url=api_url,
+            api_key=api_key,
+        )
 
     def list_(
         status: StatusFilter = None,
@@ -199,10 +294,12 @@ def add_record_commands(
         limit: LimitOption = None,
         cursor: CursorOption = None,
         follow: AllOption = False,
+        wide: WideOption = False,
         as_json: JsonOption = False,
         api_url: ApiUrlOption = DEFAULT_API_URL,
         api_key: ApiKeyOption = None,
     ) -> None:
+        set_wide(wide)
         params = {
             "status": status,
             "form": form,
@@ -217,7 +314,7 @@ def add_record_commands(
         }
 
         def work(api: Api) -> int:
-            page = api.pages(f"/v1/{kind}s", params, follow)
+            page = api.pages(f"/v1/{kind}s", resolve_dates(api, params), follow)
             print_json(page) if as_json else show_list(page, kind)
             return 0
 

@@ -1,7 +1,10 @@
 """What every `enroll` screen is made of: the two consoles, cells, statuses, rules, tables, and
 the record and list views the applications and enrollments commands share.
 
-Tables and JSON go to stdout (`out`), progress and errors to stderr (`console`).
+Tables and JSON go to stdout (`out`), progress and errors to stderr (`console`). Screens are
+made for an 80-column terminal: identifiers (application ids, NPIs, PECOS IDs, dates) never
+fold, long text (rules, explanations, names) ends in an ellipsis, and the widest lists keep
+their essential columns; `--wide` prints every column in full.
 """
 
 from __future__ import annotations
@@ -9,9 +12,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
+import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -19,6 +25,22 @@ from rich.text import Text
 console = Console(stderr=True)
 # Pipes and files get wide tables (a grep must find whole values); a terminal keeps its width.
 out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
+WIDE_WIDTH = 1000
+
+WideOption = Annotated[
+    bool,
+    typer.Option("--wide", help="Every column, nothing cut (wider than the terminal)."),
+]
+
+
+def set_wide(wide: bool) -> None:
+    """`--wide`: print every column in full, however wide the lines get."""
+    if wide:
+        out.width = WIDE_WIDTH
+
+
+def is_wide() -> bool:
+    return out.width >= WIDE_WIDTH
 
 
 def print_error(message: str) -> None:
@@ -63,12 +85,82 @@ def rule_text(rule: dict[str, Any]) -> str:
     return f"{cell(rule.get('key'))} v{cell(rule.get('version'))} ({cell(rule.get('citation'))})"
 
 
-def table(title: str, headers: Iterable[str]) -> Table:
-    """A titled table whose columns fold long values rather than cut them."""
-    result = Table(title=title, title_justify="left")
-    for header in headers:
-        result.add_column(header, overflow="fold")
+ColumnKind = Literal["id", "text", "wrap"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a screen: `id` never folds (identifiers, dates, codes, statuses), `text` is
+    cut with an ellipsis when the terminal is too narrow, `wrap` wraps at words."""
+
+    header: str
+    kind: ColumnKind = "id"
+    wide_only: bool = False
+
+
+def table(
+    title: str,
+    headers: Iterable[str | Column],
+    rows: Sequence[Sequence[Any]] = (),
+    styles: Sequence[str | None] | None = None,
+) -> Table:
+    """A titled table for an 80-column terminal (see the module doc), sized from `rows`. Plain
+    string headers make `wrap` columns, for tables whose rows come later by `add_row`."""
+    columns = [h if isinstance(h, Column) else Column(h, "wrap") for h in headers]
+    keep = [i for i, c in enumerate(columns) if is_wide() or not c.wide_only]
+    natural = {i: max([_width(r[i]) for r in rows] + [len(columns[i].header)]) for i in keep}
+    # Without rows there is nothing to size: Rich wraps the `wrap` columns as rows come.
+    keep, widths = _fit(columns, keep, natural) if rows else (keep, {})
+    result = Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False
+    )
+    for i in keep:
+        column = columns[i]
+        if column.kind == "id":
+            # A fixed width: Rich never narrows it, so an identifier never folds or shrinks.
+            result.add_column(column.header, no_wrap=True, width=natural[i])
+        elif column.kind == "text":
+            result.add_column(column.header, no_wrap=True, overflow="ellipsis", width=widths.get(i))
+        else:
+            result.add_column(column.header, overflow="fold", width=widths.get(i))
+    for n, row in enumerate(rows):
+        result.add_row(
+            *(row[i] if isinstance(row[i], Text) else cell(row[i]) for i in keep),
+            style=styles[n] if styles else None,
+        )
     return result
+
+
+def _fit(
+    columns: Sequence[Column], keep: list[int], natural: dict[int, int]
+) -> tuple[list[int], dict[int, int]]:
+    """The columns to show and the widths of the flexible (`text`, `wrap`) ones so the table
+    fits the terminal. What the identifiers leave is shared out fairly: a column that needs
+    less than its share gets what it needs, the others split the rest (at least 4: `Na…`).
+    When even that does not fit, the last text columns go (`--wide` shows them)."""
+    flexible = [i for i in keep if columns[i].kind != "id"]
+    if is_wide() or not flexible:
+        return keep, {}
+    while True:
+        # Between two columns: their padding and the divider (no edges, no outer padding).
+        left = out.width - 3 * (len(keep) - 1) - sum(natural[i] for i in keep if i not in flexible)
+        droppable = [i for i in flexible if columns[i].kind == "text"]
+        if left >= 4 * len(flexible) or not droppable:
+            break
+        keep = [i for i in keep if i != droppable[-1]]
+        flexible = [i for i in flexible if i != droppable[-1]]
+    widths: dict[int, int] = {}
+    pending = sorted(flexible, key=lambda i: natural[i])
+    while pending:
+        share = max(4, left // len(pending))
+        column = pending.pop(0)
+        widths[column] = min(natural[column], share)
+        left -= widths[column]
+    return keep, widths
+
+
+def _width(value: Any) -> int:
+    return value.cell_len if isinstance(value, Text) else Text(cell(value)).cell_len
 
 
 def field_grid(title: str) -> Table:
@@ -106,9 +198,12 @@ RECORD_FIELDS = (
 )
 
 
+QUIET_WHEN_ZERO = {"side_effects_pending"}
+
+
 def show_record(view: dict[str, Any], kind: str) -> None:
-    """An application or enrollment as the API shows it: its fields, open clocks, allowed
-    events, the last entries of its log."""
+    """An application or enrollment as the API shows it: its fields, open findings, open
+    clocks, allowed events, the last entries of its log."""
     fields: dict[str, Any] = {}
     details = view.get("details") if isinstance(view.get("details"), dict) else {}
     for key in RECORD_FIELDS:
@@ -116,6 +211,8 @@ def show_record(view: dict[str, Any], kind: str) -> None:
         if value not in (None, "", []):
             fields[key] = value
     for key, value in {**(details or {}), **view}.items():
+        if key in QUIET_WHEN_ZERO and not value:
+            continue
         if key not in fields and key not in RECORD_FIELDS and value not in (None, "", [], {}):
             if isinstance(value, str | int | float) and not isinstance(value, bool):
                 fields[key] = value
@@ -124,81 +221,124 @@ def show_record(view: dict[str, Any], kind: str) -> None:
     for key, value in fields.items():
         grid.add_row(key, status_text(value) if key == "status" else cell(value))
     out.print(grid)
+    show_findings(view.get("findings"))
 
     clocks = [c for c in view.get("clocks") or [] if isinstance(c, dict)]
     if clocks:
-        deadlines = table("Open deadlines", ("Last day", "Clock", "Rule", "If missed"))
-        for c in sorted(clocks, key=lambda c: str(c.get("last_day"))):
-            deadlines.add_row(
-                cell(c.get("last_day")),
-                cell(c.get("kind")),
-                rule_text(c.get("rule") or {}),
-                cell(c.get("consequence")),
+        rows = [
+            [c.get("last_day"), c.get("kind"), c.get("consequence"), rule_text(c.get("rule") or {})]
+            for c in sorted(clocks, key=lambda c: str(c.get("last_day")))
+        ]
+        out.print(
+            table(
+                "Open deadlines",
+                (
+                    Column("Last day"),
+                    Column("Clock"),
+                    Column("If missed", "wrap"),
+                    Column("Rule", "wrap"),
+                ),
+                rows,
             )
-        out.print(deadlines)
+        )
     if "allowed_events" in view:
         allowed = view.get("allowed_events") or []
         out.print(
             Text.assemble(("Allowed events: ", "bold"), ", ".join(allowed) or "none (closed)"),
-            soft_wrap=True,
+            soft_wrap=is_wide(),
         )
     events = [e for e in view.get("events") or [] if isinstance(e, dict)]
     if events:
-        log = table("Log (last 10)", ("#", "Date", "Event", "Status", "Actor", "Reason"))
+        rows = []
         for e in events[-10:]:
             before = e.get("from_status")
-            log.add_row(
-                cell(e.get("seq")),
-                cell(e.get("event_date")),
-                cell(e.get("event")),
-                f"{before} → {e.get('to_status')}" if before else cell(e.get("to_status")),
-                cell(e.get("actor")),
-                cell(e.get("reason")),
+            rows.append(
+                [
+                    e.get("seq"),
+                    e.get("event_date"),
+                    e.get("event"),
+                    f"{before} → {e.get('to_status')}" if before else cell(e.get("to_status")),
+                    e.get("actor"),
+                    e.get("reason"),
+                ]
             )
-        out.print(log)
+        out.print(
+            table(
+                "Log (last 10)",
+                (
+                    Column("#"),
+                    Column("Date"),
+                    Column("Event", "text"),
+                    Column("Status", "text"),
+                    Column("Actor", "text"),
+                    Column("Reason", "wrap"),
+                ),
+                rows,
+            )
+        )
 
 
-LIST_COLUMNS: dict[str, list[tuple[str, str]]] = {
+def show_findings(findings: Any) -> None:
+    """Open findings of the pre-submission checks (a missing SSN, an NPI that fails its check
+    digit...): what `submit` would refuse, shown as soon as it is known."""
+    items = [f for f in findings or [] if isinstance(f, dict)]
+    if not items:
+        return
+    rows = [[f.get("severity"), f.get("field"), f.get("message")] for f in items]
+    styles = ["red" if f.get("severity") == "error" else "yellow" for f in items]
+    out.print(
+        table(
+            f"Open findings ({len(items)})",
+            (Column("Severity"), Column("Field"), Column("Message", "wrap")),
+            rows,
+            styles,
+        )
+    )
+
+
+# Per kind: (header, field, column kind, only with --wide).
+LIST_COLUMNS: dict[str, list[tuple[str, str, ColumnKind, bool]]] = {
     "application": [
-        ("ID", "application_id"),
-        ("Org", "organization_id"),
-        ("Form", "form"),
-        ("Purpose", "purpose"),
-        ("Status", "status"),
-        ("NPI", "npi"),
-        ("Name", "legal_name"),
-        ("State", "state"),
-        ("MAC", "mac_jurisdiction"),
-        ("Next deadline", "next_deadline"),
-        ("Updated", "updated_at"),
+        ("ID", "application_id", "id", False),
+        ("Org", "organization_id", "text", True),
+        ("Form", "form", "id", True),
+        ("Purpose", "purpose", "id", True),
+        ("Status", "status", "text", False),
+        ("NPI", "npi", "id", False),
+        ("Name", "legal_name", "text", False),
+        ("State", "state", "id", True),
+        ("MAC", "mac_jurisdiction", "id", True),
+        ("Next deadline", "next_deadline", "text", False),
+        ("Find.", "open_findings", "id", False),
+        ("Updated", "updated_at", "id", True),
     ],
     "enrollment": [
-        ("ID", "enrollment_id"),
-        ("Org", "organization_id"),
-        ("NPI", "npi"),
-        ("PTAN", "ptan"),
-        ("Form", "form"),
-        ("State", "state"),
-        ("MAC", "mac_jurisdiction"),
-        ("Status", "status"),
-        ("Cycle", "cycle"),
-        ("Effective", "effective_date"),
-        ("Revalidation due", "revalidation_due_date"),
-        ("Next deadline", "next_deadline"),
-        ("Updated", "updated_at"),
+        ("ID", "enrollment_id", "id", False),
+        ("Org", "organization_id", "text", True),
+        ("NPI", "npi", "id", False),
+        ("PTAN", "ptan", "id", True),
+        ("Form", "form", "id", True),
+        ("State", "state", "id", True),
+        ("MAC", "mac_jurisdiction", "id", True),
+        ("Status", "status", "text", False),
+        ("Cycle", "cycle", "id", True),
+        ("Effective", "effective_date", "id", True),
+        ("Reval. due", "revalidation_due_date", "id", False),
+        ("Next deadline", "next_deadline", "text", False),
+        ("Updated", "updated_at", "id", True),
     ],
 }
 
 
 def show_list(page: dict[str, Any], kind: str) -> None:
     items = [i for i in page.get("items") or [] if isinstance(i, dict)]
-    columns = [(h, k) for h, k in LIST_COLUMNS[kind] if any(k in i for i in items)] or [
-        (h, k) for h, k in LIST_COLUMNS[kind][:5]
+    specs = [c for c in LIST_COLUMNS[kind] if any(c[1] in i for i in items)] or LIST_COLUMNS[kind][
+        :5
     ]
-    rows = table(f"{len(items)} {kind}s", (header for header, _ in columns))
+    rows: list[list[Any]] = []
     for item in items:
-        cells: list[Text | str] = []
-        for _, key in columns:
+        cells: list[Any] = []
+        for _, key, _, _ in specs:
             value = item.get(key)
             if key == "status":
                 cells.append(status_text(value))
@@ -207,10 +347,13 @@ def show_list(page: dict[str, Any], kind: str) -> None:
                 cells.append(f"{value} {kind_of}" if kind_of else str(value))
             elif key == "updated_at" and isinstance(value, str):
                 cells.append(value[:16].replace("T", " "))
+            elif key == "open_findings":
+                cells.append(Text(str(value), style="yellow") if value else "")
             else:
-                cells.append(cell(value))
-        rows.add_row(*cells)
-    out.print(rows)
+                cells.append(value)
+        rows.append(cells)
+    columns = [Column(header, col_kind, wide) for header, _, col_kind, wide in specs]
+    out.print(table(f"{len(items)} {kind}s", columns, rows))
     if page.get("next_cursor"):
         console.print(
             f"more: --cursor {page['next_cursor']}  (or --all for every page)", soft_wrap=True

@@ -45,7 +45,8 @@ class Settings(BaseSettings):
     # The worker registers the engine's search attributes at start where the server allows it.
     register_search_attributes: bool = True
     log_level: str = "INFO"
-    log_json: bool = True
+    # JSON lines for machines; unset = JSON unless stderr is a terminal (then readable lines).
+    log_json: bool | None = None
 
     def resolved_archive_dir(self) -> Path:
         return self.archive_dir if self.archive_dir is not None else self.data_dir / "archive"

@@ -18,6 +18,7 @@ from api.problems import Problem, problem_responses
 from api.responses.audit import AuditExport
 from api.temporal import client_of, is_not_found, settings_of
 from models.application import application_workflow_id
+from models.enrollment import enrollment_workflow_id
 from workflows.archive import Archive, ArchiveEntryError, DirectoryArchive, find_archived
 from workflows.audit import build_export, fetch_chain, render_csv, render_html, verify_export
 
@@ -36,9 +37,11 @@ def archive_of(request: Request) -> Archive:
 
 
 def _candidates(workflow_id: str) -> list[str]:
+    """The workflow ids an id may mean: itself, or (without a prefix) the application's or the
+    enrollment's workflow with that id."""
     candidates = [workflow_id]
-    if not workflow_id.startswith("application-"):
-        candidates.append(application_workflow_id(workflow_id))
+    if not workflow_id.startswith(("application-", "enrollment-")):
+        candidates += [application_workflow_id(workflow_id), enrollment_workflow_id(workflow_id)]
     return candidates
 
 
@@ -108,8 +111,8 @@ async def _export(
             404,
             "Unknown workflow",
             f"No workflow '{workflow_id}' exists in Temporal or in the audit archive. Check "
-            "the id: give a workflow id (application-<application id>) or an application id "
-            "from GET /v1/applications. A closed workflow past Temporal's retention is found "
+            "the id: give a workflow id (application-<id>, enrollment-<id>) or an application "
+            "or enrollment id. A closed workflow past Temporal's retention is found "
             "only if a sweep (enroll audit archive) archived it before it was deleted.",
             kind="not-found",
         )
@@ -130,10 +133,13 @@ async def _export(
         "and the checks and notifications that followed. Form details never appear (edits list "
         "the fields they changed; SSN/EIN-shaped text is masked). Every format carries "
         "`history_sha256`, SHA-256 over the serialized History of each run, oldest first; the "
-        "JSON export embeds the raw (still encrypted) history and the HTML report embeds the "
-        "JSON export, so `enroll audit verify FILE` can check either offline. `workflow_id` "
-        "may also be an application id. A closed workflow that Temporal's retention has "
-        "deleted is served from the audit archive (`ENROLL_ARCHIVE_DIR`), after its digest is "
+        "JSON export embeds the raw (still encrypted) history when asked "
+        "(`include_history=true`) and the HTML report always embeds it, so `enroll audit "
+        "verify FILE` can check either offline. The CSV and HTML reports show each event's "
+        "date (the letter's or PECOS's date) beside when it was recorded. `workflow_id` may "
+        "also be an application or enrollment id (without the prefix). A closed workflow that "
+        "Temporal's retention has deleted is served from the audit archive "
+        "(`ENROLL_ARCHIVE_DIR`), after its digest is "
         "verified: `source` (and header X-Audit-Source) says `temporal` or `archive`."
     ),
     operation_id="getAuditExport",
@@ -172,11 +178,11 @@ async def audit(
     principal: Reader,
     format: Annotated[
         Literal["json", "csv", "html"],
-        Query(description="json (with the raw history), csv or html (printable)"),
+        Query(description="json, csv or html (printable, embeds the raw history)"),
     ] = "json",
     include_history: Annotated[
         bool, Query(description="JSON: embed the raw history (needed to verify the export)")
-    ] = True,
+    ] = False,
 ) -> Any:
     export = await _export(request, workflow_id, principal, include_history or format == "html")
     log.info(

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Security
+from fastapi import APIRouter, Query, Request, Response, Security
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from api.auth import AUTH_RESPONSES, READ_ROLES, require
+from api.deadline_feeds import deadlines_csv, deadlines_ics
 from api.problems import problem_responses
 from api.reads import choices, engine_of
 from api.responses.deadlines import Deadline, DeadlineRecord, DeadlineRule, DeadlinesView
@@ -43,6 +44,7 @@ MAX_LIMIT = 5000
 @router.get(
     "",
     operation_id="listDeadlines",
+    response_model=DeadlinesView,
     summary="Every open clock, soonest last day first, each explaining itself",
     description=(
         "First every enrollment that is stayed, deactivated or revocation pending (kind "
@@ -52,8 +54,19 @@ MAX_LIMIT = 5000
         "today; negative = the day has passed and the consequence is due). `within_days` keeps "
         "the clocks whose last day is at most that many days from today (overdue ones "
         "included); without it every open clock is listed. `kind` keeps those kinds (a clock "
-        "kind, or `standing`)."
+        "kind, or `standing`). `format=csv` answers the same list as a spreadsheet (text/csv, "
+        "one row per item), `format=ics` as an iCalendar feed (text/calendar: an all-day event "
+        "on each item's last day, its UID the deadline id; no provider names)."
     ),
+    responses={
+        200: {
+            "description": "The open clocks (JSON, CSV or iCalendar by `format`)",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "text/calendar": {"schema": {"type": "string"}},
+            },
+        }
+    },
 )
 async def list_deadlines(
     request: Request,
@@ -61,14 +74,18 @@ async def list_deadlines(
     organization_id: Annotated[str | None, Query(max_length=64)] = None,
     kind: Annotated[list[str] | None, Query(description="Clock kind; may be repeated")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-) -> DeadlinesView:
+    format: Annotated[
+        Literal["json", "csv", "ics"], Query(description="json, csv or ics (iCalendar)")
+    ] = "json",
+) -> Any:
     kinds = choices(
         "kind",
         kind,
         [*(k.value for k in ClockKind), *(k.value for k in EnrollmentClockKind), STANDING],
     )
     settings = settings_of(request)
-    today = local_date(await now_of(request), settings.default_time_zone)
+    now = await now_of(request)
+    today = local_date(now, settings.default_time_zone)
 
     standing = select(EnrollmentRow).where(col(EnrollmentRow.action_since).is_not(None))
     if organization_id is not None:
@@ -101,13 +118,26 @@ async def list_deadlines(
     zone = settings.default_time_zone
     items = [_standing(e, today, zone) for e in attention]
     items += [_deadline(d, name, today) for d, name in rows]
-    return DeadlinesView(
+    view = DeadlinesView(
         today=today,
         time_zone=zone,
         within_days=within_days,
         items=items[:limit],
         truncated=len(items) > limit,
     )
+    if format == "csv":
+        return Response(
+            deadlines_csv(view),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="deadlines-{today}.csv"'},
+        )
+    if format == "ics":
+        return Response(
+            deadlines_ics(view, now),
+            media_type="text/calendar",
+            headers={"Content-Disposition": 'attachment; filename="deadlines.ics"'},
+        )
+    return view
 
 
 def _standing(e: EnrollmentRow, today: date, zone: str) -> Deadline:

@@ -63,9 +63,11 @@ async def get_clock(request: Request, principal: Reader) -> SandboxClockView:
     description=(
         "Needs the operator or admin role. Returns only when the clock has reached the target, "
         "every timer due by then has fired, its workflow has acted and the read model shows the "
-        "result, so the next read is already true. Reports the deadlines whose consequence "
-        "fell due during the advance and the applications and enrollments whose status "
-        "changed. Time moves only through this call."
+        "result, so the next read is already true. The clock moves in bounded steps (at most "
+        "90 days), each settled before the next, so decades take one call. Reports what "
+        "happened: the deadlines whose consequence fell due, the notices sent (reminders, "
+        "consequences) and the applications and enrollments whose status changed. Time moves "
+        "only through this call."
     ),
     responses={
         **MALFORMED,

@@ -225,7 +225,9 @@ async def _served_from_archive(
     digest: str,
     tmp_path: Path,
 ) -> None:
-    r = await http.get(f"/v1/audit/{workflow_id}", headers=headers("auditor"))
+    r = await http.get(
+        f"/v1/audit/{workflow_id}", params={"include_history": "true"}, headers=headers("auditor")
+    )
     assert r.status_code == 200, r.text
     served = r.json()
     assert served["source"] == "archive" and r.headers["x-audit-source"] == "archive"

@@ -4,6 +4,7 @@ a worker on the time-skipping server."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -152,7 +153,9 @@ async def test_timeline_exports_and_verification(stack: Stack, tmp_path: Path) -
     missing = await stack.http.get("/v1/audit/application-nope", headers=headers("auditor"))
     assert missing.status_code == 404, missing.text
 
-    r = await stack.http.get(f"/v1/audit/{workflow_id}", headers=headers("auditor"))
+    r = await stack.http.get(
+        f"/v1/audit/{workflow_id}", params={"include_history": "true"}, headers=headers("auditor")
+    )
     assert r.status_code == 200, r.text
     export = r.json()
     assert r.headers["x-audit-history-sha256"] == export["history_sha256"]
@@ -266,6 +269,10 @@ async def test_timeline_exports_and_verification(stack: Stack, tmp_path: Path) -
         "EIN on the W-9",
     )
     assert (edit["from_status"], edit["to_status"]) == ("draft", "draft")
+    # Both dates: the event's own (what clocks count from) and when it was recorded.
+    [dev_row] = [row for row in rows if row["event"] == "development_requested"]
+    assert dev_row["event_date"] == dev["details"]["event_date"]
+    assert dev_row["recorded_at"].startswith(str(dev["time"])[:10])
     for secret in (SSN, EIN, DOB):
         assert secret not in r.text
 
@@ -278,39 +285,43 @@ async def test_timeline_exports_and_verification(stack: Stack, tmp_path: Path) -
     assert (await verify_export(r.text, converter=TEST_CONVERTER)).ok
     assert export_from_text(r.text)["history_sha256"] == export["history_sha256"]
 
-    # The CLI: show and export read the same chain from Temporal; verify says OK / TAMPERED.
+    # The CLI: show and export go through the API with the auditor's key (any id the API
+    # takes); verify and replay read files with the key ring and say OK / TAMPERED.
     cli_env = {
         **os.environ,
         "TEMPORAL_ADDRESS": stack.env.client.service_client.config.target_host,
         "ENROLL_PAYLOAD_KEYS": TEST_KEYRING.to_config(),
         "ENROLL_DATA_DIR": str(tmp_path / "data"),
+        "ENROLL_API_URL": str(stack.http.base_url),
+        "ENROLL_API_KEY": KEYS["auditor"][0],
     }
 
-    def enroll(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(ENROLL), "audit", *args],
-            env=cli_env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+    async def enroll(*args: str) -> subprocess.CompletedProcess[str]:
+        # Asynchronously: the API this command calls is served by this test's event loop.
+        proc = await asyncio.create_subprocess_exec(
+            str(ENROLL), "audit", *args, env=cli_env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode is not None
+        return subprocess.CompletedProcess(args, proc.returncode, out.decode(), err.decode())
 
-    shown = enroll("show", workflow_id)
+    shown = await enroll("show", app_id)  # the bare application id, as the API takes it
     assert shown.returncode == 0, shown.stderr
     assert export["history_sha256"] in shown.stdout
     assert "development_window_expired by engine" in shown.stdout
     assert "reason: EIN on the W-9" in shown.stdout and SSN not in shown.stdout
     out = tmp_path / "cli.html"
-    exported = enroll("export", workflow_id, "--format", "html", "--out", str(out))
+    exported = await enroll("export", workflow_id, "--format", "html", "--out", str(out))
     assert exported.returncode == 0, exported.stderr
     for good in (out, path):
-        ok = enroll("verify", str(good))
+        ok = await enroll("verify", str(good))
         assert ok.returncode == 0 and ok.stdout.startswith("OK"), ok.stdout + ok.stderr
     tampered = tmp_path / "tampered.json"
     tampered.write_text(flipped)
-    bad_cli = enroll("verify", str(tampered))
+    bad_cli = await enroll("verify", str(tampered))
     assert bad_cli.returncode == 1 and bad_cli.stdout.startswith("TAMPERED"), bad_cli.stdout
-    replayed = enroll("replay", str(path))
+    replayed = await enroll("replay", str(path))
     assert replayed.returncode == 0 and ": ok" in replayed.stdout, replayed.stdout
 
     bad_format = await stack.http.get(

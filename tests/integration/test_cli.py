@@ -5,11 +5,14 @@ app (served in the test's event loop, a worker on the time-skipping server, a SQ
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import os
 import sys
 import uuid
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +50,23 @@ class Run:
         return json.loads(self.stdout)
 
 
-async def enroll(stack: Stack, *args: str, cwd: Path | None = None, url: str | None = None) -> Run:
-    """Run `enroll ARGS` against the stack; never blocks the event loop serving the API."""
+async def enroll(
+    stack: Stack,
+    *args: str,
+    cwd: Path | None = None,
+    url: str | None = None,
+    columns: int | None = 80,
+) -> Run:
+    """Run `enroll ARGS` against the stack as an 80-column terminal shows it (`columns=None`:
+    a pipe); never blocks the event loop serving the API."""
     env = {
         **os.environ,
         "ENROLL_API_URL": url or str(stack.http.base_url),
         "ENROLL_API_KEY": OPERATOR_KEY,
     }
     env.pop("COLUMNS", None)
+    if columns is not None:
+        env["COLUMNS"] = str(columns)
     proc = await asyncio.create_subprocess_exec(
         str(ENROLL),
         *args,
@@ -147,13 +159,18 @@ async def test_applications_create_get_event_list_and_refusals(
     assert "state: pending_signature" in line
     assert "allowed events:" in line and "signatures_completed" in line and "withdrawn" in line
 
-    # Bad data: the field errors.
+    # Bad data: the field errors (a date the CLI can tell is not one never reaches the API).
     run = await enroll(
         stack, "applications", "event", first, "received_by_mac",
-        "-d", "receipt_date=not-a-date", "-r", "letter",
+        "-d", "receipt_date=2026-13-01", "-d", "case_number=C-1", "-r", "letter",
+    )  # fmt: skip
+    assert run.status == 2 and "use YYYY-MM-DD" in flat(run.stderr), run.stderr
+    run = await enroll(
+        stack, "applications", "event", first, "received_by_mac", "-d", "receipt_date=today",
+        "-r", "letter",
     )  # fmt: skip
     assert run.status == 1
-    assert "error: 422" in run.stderr and "data.receipt_date" in run.stderr, run.stderr
+    assert "error: 422" in run.stderr and "data.case_number" in run.stderr, run.stderr
 
     # An unknown event names the operator events.
     run = await enroll(stack, "applications", "event", first, "teleport", "-r", "x")
@@ -229,8 +246,9 @@ async def test_deadlines_screen_and_lifecycle(stack: Stack) -> None:
     run = await enroll(stack, "deadlines", "--within-days", "30", "--org", org)
     assert run.status == 0, run.stderr
     assert "Deadlines as of" in run.stdout and "ending within 30 days" in run.stdout
-    assert f"application {app_id} Jane Doe" in run.stdout
-    assert "pending_signature" in run.stdout and "signature" in run.stdout
+    [row] = [line for line in run.stdout.splitlines() if app_id in line]
+    assert "Jane Doe" in row and "pending_s" in row  # a status may end in … at 80 columns
+    assert "pending_s" in run.stdout and "signatur" in run.stdout
 
     run = await enroll(stack, "deadlines", "--org", org, "--json")
     assert run.status == 0, run.stderr
@@ -455,3 +473,119 @@ def test_problem_line_names_fields_and_allowed_events() -> None:
         "409 Event not allowed in this state: fee_paid is not allowed in draft · state: draft"
         " · allowed events: submit, withdrawn"
     )
+
+
+# --- An 80-column terminal ----------------------------------------------------------------------
+
+
+def flat(text: str) -> str:
+    """Typer's error panel, wrapped at 80 columns, as one line."""
+    return " ".join(line.strip("│╭╮╰╯─ ") for line in text.splitlines() if line.strip("│─ "))
+
+
+def fits(run: Run, width: int = 80) -> None:
+
+    too_wide = [line for line in run.stdout.splitlines() if len(line) > width]
+    assert not too_wide, "\n".join(too_wide)
+
+
+async def test_80_columns_dates_draft_edits_findings_and_feeds(
+    stack: Stack, tmp_path: Path
+) -> None:
+    org = unique("org")
+    app_id = f"{unique('eighty')}-clinic-application"  # a long id: it must never fold
+    run = await enroll(
+        stack, "applications", "create", "--form", "855I", "--purpose", "initial",
+        "--id", app_id, "--org", org, "-d", "legal_name=Jane Doe", "-d", f"npi={npi(61)}",
+        "-d", "state=FL", "--reason", "new hire",
+    )  # fmt: skip
+    assert run.status == 0, run.stderr
+    fits(run)
+    # A missing SSN is known at create time: the open findings say so before `submit` does.
+    assert "Open findings" in run.stdout and "ssn" in run.stdout, run.stdout
+
+    # Draft edits the way people think: flags, or -d for any detail.
+    run = await enroll(
+        stack, "applications", "update", app_id, "--ssn", "123-45-6789",
+        "--legal-name", "Jane Q. Doe", "-d", "first_service_date=yesterday", "-r", "W-9 came",
+    )  # fmt: skip
+    assert run.status == 0, run.stderr
+    assert "recorded update_draft → draft" in run.stderr
+    assert "***-**-6789" in run.stdout and "123-45-6789" not in run.stdout
+    assert "Open findings" not in run.stdout, run.stdout
+    run = await enroll(stack, "applications", "get", app_id, "--json")
+    view = run.json()
+    today = await stack.today()
+    assert view["details"]["legal_name"] == "Jane Q. Doe"
+    assert view["details"]["first_service_date"] == (today - timedelta(days=1)).isoformat()
+    run = await enroll(stack, "applications", "update", app_id, "-r", "nothing")
+    assert run.status == 2 and "nothing to change" in flat(run.stderr), run.stderr
+
+    # Dates: ISO or today/yesterday, and a US date is refused with the format to use.
+    run = await enroll(
+        stack, "applications", "event", app_id, "submit", "-d", "web_tracking_id=WT-80",
+        "-d", "signed_on=11/30/2026", "-r", "filed",
+    )  # fmt: skip
+    assert run.status == 2, run.stderr
+    assert "use YYYY-MM-DD, e.g. 2026-11-30" in flat(run.stderr), run.stderr
+    assert "signed_on" in flat(run.stderr)
+    run = await enroll(
+        stack, "applications", "event", app_id, "submit", "-d", "web_tracking_id=WT-80",
+        "-d", "signed_on=today", "-r", "filed",
+    )  # fmt: skip
+    assert run.status == 0, run.stderr
+    assert "→ submitted" in run.stderr
+    for event, *data in (
+        ("received_by_mac", "receipt_date=today", "case_number=JN-80"),
+        ("development_requested", "request_date=today", 'items:=["State license"]'),
+    ):
+        pairs = [arg for pair in data for arg in ("-d", pair)]
+        run = await enroll(stack, "applications", "event", app_id, event, *pairs, "-r", "letter")
+        assert run.status == 0, run.stderr
+    view = (await enroll(stack, "applications", "get", app_id, "--json")).json()
+    [clock] = view["clocks"]
+    assert clock["last_day"] == (today + timedelta(days=30)).isoformat()  # dated today
+    run = await enroll(stack, "applications", "list", "--deadline-before", "12/31/2026")
+    assert run.status == 2 and "use YYYY-MM-DD" in flat(run.stderr), run.stderr
+
+    async def listed() -> bool:
+        return app_id in await stack.ids(organization_id=org)
+
+    await eventually(listed, "the application")
+    for args in (("applications", "list", "--org", org), ("deadlines", "--org", org)):
+        run = await enroll(stack, *args)
+        assert run.status == 0, run.stderr
+        fits(run)
+        # The id is whole on one line, never folded.
+        assert any(app_id in line for line in run.stdout.splitlines()), run.stdout
+    run = await enroll(stack, "applications", "get", app_id)
+    assert run.status == 0, run.stderr
+    fits(run)
+    assert app_id in run.stdout and "Open deadlines" in run.stdout
+
+    # The deadlines' rule is cut at 80 columns and whole with --wide.
+    run = await enroll(stack, "deadlines", "--org", org, "--json")
+    rule = run.json()["items"][0]["rule"]
+    full = f"{rule['key']} v{rule['version']} ({rule['citation']})"
+    run = await enroll(stack, "deadlines", "--org", org)
+    assert full not in run.stdout and "…" in run.stdout
+    run = await enroll(stack, "deadlines", "--org", org, "--wide")
+    assert full in run.stdout
+
+    # The same clocks as a spreadsheet and as a calendar.
+    sheet = tmp_path / "deadlines.csv"
+    run = await enroll(stack, "deadlines", "--org", org, "--format", "csv", "-o", str(sheet))
+    assert run.status == 0, run.stderr
+    rows = list(csv.DictReader(io.StringIO(sheet.read_text())))
+    assert [r["record_id"] for r in rows] == [app_id]
+    assert rows[0]["legal_name"] == "Jane Q. Doe" and rows[0]["rule_citation"] == rule["citation"]
+    run = await enroll(stack, "deadlines", "--org", org, "--format", "ics")
+    assert run.status == 0, run.stderr
+    ics = run.stdout
+    assert ics.startswith("BEGIN:VCALENDAR\r\n") and ics.endswith("END:VCALENDAR\r\n")
+    assert ics.count("BEGIN:VEVENT") == 1 and "Jane" not in ics
+    last_day = date.fromisoformat(rows[0]["last_day"])
+    assert f"DTSTART;VALUE=DATE:{last_day:%Y%m%d}" in ics
+    assert all(len(line.encode()) <= 75 for line in ics.split("\r\n"))
+    run = await enroll(stack, "deadlines", "--format", "pdf")
+    assert run.status == 2 and "use csv or ics" in flat(run.stderr), run.stderr

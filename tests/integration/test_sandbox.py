@@ -206,7 +206,7 @@ async def test_advance_settles_the_engine_so_the_next_read_is_true(sandbox: Sand
 async def test_who_may_move_the_clock_and_what_it_accepts(sandbox: Sandbox) -> None:
     before = await sandbox.clock()
     assert (await sandbox.advance(1, role="auditor")).status_code == 403
-    for bad in (0, 3651, -1):
+    for bad in (0, 14_701, -1):
         r = await sandbox.advance(bad)
         assert r.status_code == 422, r.text
         assert r.json()["errors"][0]["field"] == "days"
@@ -219,7 +219,7 @@ async def test_who_may_move_the_clock_and_what_it_accepts(sandbox: Sandbox) -> N
         datetime.fromisoformat(now["now"]) - datetime.fromisoformat(before["now"])
         < timedelta(minutes=1)
     )
-    r = await sandbox.advance(3650, role="admin")
+    r = await sandbox.advance(3650, role="admin")  # ten years: 41 settled steps
     assert r.status_code == 200, r.text
     assert (await sandbox.clock())["today"] == r.json()["to"]["today"]
     spec = (await sandbox.http.get("/openapi.json")).json()
@@ -374,5 +374,5 @@ async def test_advance_waits_for_the_read_model(
     )
     assert looks == [["application-later/development_response"], []]
     assert [d.deadline_id for d in report.passed] == ["application-later/development_response"]
-    with pytest.raises(ValueError, match=r"1\.\.3650"):
+    with pytest.raises(ValueError, match=r"1\.\.14700"):
         await advance_and_settle(clock, sqlite_engine, 0, time_zone=ZONE)

@@ -70,7 +70,8 @@ async def build_export(
 
 CSV_COLUMNS = (
     "n",
-    "time",
+    "event_date",
+    "recorded_at",
     "kind",
     "actor",
     "role",
@@ -88,14 +89,24 @@ CSV_COLUMNS = (
 )
 
 
+def event_date(entry: dict[str, Any]) -> str:
+    """The date the event happened (the letter's or PECOS's date, which clocks count from), as
+    the record carried it; empty for what only has a recording time (timers, activities)."""
+    value = (entry.get("details") or {}).get("event_date")
+    return str(value) if value else ""
+
+
 def render_csv(export: dict[str, Any]) -> str:
-    """One row per timeline entry; every row names the workflow and the history digest (the
-    raw history itself is in the JSON export with the same digest)."""
+    """One row per timeline entry: the event's date and when it was recorded; every row names
+    the workflow and the history digest (the raw history itself is in the JSON export with the
+    same digest)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for entry in export["timeline"]:
         row = {k: entry.get(k) for k in CSV_COLUMNS}
+        row["event_date"] = event_date(entry)
+        row["recorded_at"] = entry.get("time")
         row["clocks_opened"] = " ".join(entry.get("clocks_opened") or [])
         row["clocks_closed"] = " ".join(entry.get("clocks_closed") or [])
         row["workflow_id"] = export["workflow_id"]
@@ -120,6 +131,8 @@ def render_text(export: dict[str, Any]) -> str:
         if entry.get("role"):
             who += f" ({entry['role']})"
         line = f"{entry['n']:>3}  {time[:19]}Z  {entry['kind']:<14} {who:<32} {_line(entry)}"
+        if event_date(entry):
+            line += f"  (dated {event_date(entry)})"
         if entry.get("reason") and entry["kind"] in ("event", "engine", "created"):
             line += f"  reason: {entry['reason']}"
         if entry.get("clocks_opened"):
@@ -147,7 +160,8 @@ def render_html(export: dict[str, Any]) -> str:
             clocks.append("closed: " + e(", ".join(entry["clocks_closed"])))
         rows.append(
             "<tr>"
-            f"<td>{entry['n']}</td><td>{e(str(entry['time']))}</td><td>{e(entry['kind'])}</td>"
+            f"<td>{entry['n']}</td><td>{e(event_date(entry))}</td>"
+            f"<td>{e(str(entry['time']))}</td><td>{e(entry['kind'])}</td>"
             f"<td>{e(entry.get('actor') or '')}</td><td>{e(entry.get('role') or '')}</td>"
             f"<td>{e(entry.get('event') or '')}</td><td>{e(entry.get('reason') or '')}</td>"
             f"<td>{states}</td><td>{'<br>'.join(clocks)}</td><td>{e(entry['summary'])}</td>"
@@ -172,7 +186,10 @@ code {{ word-break: break-all; }}
 ({e(str(who.get("role", "")))}). Runs: {runs}.</p>
 <p>History SHA-256: <code>{e(export["history_sha256"])}</code><br>
 ({e(export["digest_algorithm"])}). Verify with <code>enroll audit verify THIS_FILE</code>.</p>
-<table><thead><tr><th>#</th><th>Time (UTC)</th><th>Kind</th><th>Actor</th><th>Role</th>
+<p>Event date: the date on the letter or in PECOS, which clocks count from. Recorded: when
+the engine recorded it (UTC).</p>
+<table><thead><tr><th>#</th><th>Event date</th><th>Recorded (UTC)</th><th>Kind</th>
+<th>Actor</th><th>Role</th>
 <th>Event</th><th>Reason</th><th>State</th><th>Clocks</th><th>Summary</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
