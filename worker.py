@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 
 from activities.checks import check_application
 from activities.database import create_db_engine, create_schema
-from activities.notifications import NotificationActivities
+from activities.notifications import Channel, NotificationActivities
 from activities.projection import ProjectionActivities
 from activities.structured_logging import configure_logging
 from workflows.application import ApplicationWorkflow
@@ -33,8 +33,11 @@ WORKFLOWS = [ApplicationWorkflow, EnrollmentWorkflow]
 log = structlog.get_logger("worker")
 
 
-def build_worker(client: Client, engine: Engine, *, task_queue: str) -> Worker:
-    notifications = NotificationActivities(engine)
+def build_worker(
+    client: Client, engine: Engine, *, task_queue: str, channel: Channel | None = None
+) -> Worker:
+    """The worker; `channel` is where notices go out (default: log lines)."""
+    notifications = NotificationActivities(engine, channel)
     projection = ProjectionActivities(engine)
     return Worker(
         client,

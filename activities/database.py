@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import (
     DataError,
@@ -102,12 +102,40 @@ def _sqlite_engine(url: str, args: dict[str, Any], *, echo: bool) -> Engine:
     return engine
 
 
+# Columns added to a table after it first shipped, with what the rows written before hold in
+# them. `create_all` never alters a table, and the outbox cannot be rebuilt like the rest of the
+# read model (it records what was delivered): notices recorded before the outbox had states
+# were delivered when recorded, so they are `sent`. A stopgap until Alembic migrations.
+_ADDED_COLUMNS: dict[str, dict[str, str | None]] = {
+    "notification": {
+        "state": "'sent'",
+        "claimed_by": None,
+        "lease_until": None,
+        "attempts": "1",
+        "last_error": None,
+    },
+}
+
+
 def create_schema(engine: Engine) -> None:
-    """Create the read-model tables that do not exist yet.
+    """Create the read-model tables that do not exist yet, and add the columns in
+    `_ADDED_COLUMNS` to tables created before them.
 
     `create_all` only adds missing tables; it never alters existing ones. Alembic migrations
-    replace this in a later issue, before the first schema change ships."""
+    replace this in a later issue."""
     SQLModel.metadata.create_all(engine)
+    inspector = inspect(engine)
+    for table_name, columns in _ADDED_COLUMNS.items():
+        present = {c["name"] for c in inspector.get_columns(table_name)}
+        table = SQLModel.metadata.tables[table_name]
+        with engine.begin() as conn:
+            for name, backfill in columns.items():
+                if name in present:
+                    continue
+                kind = table.c[name].type.compile(dialect=engine.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE {table_name} ADD COLUMN {name} {kind}")
+                if backfill is not None:
+                    conn.exec_driver_sql(f"UPDATE {table_name} SET {name} = {backfill}")
 
 
 def session(engine: Engine) -> Session:
