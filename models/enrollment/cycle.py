@@ -264,7 +264,9 @@ def next_cycle_state(state: EnrollmentState) -> EnrollmentStart:
         clocks=list(state.clocks),
         reminders_sent=[k for k in state.reminders_sent if k.split(":", 1)[0] in open_ids],
         changes=[c for c in state.changes if c.reported_on is None],
-        stays=state.open_stays(),
+        # Every stay of the cycle: a run may end mid-cycle (its history bound), and a stay that
+        # ended this cycle is still the record's (start_next_cycle keeps only open ones).
+        stays=list(state.stays),
         deactivation=state.deactivation,
         revocation=state.revocation,
         gaps=list(state.gaps),
