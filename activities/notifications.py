@@ -36,7 +36,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.database import read_model_errors, session
-from models.contracts import RECORD_NOTIFICATION, NotificationRequest
+from models.contracts import NOTICE_REFUSED, RECORD_NOTIFICATION, NotificationRequest
 from models.read_model import NotificationRow, OutboxState
 
 __all__ = [
@@ -54,7 +54,6 @@ __all__ = [
 # (workflows/effects.py ATTEMPT_TIMEOUT, 10 s), so only a deliverer that is gone loses it.
 LEASE = timedelta(seconds=60)
 NOTICE_CLAIMED = "NoticeBeingDelivered"
-NOTICE_REFUSED = "NoticeRefused"
 _DELIVERED = "delivered"  # the heartbeat detail of an attempt that delivered
 
 _INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
