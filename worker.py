@@ -26,7 +26,7 @@ from workflows.application import ApplicationWorkflow
 from workflows.client import connect
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.search_attributes import register as register_search_attributes
-from workflows.settings import Settings
+from workflows.settings import Settings, SettingsError, load_settings
 
 WORKFLOWS = [ApplicationWorkflow, EnrollmentWorkflow]
 
@@ -101,7 +101,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def _main() -> None:
-    settings = Settings()
+    settings = load_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stop = asyncio.Event()
@@ -115,6 +115,10 @@ def main() -> None:
     status = 0
     try:
         asyncio.run(_main())
+    except SettingsError as exc:
+        # A configuration it cannot start with: the variables and what to do, no traceback.
+        print(f"enroll worker: bad configuration\n{exc}", file=sys.stderr)
+        status = 2
     except Exception:
         log.exception("worker failed")
         status = 1
