@@ -15,7 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 from temporalio.exceptions import ApplicationError
 
 import models.read_model  # noqa: F401  (registers the read-model tables on SQLModel.metadata)
@@ -90,17 +90,20 @@ def _sqlite_engine(url: str, args: dict[str, Any], *, echo: bool) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Deferred: the write lock is taken by the first write, waiting up to the busy timeout.
-        conn.exec_driver_sql("BEGIN")
+        # The migrations ask for "BEGIN IMMEDIATE" (activities/migrations).
+        conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
 
     return engine
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the read-model tables that do not exist yet.
+    """Bring the read model's schema to the newest migration (activities/migrations), on
+    SQLite and PostgreSQL alike: the schema always comes from the migrations, never from
+    `create_all`, so what the tests run on is what production runs on. Safe to call from
+    several processes at once (the upgrade holds a lock), and a no-op at head."""
+    from activities.migrations import upgrade
 
-    `create_all` only adds missing tables; it never alters existing ones. Alembic migrations
-    replace this in a later issue, before the first schema change ships."""
-    SQLModel.metadata.create_all(engine)
+    upgrade(engine)
 
 
 def session(engine: Engine) -> Session:
