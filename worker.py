@@ -10,6 +10,7 @@ import asyncio
 import os
 import signal
 import sys
+from datetime import timedelta
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -33,7 +34,16 @@ WORKFLOWS = [ApplicationWorkflow, EnrollmentWorkflow]
 log = structlog.get_logger("worker")
 
 
-def build_worker(client: Client, engine: Engine, *, task_queue: str) -> Worker:
+def build_worker(
+    client: Client,
+    engine: Engine,
+    *,
+    task_queue: str,
+    graceful_shutdown: timedelta = timedelta(0),
+) -> Worker:
+    """`graceful_shutdown`: on shutdown the worker stops polling, then lets in-flight
+    activities run this long before cancelling them (Temporal retries a cancelled or lost one
+    on another worker; the outbox keeps notices exactly-once)."""
     notifications = NotificationActivities(engine)
     projection = ProjectionActivities(engine)
     return Worker(
@@ -46,6 +56,7 @@ def build_worker(client: Client, engine: Engine, *, task_queue: str) -> Worker:
             projection.project_application,
             projection.project_enrollment,
         ],
+        graceful_shutdown_timeout=graceful_shutdown,
     )
 
 
@@ -93,10 +104,16 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             # A production cluster may not let workers change the namespace: then an operator
             # registers them once (README, "Visibility").
             log.warning("search attributes not registered", error=str(exc))
-    worker = build_worker(client, engine, task_queue=settings.task_queue)
+    worker = build_worker(
+        client,
+        engine,
+        task_queue=settings.task_queue,
+        graceful_shutdown=timedelta(seconds=settings.worker_shutdown_grace_seconds),
+    )
     log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
     async with worker:
         await stop.wait()
+        log.info("worker draining", grace_seconds=settings.worker_shutdown_grace_seconds)
     log.info("worker stopped")
 
 

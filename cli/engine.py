@@ -84,7 +84,13 @@ def api(
         settings = load_settings()
         configure_logging(settings.log_level, json=settings.log_json)
         config = uvicorn.Config(
-            create_app(settings), host=host, port=port, log_config=None, access_log=False
+            create_app(settings),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            # SIGTERM: stop accepting, let in-flight requests finish for this long.
+            timeout_graceful_shutdown=int(settings.api_shutdown_grace_seconds),
         )
         await uvicorn.Server(config).serve()
         return 0
