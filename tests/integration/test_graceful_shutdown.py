@@ -8,6 +8,7 @@ import asyncio
 import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -90,8 +91,8 @@ async def test_a_terminated_worker_drains_its_in_flight_activities(
     await _wait_for_pollers(client, cluster)
     leaving = cluster.worker_processes[0]
     ids = [f"drain-{i:02d}" for i in range(8)]
-    days: dict[str, object] = {}
-    await _drive(cluster, ids, SEQUENCE[:2], days)  # type: ignore[arg-type]
+    days: dict[str, Any] = {}
+    await _drive(cluster, ids, SEQUENCE[:2], days)
     await _settled(client, cluster, ids, "submitted")
 
     engine = cluster.engine()
@@ -100,7 +101,7 @@ async def test_a_terminated_worker_drains_its_in_flight_activities(
         cursor = lock.cursor()
         cursor.execute("BEGIN")
         cursor.execute("LOCK TABLE application, notification IN EXCLUSIVE MODE")
-        await _drive(cluster, ids, SEQUENCE[2:4], days)  # type: ignore[arg-type]
+        await _drive(cluster, ids, SEQUENCE[2:4], days)
         in_flight: set[tuple[str, str]] = set()
         for _ in range(300):
             in_flight = await _started_on(client, leaving.identity)
@@ -120,7 +121,7 @@ async def test_a_terminated_worker_drains_its_in_flight_activities(
     events = [line.get("event") for line in leaving.log_lines()]
     assert events.index("worker draining") < events.index("worker stopped")
 
-    await _drive(cluster, ids, SEQUENCE[4:], days)  # type: ignore[arg-type]
+    await _drive(cluster, ids, SEQUENCE[4:], days)
     await _settled(client, cluster, ids, "approved")
     for workflow_id, activity_id in in_flight:
         # Finished by the worker that had it, on the first attempt: drained, not retried.
