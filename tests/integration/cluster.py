@@ -9,6 +9,7 @@ the processes the test proves work together.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,7 +27,9 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from temporalio.client import Client
 
 from activities.database import create_db_engine
 from workflows.converter import KeyRing
@@ -285,3 +289,72 @@ async def record(http: httpx.AsyncClient, application_id: str, event: str, day: 
     )
     assert answer.status_code == 200, answer.text
     return str(answer.json()["status"])
+
+
+def http_client(cluster: Cluster, i: int) -> httpx.AsyncClient:
+    """The i-th API process: requests alternate between the replicas, as a load balancer's."""
+    url = cluster.api_urls[i % len(cluster.api_urls)]
+    headers = {"Authorization": f"Bearer {cluster.operator_key}"}
+    return httpx.AsyncClient(base_url=url, headers=headers, timeout=60)
+
+
+async def wait_for_pollers(client: Client, cluster: Cluster) -> None:
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+    kinds = (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)
+    wanted = {p.identity for p in cluster.worker_processes if p.popen.poll() is None}
+    for _ in range(300):
+        seen = set()
+        for kind in kinds:
+            described = await client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace="default",
+                    task_queue=TaskQueue(name=cluster.task_queue),
+                    task_queue_type=kind,
+                )
+            )
+            seen.add(frozenset(p.identity for p in described.pollers) & wanted)
+        if seen == {frozenset(wanted)}:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"workers {wanted} never all polled {cluster.task_queue}")
+
+
+async def settled(client: Client, cluster: Cluster, ids: list[str], status: str) -> None:
+    """Every application is `status` in the read model and no workflow has an activity left."""
+    engine = cluster.engine()
+    try:
+        for _ in range(900):
+            with engine.connect() as conn:
+                rows: dict[str, str] = dict(
+                    conn.execute(text("SELECT application_id, status FROM application")).all()
+                )
+            pending = 0
+            if all(rows.get(i) == status for i in ids):
+                async for execution in client.list_workflows('ExecutionStatus = "Running"'):
+                    described = await client.get_workflow_handle(execution.id).describe()
+                    pending += len(described.raw_description.pending_activities)
+                if pending == 0:
+                    return
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"not settled: {rows}, {pending} activities pending")
+    finally:
+        engine.dispose()
+
+
+async def drive(
+    cluster: Cluster, ids: Sequence[str], events: tuple[str, ...], days: dict[str, Any]
+) -> None:
+    """Create the applications missing from `days` (id -> the day they were dated), then record
+    `events` on each, all applications at once, alternating between the API processes."""
+
+    async def one(i: int, application_id: str) -> None:
+        async with http_client(cluster, i) as http:
+            if application_id not in days:
+                days[application_id] = await create_application(http, application_id, i)
+            for event in events:
+                await record(http, application_id, event, days[application_id])
+
+    await asyncio.gather(*(one(i, a) for i, a in enumerate(ids)))

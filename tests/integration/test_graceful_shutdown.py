@@ -15,8 +15,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client
 
-from tests.integration.cluster import SEQUENCE, Cluster
-from tests.integration.test_scale_out import _drive, _settled, _wait_for_pollers
+from tests.integration.cluster import SEQUENCE, Cluster, drive, settled, wait_for_pollers
 from workflows.converter import build_data_converter
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(600)]
@@ -88,12 +87,12 @@ async def _outcome(client: Client, workflow_id: str, activity_id: str) -> tuple[
 async def test_a_terminated_worker_drains_its_in_flight_activities(
     cluster: Cluster, client: Client
 ) -> None:
-    await _wait_for_pollers(client, cluster)
+    await wait_for_pollers(client, cluster)
     leaving = cluster.worker_processes[0]
     ids = [f"drain-{i:02d}" for i in range(8)]
     days: dict[str, Any] = {}
-    await _drive(cluster, ids, SEQUENCE[:2], days)
-    await _settled(client, cluster, ids, "submitted")
+    await drive(cluster, ids, SEQUENCE[:2], days)
+    await settled(client, cluster, ids, "submitted")
 
     engine = cluster.engine()
     lock = engine.raw_connection()
@@ -101,7 +100,7 @@ async def test_a_terminated_worker_drains_its_in_flight_activities(
         cursor = lock.cursor()
         cursor.execute("BEGIN")
         cursor.execute("LOCK TABLE application, notification IN EXCLUSIVE MODE")
-        await _drive(cluster, ids, SEQUENCE[2:4], days)
+        await drive(cluster, ids, SEQUENCE[2:4], days)
         in_flight: set[tuple[str, str]] = set()
         for _ in range(300):
             in_flight = await _started_on(client, leaving.identity)
@@ -121,8 +120,8 @@ async def test_a_terminated_worker_drains_its_in_flight_activities(
     events = [line.get("event") for line in leaving.log_lines()]
     assert events.index("worker draining") < events.index("worker stopped")
 
-    await _drive(cluster, ids, SEQUENCE[4:], days)
-    await _settled(client, cluster, ids, "approved")
+    await drive(cluster, ids, SEQUENCE[4:], days)
+    await settled(client, cluster, ids, "approved")
     for workflow_id, activity_id in in_flight:
         # Finished by the worker that had it, on the first attempt: drained, not retried.
         assert await _outcome(client, workflow_id, activity_id) == (

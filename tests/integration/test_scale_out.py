@@ -12,13 +12,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import text
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client
 
-from tests.integration.cluster import SEQUENCE, Cluster, create_application, record
+from tests.integration.cluster import SEQUENCE, Cluster, drive, settled, wait_for_pollers
 from workflows.converter import build_data_converter
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(600)]
@@ -41,37 +40,6 @@ async def client(cluster: Cluster) -> AsyncIterator[Client]:
     )
 
 
-def _http(cluster: Cluster, i: int) -> httpx.AsyncClient:
-    """The i-th API process: requests alternate between the replicas, as a load balancer's."""
-    url = cluster.api_urls[i % len(cluster.api_urls)]
-    headers = {"Authorization": f"Bearer {cluster.operator_key}"}
-    return httpx.AsyncClient(base_url=url, headers=headers, timeout=60)
-
-
-async def _wait_for_pollers(client: Client, cluster: Cluster) -> None:
-    from temporalio.api.enums.v1 import TaskQueueType
-    from temporalio.api.taskqueue.v1 import TaskQueue
-    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-
-    kinds = (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)
-    wanted = {p.identity for p in cluster.worker_processes if p.popen.poll() is None}
-    for _ in range(300):
-        seen = set()
-        for kind in kinds:
-            described = await client.workflow_service.describe_task_queue(
-                DescribeTaskQueueRequest(
-                    namespace="default",
-                    task_queue=TaskQueue(name=cluster.task_queue),
-                    task_queue_type=kind,
-                )
-            )
-            seen.add(frozenset(p.identity for p in described.pollers) & wanted)
-        if seen == {frozenset(wanted)}:
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"workers {wanted} never all polled {cluster.task_queue}")
-
-
 async def _identities(client: Client) -> dict[str, collections.Counter[str]]:
     """Which worker completed each workflow task and started each activity, over every
     workflow's history."""
@@ -89,28 +57,6 @@ async def _identities(client: Client) -> dict[str, collections.Counter[str]]:
             elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
                 tasks["activity"][event.activity_task_started_event_attributes.identity] += 1
     return tasks
-
-
-async def _settled(client: Client, cluster: Cluster, ids: list[str], status: str) -> None:
-    """Every application is `status` in the read model and no workflow has an activity left."""
-    engine = cluster.engine()
-    try:
-        for _ in range(900):
-            with engine.connect() as conn:
-                rows: dict[str, str] = dict(
-                    conn.execute(text("SELECT application_id, status FROM application")).all()
-                )
-            pending = 0
-            if all(rows.get(i) == status for i in ids):
-                async for execution in client.list_workflows('ExecutionStatus = "Running"'):
-                    described = await client.get_workflow_handle(execution.id).describe()
-                    pending += len(described.raw_description.pending_activities)
-                if pending == 0:
-                    return
-            await asyncio.sleep(0.2)
-        raise AssertionError(f"not settled: {rows}, {pending} activities pending")
-    finally:
-        engine.dispose()
 
 
 def _deliveries(cluster: Cluster) -> collections.Counter[str]:
@@ -133,22 +79,11 @@ def _outbox(cluster: Cluster) -> list[str]:
         engine.dispose()
 
 
-async def _drive(cluster: Cluster, ids: list[str], events: tuple[str, ...], days: dict[str, Any]):
-    async def one(i: int, application_id: str) -> None:
-        async with _http(cluster, i) as http:
-            if application_id not in days:
-                days[application_id] = await create_application(http, application_id, i)
-            for event in events:
-                await record(http, application_id, event, days[application_id])
-
-    await asyncio.gather(*(one(i, a) for i, a in enumerate(ids)))
-
-
 async def test_two_workers_and_two_apis_share_the_work(cluster: Cluster, client: Client) -> None:
-    await _wait_for_pollers(client, cluster)
+    await wait_for_pollers(client, cluster)
     ids = [f"scale-{i:02d}" for i in range(16)]
-    await _drive(cluster, ids, SEQUENCE, {})
-    await _settled(client, cluster, ids, "approved")
+    await drive(cluster, ids, SEQUENCE, {})
+    await settled(client, cluster, ids, "approved")
     tasks = await _identities(client)
     workers = [p.identity for p in cluster.worker_processes]
     print(  # the split, for the issue's note
@@ -183,12 +118,12 @@ async def _in_flight_on(client: Client, identity: str) -> int:
 async def test_a_worker_killed_mid_run_leaves_nothing_behind(
     cluster: Cluster, client: Client
 ) -> None:
-    await _wait_for_pollers(client, cluster)
+    await wait_for_pollers(client, cluster)
     victim, survivor = cluster.worker_processes
     ids = [f"kill-{i:02d}" for i in range(12)]
     days: dict[str, Any] = {}
-    await _drive(cluster, ids, SEQUENCE[:2], days)
-    await _settled(client, cluster, ids, "submitted")
+    await drive(cluster, ids, SEQUENCE[:2], days)
+    await settled(client, cluster, ids, "submitted")
 
     engine = cluster.engine()
     lock = engine.raw_connection()
@@ -198,7 +133,7 @@ async def test_a_worker_killed_mid_run_leaves_nothing_behind(
         # Projections and notices block on this lock, in flight on both workers.
         cursor.execute("LOCK TABLE application, notification IN EXCLUSIVE MODE")
         # The API answers once the event is in history; the side effects queue behind the lock.
-        await _drive(cluster, ids, SEQUENCE[2:4], days)
+        await drive(cluster, ids, SEQUENCE[2:4], days)
         for _ in range(300):
             if await _in_flight_on(client, victim.identity):
                 break
@@ -213,8 +148,8 @@ async def test_a_worker_killed_mid_run_leaves_nothing_behind(
     killed_at = time.monotonic()
 
     # The rest of the run goes to the survivor alone.
-    await _drive(cluster, ids, SEQUENCE[4:], days)
-    await _settled(client, cluster, ids, "approved")
+    await drive(cluster, ids, SEQUENCE[4:], days)
+    await settled(client, cluster, ids, "approved")
     print(
         f"victim had {in_flight} activities in flight; settled "
         f"{time.monotonic() - killed_at:.1f} s after the kill"
