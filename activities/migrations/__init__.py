@@ -47,11 +47,11 @@ BASELINE = "0001"
 _PG_LOCK_KEY = 0x656E726F6C6C  # "enroll"
 
 
-def _config() -> Config:
+def _config(versions: Path | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(HERE))
     config.set_main_option("path_separator", "os")
-    config.set_main_option("version_locations", str(HERE / "versions"))
+    config.set_main_option("version_locations", str(versions or HERE / "versions"))
     config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
     return config
 
@@ -137,10 +137,11 @@ def drift(engine: Engine) -> list[Any]:
         return list(compare_metadata(context, TARGET_METADATA))
 
 
-def new_revision(engine: Engine, message: str) -> str | None:
-    """Write the next revision, generated from the difference between the models and `engine`'s
-    database (which must be at head). For developers: review the file it writes."""
-    config = _config()
+def new_revision(engine: Engine, message: str, versions: Path | None = None) -> str | None:
+    """Write the next revision into `versions` (default: the package's), generated from the
+    difference between the models and `engine`'s database (which must be at head). For
+    developers: review the file it writes."""
+    config = _config(versions)
     script = ScriptDirectory.from_config(config)
     number = f"{len(list(script.walk_revisions())) + 1:04d}"
     with engine.connect() as conn:

@@ -6,6 +6,7 @@ projections racing from many threads (and engines, as processes would) keep the 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -19,8 +20,16 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
+from activities import migrations
 from activities.database import create_db_engine, create_schema
-from activities.migrations import BASELINE, current_revision, drift, head_revision, upgrade
+from activities.migrations import (
+    BASELINE,
+    current_revision,
+    drift,
+    head_revision,
+    new_revision,
+    upgrade,
+)
 from activities.projection import ProjectionActivities
 from tests.integration.test_read_model import POSTGRES_URL, _projection, _rows, history
 
@@ -173,3 +182,22 @@ def test_enroll_db_upgrade_and_check(tmp_path: Path) -> None:
     checked = enroll("check")
     assert checked.returncode == 0, checked.stderr
     assert "no drift" in checked.stdout
+
+
+def test_a_new_revision_is_generated_from_the_difference(
+    database: Database, tmp_path: Path
+) -> None:
+    versions = tmp_path / "versions"
+    shutil.copytree(Path(migrations.__file__).parent / "versions", versions)
+    engine = database.engine()
+    create_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_deadline_organization_id_last_day"))
+    written = new_revision(engine, "restore the deadline index", versions)
+    assert written is not None
+    source = Path(written).read_text()
+    assert f'down_revision = "{head_revision()}"' in source or (
+        f"down_revision = '{head_revision()}'" in source
+    )
+    assert "ix_deadline_organization_id_last_day" in source
+    assert "models." not in source and "sqlmodel" not in source  # plain SQLAlchemy only
