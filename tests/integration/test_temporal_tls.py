@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
+import signal
+import socket
 import ssl
+import subprocess
+import sys
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,7 +26,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetSystemInfoRequest
 from temporalio.testing import WorkflowEnvironment
 
 from workflows.client import connect
@@ -178,3 +185,47 @@ async def test_plaintext_to_a_tls_frontend_fails(mtls_frontend) -> None:
     frontend, _ = mtls_frontend
     with pytest.raises(RuntimeError):
         await connect(Settings(temporal_address=f"127.0.0.1:{frontend.port}"))
+
+
+async def test_a_worker_process_polls_over_mtls_with_its_settings(
+    mtls_frontend, dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    # `enroll worker` as deploy/ runs it: the files named by ENROLL_TEMPORAL_TLS_*.
+    frontend, pki = mtls_frontend
+    task_queue = f"mtls-{uuid.uuid4().hex[:8]}"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("ENROLL_", "TEMPORAL_"))}
+    worker = subprocess.Popen(
+        [sys.executable, "worker.py"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={
+            **clean,
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{frontend.port}",
+            "ENROLL_TEMPORAL_TLS_CERT": str(pki.client.cert),
+            "ENROLL_TEMPORAL_TLS_KEY": str(pki.client.key),
+            "ENROLL_TEMPORAL_TLS_CA": str(pki.ca.cert),
+            "ENROLL_TEMPORAL_TLS_SERVER_NAME": "localhost",
+            "ENROLL_TASK_QUEUE": task_queue,
+            "ENROLL_DATA_DIR": str(tmp_path / "data"),
+            "ENROLL_REGISTER_SEARCH_ATTRIBUTES": "false",
+            "ENROLL_LOG_JSON": "true",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        identity = f"{worker.pid}@{socket.gethostname()}"
+        pollers: set[str] = set()
+        for _ in range(300):
+            assert worker.poll() is None, worker.stderr.read().decode() if worker.stderr else ""
+            described = await dev_env.client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(namespace="default", task_queue=TaskQueue(name=task_queue))
+            )
+            pollers = {p.identity for p in described.pollers}
+            if identity in pollers:
+                break
+            await asyncio.sleep(0.1)
+        assert identity in pollers
+        assert "enroll-worker" in frontend.peers
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(worker.wait, 60)
