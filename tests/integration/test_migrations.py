@@ -201,3 +201,30 @@ def test_a_new_revision_is_generated_from_the_difference(
     )
     assert "ix_deadline_organization_id_last_day" in source
     assert "models." not in source and "sqlmodel" not in source  # plain SQLAlchemy only
+
+
+def test_migrations_only_add_so_old_pods_keep_working() -> None:
+    # deploy/README.md, "Upgrades": the migration runs before the rollout, while the previous
+    # version still serves; an upgrade that drops or alters would break it. Remove in a later
+    # release, once no pod of the version that used it runs (and say so in the revision).
+    import ast
+
+    versions = Path(migrations.__file__).parent / "versions"
+    for path in sorted(versions.glob("[0-9]*.py")):
+        tree = ast.parse(path.read_text())
+        (upgrade_fn,) = [
+            node
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef) and node.name == "upgrade"
+        ]
+        calls = {
+            node.func.attr
+            for node in ast.walk(upgrade_fn)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in ("op", "batch_op")  # Alembic's operations
+        }
+        operations = calls - {"batch_alter_table", "f"}
+        assert operations, path.name
+        assert all(op.startswith(("create_", "add_")) for op in operations), (path.name, operations)
