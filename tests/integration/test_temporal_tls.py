@@ -17,10 +17,12 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import hpack
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -109,23 +111,68 @@ def _pki(directory: Path) -> Pki:
 class Terminator:
     port: int
     peers: list[str]  # the common name of each client certificate accepted
+    authorizations: list[str]  # the `authorization` header of each request
 
 
-@pytest.fixture
-async def mtls_frontend(
-    tmp_path: Path, dev_env: WorkflowEnvironment
-) -> AsyncIterator[tuple[Terminator, Pki]]:
-    pki = _pki(tmp_path)
+class HeaderTap:
+    """Reads the request headers out of the client's side of an HTTP/2 connection (frames, then
+    HPACK): how the test sees the API key the way a Temporal Cloud frontend would."""
+
+    PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+    def __init__(self, found: list[str]) -> None:
+        self.found, self.buffer, self.block = found, b"", b""
+        self.preface_seen = False
+        self.decoder = hpack.Decoder()
+
+    def feed(self, data: bytes) -> None:
+        self.buffer += data
+        if not self.preface_seen:
+            if len(self.buffer) < len(self.PREFACE):
+                return
+            assert self.buffer.startswith(self.PREFACE), "not HTTP/2"
+            self.buffer, self.preface_seen = self.buffer[len(self.PREFACE) :], True
+        while len(self.buffer) >= 9:
+            length, kind, flags = int.from_bytes(self.buffer[:3]), self.buffer[3], self.buffer[4]
+            if len(self.buffer) < 9 + length:
+                return
+            payload, self.buffer = self.buffer[9 : 9 + length], self.buffer[9 + length :]
+            if kind == 0x1:  # HEADERS
+                if flags & 0x8:  # PADDED
+                    payload = payload[1 : len(payload) - payload[0]]
+                if flags & 0x20:  # PRIORITY
+                    payload = payload[5:]
+                self.block = payload
+            elif kind == 0x9:  # CONTINUATION
+                self.block += payload
+            else:
+                continue
+            if flags & 0x4:  # END_HEADERS
+                for name, value in self.decoder.decode(self.block, raw=False):
+                    if name == "authorization":
+                        self.found.append(value)
+                self.block = b""
+
+
+@asynccontextmanager
+async def _frontend(
+    pki: Pki, upstream: str, *, client_certificates: bool
+) -> AsyncIterator[Terminator]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(pki.ca.cert))
     context.load_cert_chain(pki.server.cert, pki.server.key)
-    context.verify_mode = ssl.CERT_REQUIRED  # no client certificate, no connection
+    # mTLS: no client certificate, no connection. Temporal Cloud with an API key: TLS only.
+    context.verify_mode = ssl.CERT_REQUIRED if client_certificates else ssl.CERT_NONE
     context.set_alpn_protocols(["h2"])
-    upstream_host, upstream_port = dev_env.client.service_client.config.target_host.rsplit(":", 1)
-    peers: list[str] = []
+    upstream_host, upstream_port = upstream.rsplit(":", 1)
+    frontend = Terminator(0, [], [])
 
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def pipe(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, tap: HeaderTap | None = None
+    ) -> None:
         try:
             while data := await reader.read(65536):
+                if tap is not None:
+                    tap.feed(data)
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, asyncio.CancelledError):
@@ -135,16 +182,29 @@ async def mtls_frontend(
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peercert") or {}
-        peers.extend(v for rdn in peer.get("subject", ()) for k, v in rdn if k == "commonName")
+        frontend.peers.extend(
+            v for rdn in peer.get("subject", ()) for k, v in rdn if k == "commonName"
+        )
         up_reader, up_writer = await asyncio.open_connection(upstream_host, int(upstream_port))
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        tap = HeaderTap(frontend.authorizations)
+        await asyncio.gather(pipe(reader, up_writer, tap), pipe(up_reader, writer))
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=context)
-    port = server.sockets[0].getsockname()[1]
+    frontend.port = server.sockets[0].getsockname()[1]
     try:
-        yield Terminator(port, peers), pki
+        yield frontend
     finally:
         server.close()
+
+
+@pytest.fixture
+async def mtls_frontend(
+    tmp_path: Path, dev_env: WorkflowEnvironment
+) -> AsyncIterator[tuple[Terminator, Pki]]:
+    pki = _pki(tmp_path)
+    upstream = dev_env.client.service_client.config.target_host
+    async with _frontend(pki, upstream, client_certificates=True) as frontend:
+        yield frontend, pki
 
 
 def _settings(port: int, pki: Pki, client: Pem | None) -> Settings:
@@ -229,3 +289,24 @@ async def test_a_worker_process_polls_over_mtls_with_its_settings(
     finally:
         worker.send_signal(signal.SIGTERM)
         await asyncio.to_thread(worker.wait, 60)
+
+
+async def test_an_api_key_goes_over_tls_as_a_bearer_token(
+    tmp_path: Path, dev_env: WorkflowEnvironment
+) -> None:
+    # Temporal Cloud's other way in: TEMPORAL_API_KEY, sent with every call, over TLS.
+    pki = _pki(tmp_path)
+    upstream = dev_env.client.service_client.config.target_host
+    async with _frontend(pki, upstream, client_certificates=False) as frontend:
+        settings = Settings(
+            temporal_address=f"127.0.0.1:{frontend.port}",
+            temporal_api_key="cloud-api-key-for-the-test",
+            temporal_tls_ca=pki.ca.cert,
+            temporal_tls_server_name="localhost",
+        )
+        client = await connect(settings)
+        info = await client.workflow_service.get_system_info(GetSystemInfoRequest())
+        assert info.server_version
+        assert frontend.authorizations
+        assert set(frontend.authorizations) == {"Bearer cloud-api-key-for-the-test"}
+        assert frontend.peers == []  # no client certificate was needed or sent
