@@ -150,7 +150,7 @@ class HeaderTap:
             if flags & 0x4:  # END_HEADERS
                 for name, value in self.decoder.decode(self.block, raw=False):
                     if name == "authorization":
-                        self.found.append(value)
+                        self.found.append(str(value))  # raw=False: already text
                 self.block = b""
 
 
