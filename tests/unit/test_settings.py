@@ -211,3 +211,23 @@ def test_the_worker_refuses_a_bad_configuration_before_connecting():
     )
     assert started.returncode == 2
     assert "ENROLL_DEFAULT_TIME_ZONE: 'Nowhere/Land' is not an IANA time zone" in started.stderr
+
+
+def test_shutdown_grace_defaults_to_30_seconds() -> None:
+    settings = load_settings()
+    assert settings.worker_shutdown_grace_seconds == 30.0
+    assert settings.api_shutdown_grace_seconds == 30.0
+
+
+def test_the_api_refuses_a_bad_configuration_at_start():
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("ENROLL_", "TEMPORAL_"))}
+    started = subprocess.run(
+        [*ENROLL, "api", "--port", "1"],
+        env={**clean, "TEMPORAL_ADDRESS": "temporal"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 1
+    assert "TEMPORAL_ADDRESS: 'temporal' is not host:port" in started.stderr
+    assert "Traceback" not in started.stderr
