@@ -12,7 +12,9 @@ both alike; the baseline is the 1-worker rounds of the same run.
 
 It prints, per configuration, applications/s and events/s (median over its rounds), the ratio
 2 workers / 1 worker, and where the CPU went (seconds per process group, and the share of the
-machine's cores in use), which names the bottleneck. Nothing is asserted.
+machine's cores in use), which names the bottleneck, and the engine's CPU per application with
+the rate it allows if every core were the engine's (a figure other load does not move). Nothing
+is asserted.
 
     python bench/throughput.py                       # 3 rounds each, 24 applications, 8 at once
     python bench/throughput.py --applications 40 --concurrency 12 --rounds 2 --json
@@ -196,6 +198,13 @@ def summary(results: list[Round]) -> dict[str, Any]:
                 for k in mine[0].cpu
             },
         }
+        # The engine's own cost (every group but the driver), which other load on the machine
+        # does not change, and the rate it would allow if every core were the engine's.
+        engine = sum(
+            v for k, v in by[workers]["cpu_seconds_per_application"].items() if k != "this driver"
+        )
+        by[workers]["engine_cpu_seconds_per_application"] = engine
+        by[workers]["ceiling_applications_per_s"] = cores / engine
     return {
         "cores": cores,
         "by_workers": by,
@@ -215,6 +224,11 @@ def print_report(s: dict[str, Any]) -> None:
             row["cpu_seconds_per_application"].items(), key=lambda kv: -kv[1]
         ):
             print(f"    {name:<18} {seconds * 1000:7.1f} ms CPU per application")
+        print(
+            f"    engine total       {row['engine_cpu_seconds_per_application'] * 1000:7.1f} ms "
+            f"CPU per application: at most {row['ceiling_applications_per_s']:.1f} "
+            f"applications/s on {s['cores']} cores"
+        )
     print(f"ratio 2 workers / 1 worker: {s['ratio_2_over_1']:.2f}x")
 
 

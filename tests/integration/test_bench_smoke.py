@@ -52,4 +52,5 @@ def test_throughput_benchmark_produces_figures() -> None:
         assert row["applications_per_s"] > 0 and row["events_per_s"] > 0
         assert row["cpu_seconds_per_application"]["workers"] > 0
         assert row["cpu_seconds_per_application"]["temporal server"] > 0
+        assert row["ceiling_applications_per_s"] > 0
     assert summary["ratio_2_over_1"] > 0
