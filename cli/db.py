@@ -4,10 +4,13 @@ fails when the models and the migrated database differ, `revision` writes the ne
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from activities.database import create_db_engine
 from cli.render import out, print_error
@@ -18,10 +21,28 @@ db_app = typer.Typer(no_args_is_help=True, help="The read model's database schem
 
 def _engine_url() -> str:
     try:
-        return load_settings().resolved_database_url()
+        settings = load_settings()
     except SettingsError as exc:
         print_error(f"bad configuration\n{exc}")
         raise typer.Exit(2) from None
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)  # the default SQLite file's home
+    return settings.resolved_database_url()
+
+
+@contextmanager
+def _database(url: str) -> Iterator[Engine]:
+    """An engine for `url`; a database that cannot be reached or refuses is one clear line
+    (never the statement), exit 1."""
+    engine = create_db_engine(url)
+    try:
+        yield engine
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print_error(f"{_where(url)}: {reason}")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
 
 
 def _where(url: str) -> str:
@@ -37,11 +58,8 @@ def db_upgrade(
     from activities.migrations import upgrade
 
     url = _engine_url()
-    engine = create_db_engine(url)
-    try:
+    with _database(url) as engine:
         before, after = upgrade(engine, revision)
-    finally:
-        engine.dispose()
     moved = "already at" if before == after else f"upgraded from {before or 'an empty database'} to"
     out.print(f"{_where(url)}: {moved} revision {after}", markup=False, highlight=False)
 
@@ -53,11 +71,8 @@ def db_check() -> None:
     from activities.migrations import current_revision, drift, head_revision
 
     url = _engine_url()
-    engine = create_db_engine(url)
-    try:
+    with _database(url) as engine:
         current, differences = current_revision(engine), drift(engine)
-    finally:
-        engine.dispose()
     head = head_revision()
     if current != head:
         print_error(f"{_where(url)} is at revision {current}, not {head}: run `enroll db upgrade`")
@@ -78,10 +93,7 @@ def db_revision(
     Review it, then `ruff format` it."""
     from activities.migrations import new_revision, upgrade
 
-    engine = create_db_engine(_engine_url())
-    try:
+    with _database(_engine_url()) as engine:
         upgrade(engine)
         path = new_revision(engine, message)
-    finally:
-        engine.dispose()
     out.print(f"wrote {path}", markup=False, highlight=False)

@@ -182,6 +182,13 @@ def test_enroll_db_upgrade_and_check(tmp_path: Path) -> None:
     checked = enroll("check")
     assert checked.returncode == 0, checked.stderr
     assert "no drift" in checked.stdout
+    env["ENROLL_DATABASE_URL"] = "postgresql+psycopg://enroll:secret-pw@127.0.0.1:1/enroll"
+    unreachable = enroll("upgrade")
+    assert unreachable.returncode == 1
+    assert "postgresql+psycopg://enroll:***@127.0.0.1:1/enroll: connection failed" in (
+        unreachable.stderr
+    )
+    assert "Traceback" not in unreachable.stderr and "secret-pw" not in unreachable.stderr
 
 
 def test_a_new_revision_is_generated_from_the_difference(
