@@ -40,7 +40,7 @@ from api.routes import enrollments as enrollment_routes
 from api.routes import imports as import_routes
 from api.routes import incidents as incident_routes
 from workflows.client import connect
-from workflows.settings import Settings
+from workflows.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from api.sandbox import SandboxClock
@@ -93,7 +93,7 @@ def create_app(
 
     Raises `ApiKeyError` (a ValueError naming the entry, never the key) when
     `settings.api_keys` (ENROLL_API_KEYS) cannot be used."""
-    settings = settings or Settings()
+    settings = settings or load_settings()
     api_keys = parse_api_keys(settings.api_keys)
     owns_engine = engine is None
     db = engine if engine is not None else create_db_engine(settings.resolved_database_url())
