@@ -1,0 +1,14 @@
+"""The operations web app: server-rendered pages for the enrollment team (Today, record pages,
+Portfolio, Import), on the same read model, services and API keys as the API. Mounted under
+/app by api/app.py; kept out of the OpenAPI document (it is not an API)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.web import sign_in, static_files, today
+
+router = APIRouter(prefix="/app", include_in_schema=False)
+router.include_router(static_files.router)
+router.include_router(sign_in.router)
+router.include_router(today.router)

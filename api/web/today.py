@@ -1,0 +1,200 @@
+"""Today: the page an enrollment team opens every morning. Every open clock across the
+portfolio, what needs action now first, then what is due within 7 and 30 days; filters, search,
+server-side paging, and the same list as CSV and as a calendar (api/deadline_feeds.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.deadline_feeds import deadlines_csv, deadlines_ics
+from api.reads import MAC_JURISDICTIONS, choices, engine_of
+from api.responses.deadlines import DeadlinesView
+from api.routes.deadlines import STANDING
+from api.temporal import now_of, settings_of
+from api.web.pages import render
+from api.web.session import Viewer
+from api.web.today_query import EXPORT_LIMIT, PER_PAGE, TodayFilters, fetch_today
+from models.application import ApplicationStatus
+from models.calendar import ClockKind, EnrollmentClockKind, local_date
+from models.enrollment import EnrollmentStatus
+from models.forms import Form
+from models.identifiers import US_STATE_CODES
+
+router = APIRouter()
+
+CLOCK_KINDS = sorted({*(k.value for k in ClockKind), *(k.value for k in EnrollmentClockKind)})
+KINDS = [STANDING, *CLOCK_KINDS]
+FORMS = [f.value for f in Form]
+STATUSES = sorted({*(s.value for s in ApplicationStatus), *(s.value for s in EnrollmentStatus)})
+WITHIN = {"7": 7, "30": 30, "90": 90, "365": 365}
+BUCKETS = {
+    "standing": "Needs action",
+    "overdue": "Overdue",
+    "week": "Within 7 days",
+    "month": "Within 30 days",
+    "later": "Later",
+}
+
+
+def _filters(
+    q: str | None,
+    organization: str | None,
+    mac: list[str] | None,
+    state: list[str] | None,
+    form: list[str] | None,
+    status: list[str] | None,
+    kind: list[str] | None,
+    within: str | None,
+) -> TodayFilters:
+    blank = {None, ""}
+    return TodayFilters(
+        q=(q or "").strip() or None,
+        organization_id=(organization or "").strip() or None,
+        macs=tuple(choices("mac", [m for m in mac or [] if m not in blank], MAC_JURISDICTIONS)),
+        states=tuple(
+            choices("state", [s for s in state or [] if s not in blank], US_STATE_CODES, str.upper)
+        ),
+        forms=tuple(choices("form", [f for f in form or [] if f not in blank], FORMS)),
+        statuses=tuple(choices("status", [s for s in status or [] if s not in blank], STATUSES)),
+        kinds=tuple(choices("kind", [k for k in kind or [] if k not in blank], KINDS)),
+        within_days=WITHIN[choices("within", [within], WITHIN)[0]] if within else None,
+    )
+
+
+Text = Annotated[str | None, Query(max_length=200)]
+Many = Annotated[list[str] | None, Query()]
+
+
+@router.get("/today", response_class=HTMLResponse)
+async def today_page(
+    request: Request,
+    session: Viewer,
+    q: Text = None,
+    organization: Text = None,
+    mac: Many = None,
+    state: Many = None,
+    form: Many = None,
+    status: Many = None,
+    kind: Many = None,
+    within: Annotated[str | None, Query(max_length=4)] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> HTMLResponse:
+    filters = _filters(q, organization, mac, state, form, status, kind, within)
+    settings = settings_of(request)
+    today = local_date(await now_of(request), settings.default_time_zone)
+    result = await asyncio.to_thread(
+        fetch_today,
+        engine_of(request),
+        filters,
+        today,
+        settings.default_time_zone,
+        page=page,
+        per_page=PER_PAGE,
+    )
+    params = _params(filters, within)
+    return render(
+        request,
+        "today.html",
+        session,
+        today=today,
+        zone=settings.default_time_zone,
+        result=result,
+        f=filters,
+        within=within or "",
+        buckets=BUCKETS,
+        choices={
+            "mac": sorted(MAC_JURISDICTIONS),
+            "state": sorted(US_STATE_CODES),
+            "form": FORMS,
+            "status": STATUSES,
+            "kind": KINDS,
+        },
+        query=urlencode(params, doseq=True),
+        page_link=lambda n: "/app/today?" + urlencode({**params, "page": n}, doseq=True),
+    )
+
+
+def _params(f: TodayFilters, within: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "q": f.q,
+        "organization": f.organization_id,
+        "mac": list(f.macs),
+        "state": list(f.states),
+        "form": list(f.forms),
+        "status": list(f.statuses),
+        "kind": list(f.kinds),
+        "within": within,
+    }
+    return {k: v for k, v in out.items() if v}
+
+
+async def _export(request: Request, filters: TodayFilters) -> tuple[DeadlinesView, Any]:
+    settings = settings_of(request)
+    now = await now_of(request)
+    today = local_date(now, settings.default_time_zone)
+    result = await asyncio.to_thread(
+        fetch_today,
+        engine_of(request),
+        filters,
+        today,
+        settings.default_time_zone,
+        page=1,
+        per_page=EXPORT_LIMIT,
+    )
+    view = DeadlinesView(
+        today=today,
+        time_zone=settings.default_time_zone,
+        within_days=filters.within_days,
+        items=[i.deadline for i in result.items],
+        truncated=result.total > EXPORT_LIMIT,
+    )
+    return view, now
+
+
+@router.get("/today.csv")
+async def today_csv(
+    request: Request,
+    session: Viewer,
+    q: Text = None,
+    organization: Text = None,
+    mac: Many = None,
+    state: Many = None,
+    form: Many = None,
+    status: Many = None,
+    kind: Many = None,
+    within: Annotated[str | None, Query(max_length=4)] = None,
+) -> Response:
+    filters = _filters(q, organization, mac, state, form, status, kind, within)
+    view, _ = await _export(request, filters)
+    return Response(
+        deadlines_csv(view),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="deadlines-{view.today}.csv"'},
+    )
+
+
+@router.get("/today.ics")
+async def today_ics(
+    request: Request,
+    session: Viewer,
+    q: Text = None,
+    organization: Text = None,
+    mac: Many = None,
+    state: Many = None,
+    form: Many = None,
+    status: Many = None,
+    kind: Many = None,
+    within: Annotated[str | None, Query(max_length=4)] = None,
+) -> Response:
+    filters = _filters(q, organization, mac, state, form, status, kind, within)
+    view, now = await _export(request, filters)
+    return Response(
+        deadlines_ics(view, now),
+        media_type="text/calendar",
+        headers={"Content-Disposition": 'attachment; filename="deadlines.ics"'},
+    )
