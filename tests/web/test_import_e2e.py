@@ -1,0 +1,49 @@
+"""The Import page in headless Chromium: a roster with good and bad rows is uploaded, the good
+rows become enrollments, the bad ones are listed with their line, column and reason, and the
+problems download as CSV."""
+
+from __future__ import annotations
+
+import random
+
+from playwright.async_api import expect
+
+from tests.integration.test_api_reads import npi
+from tests.integration.test_auth import headers
+from tests.web.browser import browser_page, screenshot, sign_in
+from tests.web.conftest import WebStack
+
+
+async def test_a_roster_upload_shows_and_downloads_its_row_problems(web_stack: WebStack) -> None:
+    stack = web_stack
+    ids = [f"I2024{random.randrange(10**10):010d}" for _ in range(2)]
+    roster = (
+        "enrollment_id,npi,ptan,form,state,effective_date,legal_name\n"
+        f"{ids[0]},{npi(601)},PT601,CMS-855I,FL,2024-03-01,Avery Goodrow\n"
+        f"{ids[1]},{npi(602)},PT602,CMS-855I,FL,2024-04-01,Blake Goodrow\n"
+        "I20240000000003,123,PT603,CMS-855I,FL,2024-05-01,Casey Badrow\n"
+    )
+    async with browser_page() as page:
+        await sign_in(page, stack.url, "operator", "/app/import")
+        await expect(page.locator("#columns")).to_contain_text("effective_date")
+        await page.get_by_label("Roster (CSV)").set_input_files(
+            files=[{"name": "roster.csv", "mimeType": "text/csv", "buffer": roster.encode()}]
+        )
+        await page.get_by_label("Organisation (for rows without one)").fill(stack.org)
+        await page.get_by_role("button", name="Import").click()
+        await expect(page.get_by_role("status")).to_contain_text("3 rows read: 2 created")
+        problems = page.locator("#problems tbody tr")
+        await expect(problems).to_have_count(1)
+        await expect(problems.first).to_contain_text("npi")
+        await expect(problems.first.locator("td").nth(1)).to_have_text("4")  # header = line 1
+        await screenshot(page, "web-import")
+        async with page.expect_download() as download_info:
+            await page.get_by_role("button", name="Download the problems (CSV)").click()
+        download = await download_info.value
+        text = open(await download.path()).read()
+        lines = text.strip().splitlines()
+        assert lines[0] == "file,line,column,enrollment_id,reason"
+        assert len(lines) == 2 and lines[1].startswith("roster,4,npi,")
+    for enrollment_id in ids:
+        r = await stack.http.get(f"/v1/enrollments/{enrollment_id}", headers=headers("auditor"))
+        assert r.status_code == 200 and r.json()["organization_id"] == stack.org
