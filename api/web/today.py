@@ -27,6 +27,8 @@ from models.identifiers import US_STATE_CODES
 
 router = APIRouter()
 
+MAX_PER_PAGE = 200
+
 CLOCK_KINDS = sorted({*(k.value for k in ClockKind), *(k.value for k in EnrollmentClockKind)})
 KINDS = [STANDING, *CLOCK_KINDS]
 FORMS = [f.value for f in Form]
@@ -83,6 +85,7 @@ async def today_page(
     kind: Many = None,
     within: Annotated[str | None, Query(max_length=4)] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = PER_PAGE,
 ) -> HTMLResponse:
     filters = _filters(q, organization, mac, state, form, status, kind, within)
     settings = settings_of(request)
@@ -94,9 +97,11 @@ async def today_page(
         today,
         settings.default_time_zone,
         page=page,
-        per_page=PER_PAGE,
+        per_page=per_page,
     )
     params = _params(filters, within)
+    if per_page != PER_PAGE:
+        params["per_page"] = per_page
     return render(
         request,
         "today.html",
