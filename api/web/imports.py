@@ -18,7 +18,7 @@ from api.routes.imports import MAX_DUE_DATES_CHARS, MAX_ROSTER_CHARS, ImportBody
 from api.web.pages import render
 from api.web.session import Editor, Viewer, WebSession
 
-router = APIRouter()
+router = APIRouter(prefix="/app")
 
 PROBLEM_COLUMNS = ("file", "line", "column", "enrollment_id", "reason")
 COLUMNS = (

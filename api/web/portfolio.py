@@ -26,7 +26,7 @@ from models.application.status import FINAL_STATUSES
 from models.calendar import add_months, local_date
 from models.read_model import ApplicationRow, EnrollmentRow
 
-router = APIRouter()
+router = APIRouter(prefix="/app")
 
 MONTHS = 36
 # Days since an open application's last recorded change.

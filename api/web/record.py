@@ -31,7 +31,7 @@ from models.calendar import local_date
 from models.enrollment import ENROLLMENT_EVENT_MODELS, ENROLLMENT_LIFECYCLE
 from models.lifecycle import Lifecycle
 
-router = APIRouter()
+router = APIRouter(prefix="/app")
 
 
 @dataclass(frozen=True)

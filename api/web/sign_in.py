@@ -22,7 +22,7 @@ from api.web.session import (
     set_cookie,
 )
 
-router = APIRouter()
+router = APIRouter(prefix="/app")
 
 
 def _safe_next(target: str | None) -> str:

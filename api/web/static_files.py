@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from api.problems import Problem
 
-router = APIRouter()
+router = APIRouter(prefix="/app")
 
 MEDIA_TYPES = {"app.css": "text/css", "app.js": "text/javascript"}
 

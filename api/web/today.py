@@ -25,7 +25,7 @@ from models.enrollment import EnrollmentStatus
 from models.forms import Form
 from models.identifiers import US_STATE_CODES
 
-router = APIRouter()
+router = APIRouter(prefix="/app")
 
 MAX_PER_PAGE = 200
 

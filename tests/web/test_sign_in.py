@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from sqlalchemy.engine import Engine
+from structlog.testing import capture_logs
 
 from api.app import create_app
 from api.auth import parse_api_keys
@@ -116,3 +117,33 @@ def test_a_session_ends_when_its_key_is_removed_or_it_expires() -> None:
         check_session(keys, cookie, now + timedelta(hours=11))
     other, _ = open_session(keys, KEYS["admin"][0], now)
     assert check_session(keys, other, now).csrf != session.csrf  # one token per session
+
+
+async def test_the_access_log_names_the_page_and_the_actor_never_the_search(
+    web: httpx.AsyncClient,
+) -> None:
+    with capture_logs() as logs:
+        await sign_in(web, KEYS["auditor"][0])
+        r = await web.get("/app/today", params={"q": "Ophelia Quincy-Marlowe"})
+        assert r.status_code == 200
+    lines = [e for e in logs if e["event"] == "api request"]
+    assert [(e["method"], e["route"], e["status"], e["actor"]) for e in lines] == [
+        ("GET", "/app/sign-in", 200, "anonymous"),
+        ("POST", "/app/sign-in", 303, KEYS["auditor"][1]),
+        ("GET", "/app/today", 200, KEYS["auditor"][1]),
+    ]
+    assert "Ophelia" not in repr(logs) and KEYS["auditor"][0] not in repr(logs)
+
+
+async def test_pages_are_not_cached_nor_framed_and_assets_come_from_the_package(
+    web: httpx.AsyncClient,
+) -> None:
+    page = await web.get("/app/sign-in")
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    for src in re.findall(r'(?:href|src)="([^"]+)"', page.text):
+        assert src.startswith("/app/") or src.startswith("#"), src
+        if src.startswith("/app/static/"):
+            assert (await web.get(src)).status_code == 200
+    assert (await web.get("/app/static/../app.py")).status_code == 404

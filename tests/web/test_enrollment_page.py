@@ -1,0 +1,56 @@
+"""An enrollment's page over real HTTP: its identifiers, its clocks, the enrollment lifecycle
+with its state highlighted, and the enrollment's own events as forms; an unknown record is a
+page that says so."""
+
+from __future__ import annotations
+
+import random
+import re
+
+from models.calendar import add_months, last_day_of_month
+from tests.integration.test_api_reads import npi
+from tests.web.conftest import WebStack
+from tests.web.test_today_e2e import _signed_in
+
+
+async def test_an_enrollment_page_shows_its_clocks_and_its_events(web_stack: WebStack) -> None:
+    stack = web_stack
+    enrollment_id = f"I2024{random.randrange(10**10):010d}"
+    due = last_day_of_month(add_months(await stack.today(), 14))
+    await stack.enrollment(enrollment_id, npi(801), due, legal_name="Enid Enrolled")
+    async with _signed_in(stack) as http:
+        for _ in range(100):
+            r = await http.get(f"/app/enrollments/{enrollment_id}")
+            if r.status_code == 200:
+                break
+        assert r.status_code == 200, r.text
+        page = r.text
+        assert "Enid Enrolled" in page and npi(801) in page
+        assert f"<dd>{due.isoformat()}</dd>" in page  # revalidation due
+        assert 'data-clock="revalidation_due"' in page
+        assert re.search(r'<g class="state current" data-state="active">', page)
+        events = re.findall(r'<details\s*data-event="([a-z_]+)"', page)
+        assert "revalidation_notice_received" in events and "submit" not in events
+        missing = await http.get("/app/enrollments/I20249999999999")
+        assert missing.status_code == 404 and "No enrollment" in missing.text
+        nowhere = await http.get("/app/widgets/x")
+        assert nowhere.status_code == 404
+
+
+async def test_the_provider_page_gathers_an_npis_records(web_stack: WebStack) -> None:
+    stack = web_stack
+    enrollment_id = f"I2024{random.randrange(10**10):010d}"
+    due = last_day_of_month(add_months(await stack.today(), 14))
+    await stack.enrollment(enrollment_id, npi(802), due, legal_name="Pat Provider")
+    await stack.create(f"{stack.org}-p", legal_name="Pat Provider", npi=npi(802), state="FL")
+    await stack.projected(f"/v1/providers/{npi(802)}", enrollment_id)
+    await stack.projected(f"/v1/providers/{npi(802)}", f"{stack.org}-p")
+    async with _signed_in(stack) as http:
+        page = (await http.get(f"/app/providers/{npi(802)}")).text
+        assert "Pat Provider" in page
+        assert f'href="/app/enrollments/{enrollment_id}"' in page
+        assert f'href="/app/applications/{stack.org}-p"' in page
+        record = (await http.get(f"/app/enrollments/{enrollment_id}")).text
+        assert f'href="/app/providers/{npi(802)}"' in record
+        bad = await http.get("/app/providers/1234567890")
+        assert bad.status_code == 422 and "npi" in bad.text.lower()
