@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.web import imports, portfolio, providers, record, sign_in, static_files, today
+from api.web import imports, portfolio, providers, record, sign_in, static_files, support, today
 
 # Each page module has its own /app prefix, so the access log names the full route template.
 router = APIRouter(include_in_schema=False)
@@ -16,5 +16,6 @@ router.include_router(today.router)
 router.include_router(portfolio.router)
 router.include_router(imports.router)
 router.include_router(providers.router)
+router.include_router(support.router)
 # Last: its paths (/app/<kind>s/<id>) would otherwise shadow the fixed ones above.
 router.include_router(record.router)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 import re
 
+import httpx
+
 from models.calendar import add_months, last_day_of_month
 from tests.integration.test_api_reads import npi
 from tests.web.conftest import WebStack
@@ -54,3 +56,19 @@ async def test_the_provider_page_gathers_an_npis_records(web_stack: WebStack) ->
         assert f'href="/app/providers/{npi(802)}"' in record
         bad = await http.get("/app/providers/1234567890")
         assert bad.status_code == 422 and "npi" in bad.text.lower()
+
+
+async def test_an_application_links_its_printable_support_packet(web_stack: WebStack) -> None:
+    stack = web_stack
+    app_id = f"{stack.org}-s"
+    await stack.create(app_id, legal_name="Sam Support", npi=npi(803), state="FL")
+    async with _signed_in(stack, "auditor") as http:
+        record = (await http.get(f"/app/applications/{app_id}")).text
+        assert f'href="/app/applications/{app_id}/support"' in record
+        packet = await http.get(f"/app/applications/{app_id}/support")
+        assert packet.status_code == 200 and packet.headers["content-type"].startswith("text/html")
+        assert "Sam Support" in packet.text and "<script" not in packet.text
+        assert (await http.get("/app/applications/nope!/support")).status_code == 404
+    async with httpx.AsyncClient(base_url=stack.url) as anonymous:
+        r = await anonymous.get(f"/app/applications/{app_id}/support")
+        assert r.status_code == 303 and "/app/sign-in" in r.headers["location"]
