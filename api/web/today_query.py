@@ -5,6 +5,7 @@ server, so the page costs the same with 100,000 records as with ten."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -70,17 +71,43 @@ def bucket(d: Deadline) -> str:
     return "later"
 
 
+def _needle(q: str) -> str:
+    return f"%{q.lower().replace('%', '').replace('_', '')}%"
+
+
 def _search(q: str, columns: dict[str, Any]) -> ColumnElement[bool]:
     """A provider name (any part of it, any case), an NPI, a PTAN, a Web Tracking ID, or the
-    record's own id."""
+    record's own id, on an enrollment row (what needs action now)."""
     if _NPI.fullmatch(q):
         return columns["npi"] == q
-    needle = f"%{q.lower().replace('%', '').replace('_', '')}%"
     return or_(
-        func.lower(columns["name"]).like(needle),
+        func.lower(columns["name"]).like(_needle(q)),
         columns["ptan"] == q,
-        columns["web_tracking_id"] == q,
         columns["record_id"] == q,
+    )
+
+
+def _clock_search(q: str) -> ColumnElement[bool]:
+    """The same search on the clocks: the records that match are found in their own tables
+    first (a scan of one name column each), then their clocks by workflow id (indexed), rather
+    than matching against every clock joined to its record (about twice as slow at 100,000)."""
+    if _NPI.fullmatch(q):
+        return col(DeadlineRow.npi) == q
+    needle = _needle(q)
+    applications = sql_select(col(ApplicationRow.workflow_id)).where(
+        or_(
+            func.lower(col(ApplicationRow.legal_name)).like(needle),
+            col(ApplicationRow.ptan) == q,
+            col(ApplicationRow.web_tracking_id) == q,
+        )
+    )
+    enrollments = sql_select(col(EnrollmentRow.workflow_id)).where(
+        or_(func.lower(col(EnrollmentRow.legal_name)).like(needle), col(EnrollmentRow.ptan) == q)
+    )
+    return or_(
+        col(DeadlineRow.workflow_id).in_(applications),
+        col(DeadlineRow.workflow_id).in_(enrollments),
+        col(DeadlineRow.record_id) == q,
     )
 
 
@@ -105,7 +132,6 @@ def _standing_columns() -> dict[str, Any]:
     return {
         "name": col(EnrollmentRow.legal_name),
         "ptan": col(EnrollmentRow.ptan),
-        "web_tracking_id": None,
         "state": col(EnrollmentRow.state),
         "mac": col(EnrollmentRow.mac_jurisdiction),
         "form": col(EnrollmentRow.form),
@@ -116,12 +142,12 @@ def _standing_columns() -> dict[str, Any]:
     }
 
 
-def _conditions(f: TodayFilters, columns: dict[str, Any]) -> list[ColumnElement[bool]]:
+def _conditions(
+    f: TodayFilters, columns: dict[str, Any], search: Callable[[str], ColumnElement[bool]]
+) -> list[ColumnElement[bool]]:
     out: list[ColumnElement[bool]] = []
     if f.q:
-        if columns["web_tracking_id"] is None:
-            columns = {**columns, "web_tracking_id": columns["record_id"]}
-        out.append(_search(f.q, columns))
+        out.append(search(f.q))
     if f.organization_id:
         out.append(columns["organization_id"] == f.organization_id)
     for name, values in (
@@ -149,7 +175,7 @@ def _clock_query(f: TodayFilters, today: date) -> Any:
         )
         .outerjoin(ApplicationRow, col(ApplicationRow.workflow_id) == col(DeadlineRow.workflow_id))
         .outerjoin(EnrollmentRow, col(EnrollmentRow.workflow_id) == col(DeadlineRow.workflow_id))
-        .where(*_conditions(f, columns))
+        .where(*_conditions(f, columns, _clock_search))
     )
     kinds = [k for k in f.kinds if k != STANDING]
     if f.kinds:
@@ -160,18 +186,20 @@ def _clock_query(f: TodayFilters, today: date) -> Any:
 
 
 def _standing_query(f: TodayFilters) -> Any:
+    columns = _standing_columns()
     return select(EnrollmentRow).where(
-        col(EnrollmentRow.action_since).is_not(None), *_conditions(f, _standing_columns())
+        col(EnrollmentRow.action_since).is_not(None),
+        *_conditions(f, columns, lambda q: _search(q, columns)),
     )
 
 
 def _clock_count_query(f: TodayFilters, today: date) -> Any:
     """The clocks' count: without the joins to the record tables when no filter reads them
     (the count is most of a first page's cost at 100,000 records)."""
-    if f.q or f.states or f.macs or f.forms:
+    if f.states or f.macs or f.forms:
         return _clock_query(f, today)
     query = sql_select(col(DeadlineRow.deadline_id)).where(
-        *_conditions(f, {**_clock_columns(), "web_tracking_id": None})
+        *_conditions(f, _clock_columns(), _clock_search)
     )
     kinds = [k for k in f.kinds if k != STANDING]
     if f.kinds:
