@@ -4,6 +4,7 @@ validation, refusals and idempotency as POST /v1/.../events), not HTTP to oursel
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from api.auth import Principal
 from api.problems import Problem
+from api.reads import engine_of
 from api.records import query_application, query_enrollment
 from api.responses.applications import ApplicationView
 from api.responses.enrollments import EnrollmentView
@@ -23,7 +25,7 @@ from api.routes.enrollments import EnrollmentEventBody, record_enrollment_event
 from api.temporal import client_of, now_of
 from api.web.event_forms import FormField, FormProblem, event_data, event_fields
 from api.web.pages import render
-from api.web.record_facts import application_facts, enrollment_facts
+from api.web.record_facts import application_facts, enrollment_facts, recent_notifications
 from api.web.session import Editor, Viewer, WebSession
 from api.web.svg import lifecycle_svg, moves_from
 from models.application import APPLICATION_LIFECYCLE, EVENT_MODELS
@@ -123,6 +125,9 @@ async def _page(
             request, "error.html", session, status_code=p.status, title=p.title, detail=p.detail
         )
     today = local_date(await now_of(request), view.time_zone)
+    notifications = await asyncio.to_thread(
+        recent_notifications, engine_of(request), view.workflow_id
+    )
     forms: dict[str, list[FormField]] = {
         e: event_fields(kind.models[e]) for e in view.allowed_events if e in kind.models
     }
@@ -146,6 +151,7 @@ async def _page(
         recorded=request.query_params.get("recorded"),
         new_key=lambda: uuid.uuid4().hex,
         timeline=list(reversed(view.events)),
+        notifications=notifications,
     )
 
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
 from api.responses.applications import ApplicationView
 from api.responses.enrollments import EnrollmentView
+from models.read_model import NotificationRow
+
+NOTIFICATIONS_SHOWN = 20
 
 
 def _d(value: date | None) -> str:
@@ -44,3 +50,16 @@ def enrollment_facts(v: EnrollmentView) -> list[tuple[str, str]]:
         ("Revalidation window opens", _d(v.revalidation_window_opens)),
         ("Cycle", str(v.cycle)),
     ]
+
+
+def recent_notifications(engine: Engine, workflow_id: str) -> list[NotificationRow]:
+    """The notifications the engine queued for this record (the outbox in the read model),
+    newest first."""
+    query = (
+        select(NotificationRow)
+        .where(col(NotificationRow.workflow_id) == workflow_id)
+        .order_by(col(NotificationRow.created_at).desc(), col(NotificationRow.id).desc())
+        .limit(NOTIFICATIONS_SHOWN)
+    )
+    with Session(engine) as s:
+        return list(s.exec(query))

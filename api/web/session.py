@@ -131,6 +131,9 @@ def set_cookie(request: Request, response: Response, name: str, value: str, hour
 
 def sign_in_url(request: Request) -> str:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET":
+        # After signing in, back to the page the form was on (a form's action takes no GET).
+        target = request.url.path.removesuffix("/events")
     return f"{PATH}/sign-in?next={quote(target, safe='')}"
 
 

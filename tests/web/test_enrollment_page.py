@@ -4,6 +4,7 @@ page that says so."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 
@@ -72,3 +73,18 @@ async def test_an_application_links_its_printable_support_packet(web_stack: WebS
     async with httpx.AsyncClient(base_url=stack.url) as anonymous:
         r = await anonymous.get(f"/app/applications/{app_id}/support")
         assert r.status_code == 303 and "/app/sign-in" in r.headers["location"]
+
+
+async def test_a_record_page_lists_the_notifications_queued_for_it(web_stack: WebStack) -> None:
+    stack = web_stack
+    app_id = f"{stack.org}-n"
+    await stack.create(app_id, legal_name="Nora Notified", npi=npi(804), state="FL")
+    await stack.event(app_id, "withdrawn")
+    async with _signed_in(stack, "auditor") as http:
+        for _ in range(150):
+            page = (await http.get(f"/app/applications/{app_id}")).text
+            if "withdrawn (draft -&gt; withdrawn)" in page:
+                break
+            await asyncio.sleep(0.2)
+        assert 'id="notifications"' in page
+        assert f"{app_id}: withdrawn (draft -&gt; withdrawn)" in page

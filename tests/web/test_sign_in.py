@@ -147,3 +147,11 @@ async def test_pages_are_not_cached_nor_framed_and_assets_come_from_the_package(
         if src.startswith("/app/static/"):
             assert (await web.get(src)).status_code == 200
     assert (await web.get("/app/static/../app.py")).status_code == 404
+
+
+async def test_a_form_posted_after_the_session_ended_leads_back_to_its_page(
+    web: httpx.AsyncClient,
+) -> None:
+    r = await web.post("/app/applications/a-1/events", data={"event": "withdrawn"})
+    assert r.status_code == 303
+    assert r.headers["location"] == "/app/sign-in?next=%2Fapp%2Fapplications%2Fa-1"
