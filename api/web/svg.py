@@ -12,7 +12,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-STATE_W, STATE_H, COL_GAP, ROW_GAP, PAD = 150, 34, 60, 22, 16
+STATE_W, STATE_H, COL_GAP, ROW_GAP, PAD = 176, 34, 56, 22, 16
 ACCENT, LINE, TEXT, MUTED, HOT = "#0b4f9c", "#9aa4b1", "#1b1f24", "#4a5360", "#a1161b"
 
 
