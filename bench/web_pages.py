@@ -6,7 +6,9 @@ the real app over HTTP in this process, signs in through the sign-in form, creat
 application with a development request, then times --requests sequential page loads of each
 case and, interleaved with them, the query alone:
 
-- Today (first page, no filter), Today searched by a provider name, Today's 1,000th page: the
+- Today (first page, no filter), Today searched by a provider name, Today's 1,000th page (past
+  the end: the last page, skipped to by its number), the last page reached by the Next link of
+  the page before (a keyset): the
   baseline is `fetch_today` (api/web/today_query.py) with the same filters and page, called
   directly: the same SQL, without HTTP, the session check or the template.
 - The record page of the application: the baseline is the workflow query it makes
@@ -168,11 +170,22 @@ async def measure(engine: Engine, rows: int, n: int, warmup: int) -> tuple[list[
 
                     return get
 
-                def today_query(f: TodayFilters, page_no: int) -> Callable[[], Awaitable[Any]]:
+                def today_query(
+                    f: TodayFilters, page_no: int, after: str | None = None
+                ) -> Callable[[], Awaitable[Any]]:
                     async def run() -> None:
-                        fetch_today(engine, f, today, ZONE, page=page_no, per_page=PER_PAGE)
+                        fetch_today(
+                            engine, f, today, ZONE, page=page_no, per_page=PER_PAGE, after=after
+                        )
 
                     return run
+
+                # The last page, reached as the Next link does: after the page before's keyset.
+                pages = fetch_today(engine, TodayFilters(), today, ZONE, page=1, per_page=PER_PAGE)
+                before_last = fetch_today(
+                    engine, TodayFilters(), today, ZONE, page=pages.pages - 1, per_page=PER_PAGE
+                )
+                after = before_last.next_after
 
                 async def workflow_query() -> None:
                     await query_application(env.client, app_id)
@@ -189,6 +202,11 @@ async def measure(engine: Engine, rows: int, n: int, warmup: int) -> tuple[list[
                         "Today, page 1,000",
                         page("/app/today", page=1000),
                         today_query(TodayFilters(), 1000),
+                    ),
+                    (
+                        "Today, last page by its Next link",
+                        page("/app/today", page=pages.pages, after=after),
+                        today_query(TodayFilters(), pages.pages, after),
                     ),
                     ("Record page (application)", page(f"/app/applications/{app_id}"),
                      workflow_query),

@@ -113,6 +113,11 @@ async def test_today_pages_on_the_server(web_stack: WebStack) -> None:
         assert not set(rows[0]) & set(rows[1])
         assert 'rel="next"' in pages[0] and 'rel="prev"' in pages[1]
         assert "per_page=2" in pages[0]  # the links keep the page size
+        # The Next link carries the keyset of the page's last clock, and lands on page 2.
+        next_href = re.search(r'<a href="([^"]+)" rel="next">', pages[0])
+        assert next_href and "after=" in next_href.group(1)
+        followed = (await http.get(next_href.group(1).replace("&amp;", "&"))).text
+        assert re.findall(r'<a href="/app/[a-z]+s/([^"]+)">', followed) == rows[1]
 
 
 async def test_today_works_from_the_keyboard_with_nothing_from_elsewhere(

@@ -22,6 +22,7 @@ async def test_the_web_pages_benchmark_produces_figures(tmp_path: Path) -> None:
         "Today, first page",
         "Today, search 'Provider 77777'",
         "Today, page 1,000",
+        "Today, last page by its Next link",
         "Record page (application)",
     ]
     for case in cases:

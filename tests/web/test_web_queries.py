@@ -78,6 +78,21 @@ def test_today_orders_buckets_and_pages_as_the_rows_say(engine: Engine) -> None:
         for n in range(1, everything.total // 37 + 2)
     ]
     assert [i.deadline.deadline_id for p in pages for i in p] == ids
+    # Following each page's keyset gives the same pages as counting rows.
+    walked, after, n = [], None, 1
+    while True:
+        page = fetch_today(engine, TodayFilters(), TODAY, ZONE, page=n, per_page=37, after=after)
+        walked += [i.deadline.deadline_id for i in page.items]
+        if n == page.pages:
+            break
+        after, n = page.next_after, n + 1
+    assert walked == ids
+    assert (
+        fetch_today(  # a keyset it did not issue: the page by its number
+            engine, TodayFilters(), TODAY, ZONE, page=3, per_page=37, after="bm90IGEga2V5c2V0"
+        ).items
+        == pages[2]
+    )
     last = fetch_today(engine, TodayFilters(), TODAY, ZONE, page=10_000, per_page=37)
     assert last.page == last.pages  # past the end: the last page
 
