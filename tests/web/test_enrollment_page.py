@@ -88,3 +88,42 @@ async def test_a_record_page_lists_the_notifications_queued_for_it(web_stack: We
             await asyncio.sleep(0.2)
         assert 'id="notifications"' in page
         assert f"{app_id}: withdrawn (draft -&gt; withdrawn)" in page
+
+
+async def test_an_enrollment_event_is_recorded_from_its_form(web_stack: WebStack) -> None:
+    stack = web_stack
+    enrollment_id = f"I2024{random.randrange(10**10):010d}"
+    today = await stack.today()
+    await stack.enrollment(
+        enrollment_id, npi(805), last_day_of_month(add_months(today, 14)), legal_name="Cy Change"
+    )
+    async with _signed_in(stack) as http:
+        page = (await http.get(f"/app/enrollments/{enrollment_id}")).text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        key = re.search(r'name="idempotency_key" value="([^"]+)"', page)
+        assert csrf and key
+        form = {
+            "csrf": csrf.group(1),
+            "idempotency_key": key.group(1),
+            "event": "change_occurred",
+            "data.kind": "practice_location",
+            "data.change_date": today.isoformat(),
+            "data.description": "",
+            "reason": "new suite number",
+        }
+        r = await http.post(f"/app/enrollments/{enrollment_id}/events", data=form)
+        assert r.status_code == 303, r.text
+        assert r.headers["location"].endswith("?recorded=change_occurred")
+        # The same form sent again (a double click, a retry) records nothing more.
+        again = await http.post(f"/app/enrollments/{enrollment_id}/events", data=form)
+        assert again.status_code == 303
+        page = (await http.get(r.headers["location"])).text
+        assert "Recorded: change occurred." in page
+        assert page.count("<strong>change occurred</strong>") == 1  # one line in the timeline
+        # A choice the event does not know comes back with the field named.
+        bad = await http.post(
+            f"/app/enrollments/{enrollment_id}/events",
+            data={**form, "idempotency_key": "k2", "data.kind": "haircut"},
+        )
+        assert bad.status_code == 422
+        assert "was not recorded" in bad.text and "data.kind" in bad.text
