@@ -8,7 +8,7 @@ import asyncio
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deadline_feeds import deadlines_csv, deadlines_ics
@@ -43,16 +43,22 @@ BUCKETS = {
 }
 
 
+Text = Annotated[str | None, Query(max_length=200)]
+Many = Annotated[list[str] | None, Query()]
+
+
 def _filters(
-    q: str | None,
-    organization: str | None,
-    mac: list[str] | None,
-    state: list[str] | None,
-    form: list[str] | None,
-    status: list[str] | None,
-    kind: list[str] | None,
-    within: str | None,
+    q: Text = None,
+    organization: Text = None,
+    mac: Many = None,
+    state: Many = None,
+    form: Many = None,
+    status: Many = None,
+    kind: Many = None,
+    within: Annotated[str | None, Query(max_length=4)] = None,
 ) -> TodayFilters:
+    """The filters of the page and of its exports, each value checked (a bad one answers 422
+    naming the parameter and the values it takes); an empty value ("Any") is no filter."""
     blank = {None, ""}
     return TodayFilters(
         q=(q or "").strip() or None,
@@ -68,27 +74,18 @@ def _filters(
     )
 
 
-Text = Annotated[str | None, Query(max_length=200)]
-Many = Annotated[list[str] | None, Query()]
+Filters = Annotated[TodayFilters, Depends(_filters)]
 
 
 @router.get("/today", response_class=HTMLResponse)
 async def today_page(
     request: Request,
     session: Viewer,
-    q: Text = None,
-    organization: Text = None,
-    mac: Many = None,
-    state: Many = None,
-    form: Many = None,
-    status: Many = None,
-    kind: Many = None,
-    within: Annotated[str | None, Query(max_length=4)] = None,
+    filters: Filters,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = PER_PAGE,
     after: Annotated[str | None, Query(max_length=400)] = None,
 ) -> HTMLResponse:
-    filters = _filters(q, organization, mac, state, form, status, kind, within)
     settings = settings_of(request)
     today = local_date(await now_of(request), settings.default_time_zone)
     result = await asyncio.to_thread(
@@ -101,7 +98,7 @@ async def today_page(
         per_page=per_page,
         after=after,
     )
-    params = _params(filters, within)
+    params = _params(filters)
     if per_page != PER_PAGE:
         params["per_page"] = per_page
     return render(
@@ -112,7 +109,7 @@ async def today_page(
         zone=settings.default_time_zone,
         result=result,
         f=filters,
-        within=within or "",
+        within=_within(filters),
         buckets=BUCKETS,
         choices={
             "mac": sorted(MAC_JURISDICTIONS),
@@ -131,7 +128,11 @@ async def today_page(
     )
 
 
-def _params(f: TodayFilters, within: str | None) -> dict[str, Any]:
+def _within(f: TodayFilters) -> str:
+    return str(f.within_days) if f.within_days is not None else ""
+
+
+def _params(f: TodayFilters) -> dict[str, Any]:
     out: dict[str, Any] = {
         "q": f.q,
         "organization": f.organization_id,
@@ -140,7 +141,7 @@ def _params(f: TodayFilters, within: str | None) -> dict[str, Any]:
         "form": list(f.forms),
         "status": list(f.statuses),
         "kind": list(f.kinds),
-        "within": within,
+        "within": _within(f),
     }
     return {k: v for k, v in out.items() if v}
 
@@ -169,19 +170,7 @@ async def _export(request: Request, filters: TodayFilters) -> tuple[DeadlinesVie
 
 
 @router.get("/today.csv")
-async def today_csv(
-    request: Request,
-    session: Viewer,
-    q: Text = None,
-    organization: Text = None,
-    mac: Many = None,
-    state: Many = None,
-    form: Many = None,
-    status: Many = None,
-    kind: Many = None,
-    within: Annotated[str | None, Query(max_length=4)] = None,
-) -> Response:
-    filters = _filters(q, organization, mac, state, form, status, kind, within)
+async def today_csv(request: Request, session: Viewer, filters: Filters) -> Response:
     view, _ = await _export(request, filters)
     return Response(
         deadlines_csv(view),
@@ -191,19 +180,7 @@ async def today_csv(
 
 
 @router.get("/today.ics")
-async def today_ics(
-    request: Request,
-    session: Viewer,
-    q: Text = None,
-    organization: Text = None,
-    mac: Many = None,
-    state: Many = None,
-    form: Many = None,
-    status: Many = None,
-    kind: Many = None,
-    within: Annotated[str | None, Query(max_length=4)] = None,
-) -> Response:
-    filters = _filters(q, organization, mac, state, form, status, kind, within)
+async def today_ics(request: Request, session: Viewer, filters: Filters) -> Response:
     view, now = await _export(request, filters)
     return Response(
         deadlines_ics(view, now),
