@@ -35,6 +35,7 @@ PATH = "/app"
 SESSION_HOURS = 10  # a working day, with some slack
 KEY_ID_BYTES = 8
 PURPOSE = b"enrollment-engine web session v1"
+MAX_FORM_FIELD = 32 * 1024 * 1024
 
 
 class SessionRefused(ValueError):
@@ -188,7 +189,9 @@ async def web_writer(request: Request) -> WebSession:
             role=session.principal.role,
             required_roles=list(WRITE_ROLES),
         )
-    form = await request.form()
+    # Read once here (Starlette keeps it for the route): a form field may be large, e.g. the
+    # problems of a big roster posted back for download (the default cap is 1 MB).
+    form = await request.form(max_part_size=MAX_FORM_FIELD)
     token = form.get("csrf")
     check_csrf(session, token if isinstance(token, str) else None)
     return session

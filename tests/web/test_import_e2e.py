@@ -4,7 +4,9 @@ problems download as CSV."""
 
 from __future__ import annotations
 
+import html
 import random
+import re
 
 from playwright.async_api import expect
 
@@ -12,6 +14,7 @@ from tests.integration.test_api_reads import npi
 from tests.integration.test_auth import headers
 from tests.web.browser import browser_page, screenshot, sign_in
 from tests.web.conftest import WebStack
+from tests.web.test_today_e2e import _signed_in
 
 
 async def test_a_roster_upload_shows_and_downloads_its_row_problems(web_stack: WebStack) -> None:
@@ -47,3 +50,34 @@ async def test_a_roster_upload_shows_and_downloads_its_row_problems(web_stack: W
     for enrollment_id in ids:
         r = await stack.http.get(f"/v1/enrollments/{enrollment_id}", headers=headers("auditor"))
         assert r.status_code == 200 and r.json()["organization_id"] == stack.org
+
+
+async def test_the_problems_of_a_big_roster_download_whole(web_stack: WebStack) -> None:
+    """Thousands of bad rows: the problems posted back for download are larger than a form
+    field may usually be (1 MB), and still come back whole."""
+    stack = web_stack
+    bad = "".join(
+        f"I2024{n:010d},123,PT{n},CMS-855I,FL,2024-05-01,{'Long Name ' * 8}{n}\n"
+        for n in range(9000)
+    )
+    roster = "enrollment_id,npi,ptan,form,state,effective_date,legal_name\n" + bad
+    async with _signed_in(stack) as http:
+        page = await http.get("/app/import")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf
+        r = await http.post(
+            "/app/import",
+            data={"csrf": csrf.group(1), "organization": stack.org, "reason": "big"},
+            files={"roster": ("roster.csv", roster.encode(), "text/csv")},
+        )
+        assert r.status_code == 200, r.text[:500]
+        value = re.search(r'name="problems" value="([^"]*)"', r.text, re.S)
+        assert value
+        problems = html.unescape(value.group(1))
+        assert len(problems) > 1024 * 1024
+        download = await http.post(
+            "/app/import/problems.csv", data={"csrf": csrf.group(1), "problems": problems}
+        )
+        assert download.status_code == 200, download.text[:300]
+        lines = download.text.strip().splitlines()
+        assert len(lines) == 1 + 9000 and lines[-1].startswith("roster,9001,npi,")
