@@ -5,8 +5,9 @@ event's model then validates it exactly as the API does (api/temporal.py, operat
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -39,7 +40,8 @@ def _resolve(spec: Mapping[str, Any], defs: Mapping[str, Any]) -> tuple[Mapping[
     return spec, nullable
 
 
-def event_fields(model: type[BaseModel]) -> list[FormField]:
+@cache  # one schema walk per event model, not one per page
+def event_fields(model: type[BaseModel]) -> tuple[FormField, ...]:
     schema = model.model_json_schema()
     defs = schema.get("$defs", {})
     required = set(schema.get("required", []))
@@ -64,7 +66,7 @@ def event_fields(model: type[BaseModel]) -> list[FormField]:
             kind, options = "json", ()
             hint = hint or "A JSON object"
         out.append(FormField(name, words(name).capitalize(), kind, name in required, options, hint))
-    return out
+    return tuple(out)
 
 
 class FormProblem(ValueError):
@@ -74,7 +76,7 @@ class FormProblem(ValueError):
         self.reason = reason
 
 
-def event_data(fields: list[FormField], form: Mapping[str, Any]) -> dict[str, Any]:
+def event_data(fields: Sequence[FormField], form: Mapping[str, Any]) -> dict[str, Any]:
     """The event's `data` from a posted form: empty fields left out (the model says which are
     required), lines split, JSON parsed; a value that cannot be read names its field."""
     data: dict[str, Any] = {}

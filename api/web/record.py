@@ -128,7 +128,7 @@ async def _page(
     notifications = await asyncio.to_thread(
         recent_notifications, engine_of(request), view.workflow_id
     )
-    forms: dict[str, list[FormField]] = {
+    forms: dict[str, tuple[FormField, ...]] = {
         e: event_fields(kind.models[e]) for e in view.allowed_events if e in kind.models
     }
     return render(
