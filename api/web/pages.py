@@ -12,6 +12,16 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from api.web.session import WebSession
 
+# Pages show provider names: never cached by a shared cache, never framed by another site.
+HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+}
+
 TEMPLATES = Environment(
     loader=PackageLoader("api.web", "templates"),
     autoescape=select_autoescape(("html", "svg")),
@@ -50,15 +60,7 @@ def render(
     html = TEMPLATES.get_template(template).render(
         request=request, session=session, path=request.url.path, **context
     )
-    response = HTMLResponse(html, status_code=status_code)
-    # Pages show provider names: never cached by a shared cache, never framed by another site.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'"
-    )
-    return response
+    return HTMLResponse(html, status_code=status_code, headers=HEADERS)
 
 
 def iso(value: date | None) -> str:

@@ -35,6 +35,10 @@ async def test_a_roster_upload_shows_and_downloads_its_row_problems(web_stack: W
         await page.get_by_label("Organisation (for rows without one)").fill(stack.org)
         await page.get_by_role("button", name="Import").click()
         await expect(page.get_by_role("status")).to_contain_text("3 rows read: 2 created")
+        # The page streamed a line as rows were done (a roster of two: each row).
+        await expect(page.locator("#progress li")).to_have_text(
+            ["1 of 2 rows imported", "2 of 2 rows imported"]
+        )
         problems = page.locator("#problems tbody tr")
         await expect(problems).to_have_count(1)
         await expect(problems.first).to_contain_text("npi")
@@ -81,3 +85,27 @@ async def test_the_problems_of_a_big_roster_download_whole(web_stack: WebStack) 
         assert download.status_code == 200, download.text[:300]
         lines = download.text.strip().splitlines()
         assert len(lines) == 1 + 9000 and lines[-1].startswith("roster,9001,npi,")
+
+
+async def test_a_roster_import_streams_its_progress_then_the_outcome(web_stack: WebStack) -> None:
+    stack = web_stack
+    rows = "".join(
+        f"I2025{random.randrange(10**10):010d},{npi(900 + n)},PT9{n:03d},CMS-855I,FL,"
+        f"2024-06-01,Row {n}\n"
+        for n in range(45)
+    )
+    roster = "enrollment_id,npi,ptan,form,state,effective_date,legal_name\n" + rows
+    async with _signed_in(stack) as http:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', (await http.get("/app/import")).text)
+        assert csrf
+        r = await http.post(
+            "/app/import",
+            data={"csrf": csrf.group(1), "organization": stack.org, "reason": "many"},
+            files={"roster": ("roster.csv", roster.encode(), "text/csv")},
+        )
+        assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+        lines = re.findall(r"<li>(\d+) of 45 rows imported</li>", r.text)
+        done = [int(n) for n in lines]
+        assert done[0] == 1 and done[-1] == 45 and done == sorted(done) and len(done) <= 22
+        assert "45 rows read: 45 created" in r.text
+        assert r.text.count("<html") == 1 and r.text.rstrip().endswith("</html>")
