@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
+from temporalio.service import RPCError
 
 from api.auth import Principal
 from api.problems import Problem
@@ -124,6 +125,8 @@ async def _page(
         return render(
             request, "error.html", session, status_code=p.status, title=p.title, detail=p.detail
         )
+    except RPCError as exc:
+        return _temporal_down(request, session, exc)
     today = local_date(await now_of(request), view.time_zone)
     notifications = await asyncio.to_thread(
         recent_notifications, engine_of(request), view.workflow_id
@@ -152,6 +155,21 @@ async def _page(
         new_key=lambda: uuid.uuid4().hex,
         timeline=list(reversed(view.events)),
         notifications=notifications,
+    )
+
+
+def _temporal_down(request: Request, session: WebSession, exc: RPCError) -> HTMLResponse:
+    # The status name only: an RPC message may echo what was sent.
+    return render(
+        request,
+        "error.html",
+        session,
+        status_code=503,
+        title="Temporal did not answer",
+        detail=f"The record is read from its workflow, and Temporal did not answer "
+        f"({exc.status.name if exc.status else 'no status'}). Try again in a moment: a form "
+        "sent again records its event once. Today and the Portfolio are served from the read "
+        "model meanwhile.",
     )
 
 
@@ -199,6 +217,8 @@ async def record_page_event(
         return await _page(
             request, session, kind, record_id, refusal=refusal, values=values, status_code=422
         )
+    except RPCError as exc:
+        return _temporal_down(request, session, exc)
     except Problem as p:
         errors = [
             f"{e['field']}: {e['reason']}"

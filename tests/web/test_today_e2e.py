@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import httpx
 from playwright.async_api import expect
@@ -20,9 +20,16 @@ from tests.web.browser import browser_page, sign_in
 from tests.web.conftest import WebStack
 
 
+def _signed_in(
+    stack: WebStack, role: str = "operator"
+) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    return signed_in_at(stack.url, role)
+
+
 @asynccontextmanager
-async def _signed_in(stack: WebStack, role: str = "operator") -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
+async def signed_in_at(url: str, role: str = "operator") -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client signed in to the web app at `url` through its sign-in form."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         form = await http.get("/app/sign-in")
         nonce = re.search(r'name="nonce" value="([^"]+)"', form.text)
         assert nonce
