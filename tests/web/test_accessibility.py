@@ -45,7 +45,7 @@ async def test_every_page_passes_wcag_aa_checks(web_stack: WebStack) -> None:
         # The check can fail: an unlabelled field added to the page is reported.
         await page.evaluate(
             "document.querySelector('main').insertAdjacentHTML('beforeend', "
-            "'<input type=\"text\" id=\"unlabelled\">')"
+            '\'<input type="text" id="unlabelled">\')'
         )
         assert "label" in await _violations(page)
     failing = {name: report for name, report in reports.items() if report}
