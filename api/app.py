@@ -21,6 +21,7 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
 from activities.database import create_db_engine, create_schema
+from api import web
 from api.access_log import AccessLogMiddleware
 from api.auth import parse_api_keys
 from api.problems import (
@@ -150,6 +151,7 @@ def create_app(
     app.include_router(audit_routes.router)
     app.include_router(incident_routes.router)
     app.include_router(codec_routes.router)
+    app.include_router(web.router)  # the operations web app, under /app (api/web/)
 
     @app.get("/healthz", operation_id="getHealth", tags=["health"], summary="The API process is up")
     async def healthz() -> Health:
