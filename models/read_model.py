@@ -93,9 +93,7 @@ class DeadlineRow(SQLModel, table=True):
 
     __tablename__ = "deadline"
     # An organisation's morning screen: its deadlines by last day.
-    __table_args__ = (
-        Index("ix_deadline_organization_id_last_day", "organization_id", "last_day"),
-    )
+    __table_args__ = (Index("ix_deadline_organization_id_last_day", "organization_id", "last_day"),)
 
     deadline_id: str = Field(primary_key=True, max_length=200)  # "<workflow_id>/<clock_id>"
     workflow_id: str = Field(index=True, max_length=100)

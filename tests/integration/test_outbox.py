@@ -230,6 +230,7 @@ async def test_a_notice_the_channel_refuses_is_failed_until_rerun(
 
 # --- An outbox written before it had states ------------------------------------------------------
 
+
 @pytest.fixture
 def old_outbox(tmp_path: Path) -> Iterator[Engine]:
     """A read model at revision 0002 (before the outbox had states) holding one notice."""
