@@ -190,7 +190,8 @@ async def test_a_claim_is_kept_for_its_lease_then_taken_over(
     [row] = _rows(engine)
     assert (row.state, row.claimed_by) == (OutboxState.PENDING, None)
 
-    # A deliverer that died holding the claim: others wait for its lease...
+    # A deliverer that died holding the claim: others wait for its lease (the README's 60 s)...
+    assert timedelta(seconds=60) == LEASE
     now = datetime.now(UTC)
     _claim_as(engine, req.idempotency_key, "gone/run/1", now + LEASE)
     with pytest.raises(ApplicationError) as held:
