@@ -23,7 +23,7 @@ from activities.notifications import NotificationActivities
 from activities.projection import ProjectionActivities
 from activities.structured_logging import configure_logging
 from workflows.application import ApplicationWorkflow
-from workflows.client import connect
+from workflows.client import INSECURE_WARNING, MissingKeyRing, connect, require_keyring
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.search_attributes import register as register_search_attributes
 from workflows.settings import Settings
@@ -100,9 +100,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     log.info("worker stopped")
 
 
-async def _main() -> None:
+async def _main(insecure_no_encryption: bool) -> None:
     settings = Settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    # Before anything is created or reached: without a key ring, payloads would go in clear.
+    if require_keyring(settings, insecure_no_encryption=insecure_no_encryption) is None:
+        log.warning(INSECURE_WARNING)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -111,10 +114,13 @@ async def _main() -> None:
     await run_worker(settings, stop)
 
 
-def main() -> None:
+def main(insecure_no_encryption: bool = False) -> None:
     status = 0
     try:
-        asyncio.run(_main())
+        asyncio.run(_main(insecure_no_encryption))
+    except MissingKeyRing as exc:
+        log.error(str(exc))
+        status = 1
     except Exception:
         log.exception("worker failed")
         status = 1
@@ -125,4 +131,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(insecure_no_encryption="--insecure-no-encryption" in sys.argv[1:])

@@ -26,6 +26,7 @@ from api.auth import ApiKeyError, parse_api_keys
 from api.problems import PROBLEM_TYPES
 from api.routes.applications import idempotent_application_id
 from models.application import application_workflow_id
+from tests.conftest import TEST_KEYRING
 from tests.integration.test_api_reads import _closed_port, _serve
 from worker import build_worker
 from workflows.settings import Settings
@@ -277,7 +278,12 @@ def test_keys_come_from_the_environment_and_stay_out_of_repr(
 
 def test_enroll_api_refuses_to_start_with_bad_keys() -> None:
     text = json.dumps({GOOD: {"actor": "a", "role": "reader"}})
-    env = {**os.environ, "ENROLL_API_KEYS": text, "ENROLL_LOG_JSON": "false"}
+    env = {
+        **os.environ,
+        "ENROLL_API_KEYS": text,
+        "ENROLL_PAYLOAD_KEYS": TEST_KEYRING.to_config(),
+        "ENROLL_LOG_JSON": "false",
+    }
     enroll = Path(sys.executable).parent / "enroll"
     done = subprocess.run(
         [str(enroll), "api", "--port", str(_closed_port())],
