@@ -23,8 +23,10 @@ from temporalio.client import Client
 from activities.database import create_db_engine, create_schema
 from api.access_log import AccessLogMiddleware
 from api.auth import parse_api_keys
+from api.body_limit import BodyLimitMiddleware
 from api.problems import (
     Problem,
+    document_common_problems,
     http_exception_handler,
     problem_handler,
     problem_responses,
@@ -66,6 +68,9 @@ TAGS = [
     {"name": "sandbox", "description": "The sandbox clock (only in `enroll sandbox`)"},
     {"name": "health", "description": "Liveness and readiness"},
 ]
+
+# Routes that answer from the code alone (never 503).
+STATIC_PATHS = ("/v1/lifecycle",)
 
 # How long /readyz waits for each dependency before calling it down.
 READY_TIMEOUT = timedelta(seconds=3)
@@ -130,7 +135,8 @@ def create_app(
     app.state.engine = db
     app.state.api_keys = api_keys
     app.state.now = sandbox.now if sandbox is not None else wall_clock
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(AccessLogMiddleware)  # outermost: it logs the 413s too
     app.add_exception_handler(Problem, problem_handler)
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(HTTPException, http_exception_handler)
@@ -189,8 +195,9 @@ def create_app(
     def openapi() -> dict[str, Any]:
         """FastAPI's document, plus the problem schemas the routes' error answers refer to."""
         if app.openapi_schema is None:
-            schemas = document().setdefault("components", {}).setdefault("schemas", {})
-            schemas.update(problem_schemas())
+            built = document()
+            built.setdefault("components", {}).setdefault("schemas", {}).update(problem_schemas())
+            document_common_problems(built, static_paths=STATIC_PATHS)
         return document()
 
     app.openapi = openapi  # type: ignore[method-assign]
