@@ -24,6 +24,12 @@ from activities.database import create_db_engine, create_schema
 from api.access_log import AccessLogMiddleware
 from api.auth import parse_api_keys
 from api.body_limit import BodyLimitMiddleware
+from api.outages import (
+    OUTAGE_HANDLERS,
+    EventPending,
+    bounded,
+    event_pending_handler,
+)
 from api.problems import (
     Problem,
     document_common_problems,
@@ -35,7 +41,7 @@ from api.problems import (
     unexpected_error_handler,
 )
 from api.responses.health import Health, Readiness
-from api.routes import applications, deadlines, lifecycle, providers, support
+from api.routes import applications, deadlines, event_outcomes, lifecycle, providers, support
 from api.routes import audit as audit_routes
 from api.routes import codec as codec_routes
 from api.routes import enrollments as enrollment_routes
@@ -115,7 +121,7 @@ def create_app(
             )
         if owns_engine:
             await asyncio.to_thread(_prepare_schema, settings, db)
-        app.state.client = client or await connect(settings)
+        app.state.client = bounded(client or await connect(settings, lazy=True))
         try:
             yield
         finally:
@@ -140,9 +146,13 @@ def create_app(
     app.add_exception_handler(Problem, problem_handler)
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(HTTPException, http_exception_handler)
+    for error, handler in OUTAGE_HANDLERS.items():
+        app.add_exception_handler(error, handler)
+    app.add_exception_handler(EventPending, event_pending_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)
     app.include_router(applications.router)
     app.include_router(enrollment_routes.router)
+    app.include_router(event_outcomes.router)
     app.include_router(import_routes.router)
     app.include_router(deadlines.router)
     app.include_router(lifecycle.router)

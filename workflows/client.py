@@ -4,6 +4,7 @@ configuration with the one data converter, so payloads are always encoded the sa
 from __future__ import annotations
 
 from temporalio.client import Client
+from temporalio.service import RetryConfig
 
 from workflows.converter import KeyRing, build_data_converter
 from workflows.settings import Settings
@@ -44,9 +45,18 @@ def require_keyring(settings: Settings, *, insecure_no_encryption: bool) -> KeyR
     return keyring
 
 
-async def connect(settings: Settings) -> Client:
+# The API's calls give up on an unreachable server after this long (the SDK's default retries
+# for 10 s): it answers 503 instead (api/outages.py).
+API_RETRIES = RetryConfig(max_elapsed_time_millis=2000, max_retries=4)
+
+
+async def connect(settings: Settings, *, lazy: bool = False) -> Client:
+    """A client on the engine's data converter. `lazy` (the API): connect on first use, so the
+    API starts and answers 503 while Temporal is down, and give up on retries sooner."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=build_data_converter(keyring_from(settings)),
+        lazy=lazy,
+        retry_config=API_RETRIES if lazy else None,
     )

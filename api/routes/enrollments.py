@@ -18,6 +18,7 @@ from api.responses.common import created
 from api.responses.enrollments import EnrollmentListItem, EnrollmentPage, EnrollmentView
 from api.temporal import (
     client_of,
+    event_id,
     event_route_docs,
     execute_event,
     operator_event,
@@ -241,8 +242,19 @@ async def record_enrollment_event(
         )
 
     handle = client.get_workflow_handle(enrollment_workflow_id(enrollment_id))
+    update_id = event_id(request.method, request.url.path, body, idempotency_key)
     state = await execute_event(
-        handle, EnrollmentWorkflow.record_event, payload, idempotency_key, closed
+        handle,
+        EnrollmentWorkflow.record_event,
+        payload,
+        update_id,
+        closed,
+        idempotency_key=idempotency_key,
+        poll_url=str(
+            request.url_for(
+                "poll_enrollment_event", enrollment_id=enrollment_id, event_id=update_id
+            )
+        ),
     )
     return EnrollmentView.of(state)
 
