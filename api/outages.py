@@ -205,6 +205,20 @@ async def rpc_error_handler(request: Request, exc: Exception) -> JSONResponse:
     return await unexpected_error_handler(request, exc)
 
 
+# What the SDK raises when a lazily connected client cannot reach the server (a RuntimeError).
+_CONNECT_FAILED = "Failed client connect"
+
+
+async def runtime_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A client that could not connect to Temporal: 503; any other RuntimeError: unexpected."""
+    if str(exc).startswith(_CONNECT_FAILED):
+        log.warning("temporal unreachable", path=request.url.path)
+        return (await _temporal_problem(request, False)).response(request)
+    from api.problems import unexpected_error_handler
+
+    return await unexpected_error_handler(request, exc)
+
+
 async def timeout_handler(request: Request, exc: Exception) -> JSONResponse:
     """A bounded call that ran out of time (TemporalTimeout, or the SDK's own timeout error)."""
     log.warning("temporal call timed out", error=type(exc).__name__, path=request.url.path)
@@ -239,6 +253,7 @@ async def database_error_handler(request: Request, exc: Exception) -> JSONRespon
 
 OUTAGE_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitable[JSONResponse]]] = {
     RPCError: rpc_error_handler,
+    RuntimeError: runtime_error_handler,
     TemporalTimeout: timeout_handler,
     RPCTimeoutOrCancelledError: timeout_handler,
     OperationalError: database_error_handler,

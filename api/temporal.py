@@ -184,32 +184,43 @@ async def execute_event(
             rpc_timeout=CALL_BOUND,
         )
     except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type == KEY_REUSED:
-            raise Problem(
-                409,
-                "Idempotency-Key already used",
-                f"Idempotency-Key '{idempotency_key}' was already used on this record for "
-                "another request (another event or other data); nothing was recorded. Use a "
-                "new key for a new event, or send the first request again unchanged.",
-                kind="idempotency-key-reused",
-            ) from None
-        raise refusal(exc) from None
+        raise update_refusal(exc, idempotency_key) from None
     except RPCError as exc:
         if is_not_found(exc):
             raise await closed() from None
         raise
-    return await update_outcome(accepted, update_id, poll_url)
+    return await update_outcome(accepted, update_id, poll_url, idempotency_key)
 
 
-async def update_outcome(accepted: WorkflowUpdateHandle[Any], update_id: str, poll_url: str) -> Any:
+def update_refusal(exc: WorkflowUpdateFailedError, idempotency_key: str | None) -> Problem:
+    """The problem a refused update answers: a reused Idempotency-Key (409 naming it), else
+    the workflow's refusal (409/422)."""
+    cause = exc.cause
+    if isinstance(cause, ApplicationError) and cause.type == KEY_REUSED:
+        return Problem(
+            409,
+            "Idempotency-Key already used",
+            f"Idempotency-Key '{idempotency_key}' was already used on this record for another "
+            "request (another event or other data); nothing was recorded. Use a new key for a "
+            "new event, or send the first request again unchanged.",
+            kind="idempotency-key-reused",
+        )
+    return refusal(exc)
+
+
+async def update_outcome(
+    accepted: WorkflowUpdateHandle[Any],
+    update_id: str,
+    poll_url: str,
+    idempotency_key: str | None = None,
+) -> Any:
     """The result of an accepted update; EventPending when it takes longer than the bound."""
     try:
         return await asyncio.wait_for(
             accepted.result(rpc_timeout=CALL_BOUND), CALL_BOUND.total_seconds() + 1
         )
     except WorkflowUpdateFailedError as exc:
-        raise refusal(exc) from None
+        raise update_refusal(exc, idempotency_key) from None
     except (TimeoutError, RPCTimeoutOrCancelledError):
         raise EventPending(poll_url, update_id) from None
 
