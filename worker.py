@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from activities.checks import check_application
 from activities.database import create_db_engine, create_schema
 from activities.notifications import NotificationActivities
+from activities.private_files import PRIVATE_UMASK, private_dir
 from activities.projection import ProjectionActivities
 from activities.structured_logging import configure_logging
 from workflows.application import ApplicationWorkflow
@@ -106,7 +107,8 @@ async def _main(insecure_no_encryption: bool) -> None:
     # Before anything is created or reached: without a key ring, payloads would go in clear.
     if require_keyring(settings, insecure_no_encryption=insecure_no_encryption) is None:
         log.warning(INSECURE_WARNING)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.umask(PRIVATE_UMASK)  # the read model, the archive: private from their creation
+    private_dir(settings.data_dir)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

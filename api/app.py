@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from temporalio.client import Client
 
 from activities.database import create_db_engine, create_schema
+from activities.private_files import private_dir
 from api import readiness
 from api.access_log import AccessLogMiddleware
 from api.auth import parse_api_keys
@@ -195,7 +196,7 @@ def create_app(
 
 def _prepare_schema(settings: Settings, engine: Engine) -> None:
     if engine.dialect.name == "sqlite" and not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
     try:
         create_schema(engine)
     except SQLAlchemyError as exc:

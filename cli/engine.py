@@ -3,6 +3,7 @@ machine), `worker` and `api` (one part each, against a Temporal cluster), and `r
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import structlog
@@ -10,6 +11,7 @@ import typer
 import uvicorn
 
 from activities.database import create_db_engine, create_schema
+from activities.private_files import PRIVATE_UMASK
 from activities.structured_logging import configure_logging
 from cli.process import run_async
 from cli.render import console
@@ -96,6 +98,7 @@ def api(
         configure_logging(settings.log_level, json=settings.log_json)
         if require_keyring(settings, insecure_no_encryption=insecure_no_encryption) is None:
             structlog.get_logger("api").warning(INSECURE_WARNING)
+        os.umask(PRIVATE_UMASK)  # the read model (SQLite) and its data dir: private
         config = uvicorn.Config(
             create_app(settings), host=host, port=port, log_config=None, access_log=False
         )
