@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.engine import Engine
@@ -34,6 +34,7 @@ from api.problems import (
     Problem,
     document_common_problems,
     http_exception_handler,
+    known_query_parameters,
     problem_handler,
     problem_responses,
     problem_schemas,
@@ -134,6 +135,7 @@ def create_app(
         # The sandbox's routes (and so its tag) exist only in a sandbox.
         openapi_tags=[t for t in TAGS if t["name"] != "sandbox" or sandbox is not None],
         lifespan=lifespan,
+        dependencies=[Depends(known_query_parameters)],
     )
     app.state.settings = settings
     app.state.engine = db

@@ -307,6 +307,30 @@ async def http_exception_handler(request: Request, exc: Exception) -> JSONRespon
     return problem.response(request)
 
 
+def _query_names(dependant: Any) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+async def known_query_parameters(request: Request) -> None:
+    """An app-wide dependency: a query parameter the route does not take is refused (422 naming
+    it), not ignored: a misspelt filter (`?stauts=...`) must not silently list everything."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = _query_names(dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) or "none"
+        raise invalid(
+            f"Unknown query parameter(s): {', '.join(unknown)}. This route takes: {takes}.",
+            [{"field": name, "reason": "not a parameter of this route"} for name in unknown],
+        )
+
+
 def _allowed_methods(request: Request) -> str:
     """Every method the API documents at this path (Starlette's own 405 names only the first
     route's): e.g. GET and POST for /v1/applications."""

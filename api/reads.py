@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from api.bodies import IsoDate
 from api.problems import bad_parameter
 from models.checks import KnownEnrollment
 from models.forms import Form, parse_form
@@ -102,7 +103,7 @@ def record_filters(
     npi: Annotated[str | None, Query()] = None,
     organization_id: Annotated[str | None, Query(max_length=64)] = None,
     deadline_before: Annotated[
-        date | None, Query(description="Soonest open deadline strictly before this date")
+        IsoDate | None, Query(description="Soonest open deadline strictly before this date")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(max_length=400)] = None,

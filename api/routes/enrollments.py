@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response, status
@@ -10,7 +9,7 @@ from pydantic import ConfigDict, Field, ValidationError
 from sqlmodel import col
 
 from api.auth import AUTH_RESPONSES, Reader, Writer
-from api.bodies import OperatorBody
+from api.bodies import IsoDate, OperatorBody
 from api.problems import MALFORMED, Problem, from_validation_error, problem_responses
 from api.reads import RecordQuery, choices, keyset_page
 from api.records import identity_differences, query_enrollment, start_enrollment
@@ -77,8 +76,8 @@ class EnrollmentImportBody(OperatorBody):
     ptan: PTAN
     form: FormInput
     state: StateCode
-    effective_date: date
-    revalidation_due_date: date | None = Field(
+    effective_date: IsoDate
+    revalidation_due_date: IsoDate | None = Field(
         default=None,
         description="From the CMS Revalidation Due Date List (data.cms.gov), a month end. "
         "Omitted: computed from the effective date (5 years, 3 for DMEPOS), the first not past.",
@@ -279,7 +278,7 @@ async def list_enrollments(
     filters: RecordQuery,
     status_: Annotated[list[str] | None, Query(alias="status")] = None,
     due_before: Annotated[
-        date | None, Query(description="Revalidation due date strictly before this date")
+        IsoDate | None, Query(description="Revalidation due date strictly before this date")
     ] = None,
 ) -> EnrollmentPage:
     statuses = choices("status", status_, (s.value for s in EnrollmentStatus))

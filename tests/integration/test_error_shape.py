@@ -145,3 +145,18 @@ async def test_the_document_names_413_and_503_where_they_can_happen(
             for status, answer in responses.items():
                 if status.startswith(("4", "5")):
                     assert list(answer["content"]) == [PROBLEM_JSON], f"{where} {status}"
+
+
+async def test_an_unknown_query_parameter_is_refused_naming_it(http: httpx.AsyncClient) -> None:
+    r = await http.get("/v1/applications", params={"stauts": "draft"})
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == PROBLEM_JSON
+    assert r.json()["errors"] == [{"field": "stauts", "reason": "not a parameter of this route"}]
+    assert "status" in r.json()["detail"]  # what the route does take
+
+
+async def test_a_date_is_written_yyyy_mm_dd_not_as_a_number(http: httpx.AsyncClient) -> None:
+    r = await http.get("/v1/applications", params={"deadline_before": "0"})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "deadline_before"
+    assert "YYYY-MM-DD" in r.json()["errors"][0]["reason"]
