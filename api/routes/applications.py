@@ -17,7 +17,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api.auth import ADMIN, AUTH_RESPONSES, Principal, Reader, Writer, require
 from api.bodies import OperatorBody
 from api.problems import MALFORMED, Problem, from_validation_error, invalid, problem_responses
-from api.reads import RecordQuery, choices, keyset_page, known_enrollments
+from api.reads import RecordQuery, choices, keyset_page, known_enrollments, one_of
 from api.records import query_application
 from api.responses.applications import ApplicationListItem, ApplicationPage, ApplicationView
 from api.responses.common import created
@@ -437,7 +437,10 @@ async def list_applications(
     request: Request,
     principal: Reader,
     filters: RecordQuery,
-    status_: Annotated[list[str] | None, Query(alias="status")] = None,
+    status_: Annotated[
+        list[str] | None,
+        Query(alias="status", json_schema_extra=one_of(s.value for s in ApplicationStatus)),
+    ] = None,
 ) -> ApplicationPage:
     statuses = choices("status", status_, (s.value for s in ApplicationStatus))
     conditions = filters.conditions(ApplicationRow)

@@ -11,7 +11,7 @@ from sqlmodel import col
 from api.auth import AUTH_RESPONSES, Reader, Writer
 from api.bodies import IsoDate, OperatorBody
 from api.problems import MALFORMED, Problem, from_validation_error, problem_responses
-from api.reads import RecordQuery, choices, keyset_page
+from api.reads import RecordQuery, choices, keyset_page, one_of
 from api.records import identity_differences, query_enrollment, start_enrollment
 from api.responses.common import created
 from api.responses.enrollments import EnrollmentListItem, EnrollmentPage, EnrollmentView
@@ -276,7 +276,10 @@ async def list_enrollments(
     request: Request,
     principal: Reader,
     filters: RecordQuery,
-    status_: Annotated[list[str] | None, Query(alias="status")] = None,
+    status_: Annotated[
+        list[str] | None,
+        Query(alias="status", json_schema_extra=one_of(s.value for s in EnrollmentStatus)),
+    ] = None,
     due_before: Annotated[
         IsoDate | None, Query(description="Revalidation due date strictly before this date")
     ] = None,
