@@ -10,6 +10,7 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Sequence
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -19,7 +20,7 @@ from temporalio.worker import Worker
 
 from activities.checks import check_application
 from activities.database import create_db_engine, create_schema
-from activities.notifications import NotificationActivities
+from activities.notifications import Channel, NotificationActivities
 from activities.private_files import PRIVATE_UMASK, private_dir
 from activities.projection import ProjectionActivities
 from activities.structured_logging import configure_logging
@@ -34,8 +35,11 @@ WORKFLOWS = [ApplicationWorkflow, EnrollmentWorkflow]
 log = structlog.get_logger("worker")
 
 
-def build_worker(client: Client, engine: Engine, *, task_queue: str) -> Worker:
-    notifications = NotificationActivities(engine)
+def build_worker(
+    client: Client, engine: Engine, *, task_queue: str, channel: Channel | None = None
+) -> Worker:
+    """The worker; `channel` is where notices go out (default: log lines)."""
+    notifications = NotificationActivities(engine, channel)
     projection = ProjectionActivities(engine)
     return Worker(
         client,
@@ -50,26 +54,26 @@ def build_worker(client: Client, engine: Engine, *, task_queue: str) -> Worker:
     )
 
 
-async def reindex(client: Client, engine: Engine, *, query: str | None = None) -> dict[str, int]:
+async def reindex(
+    client: Client,
+    engine: Engine,
+    *,
+    query: str | None = None,
+    workflow_ids: Sequence[str] | None = None,
+) -> dict[str, int]:
     """Rebuild the read model from Temporal: every application and enrollment workflow the
     visibility store lists (open or closed within retention) is queried for its state and
     projected. Writes go only through workflows, so this is always possible; projections are
-    monotonic, so it is safe while workers run."""
+    monotonic, so it is safe while workers run. `workflow_ids` names the workflows instead of
+    listing them (a server without visibility, such as the time-skipping test server)."""
     from models.read_model import application_projection, enrollment_projection
 
     projection = ProjectionActivities(engine)
     counts = {"applications": 0, "enrollments": 0, "failed": 0}
-    listing = query or (
-        'WorkflowType = "ApplicationWorkflow" OR WorkflowType = "EnrollmentWorkflow"'
-    )
-    seen: set[str] = set()
-    async for execution in client.list_workflows(listing):
-        if execution.id in seen:  # continued-as-new chains list every run; the latest answers
-            continue
-        seen.add(execution.id)
-        handle = client.get_workflow_handle(execution.id)
+    for workflow_id, workflow_type in await _to_reindex(client, query, workflow_ids):
+        handle = client.get_workflow_handle(workflow_id)
         try:
-            if execution.workflow_type == "ApplicationWorkflow":
+            if workflow_type == "ApplicationWorkflow":
                 app_state = await handle.query(ApplicationWorkflow.state)
                 await asyncio.to_thread(projection._project, application_projection(app_state))
                 counts["applications"] += 1
@@ -78,9 +82,28 @@ async def reindex(client: Client, engine: Engine, *, query: str | None = None) -
                 await asyncio.to_thread(projection._project, enrollment_projection(enr_state))
                 counts["enrollments"] += 1
         except Exception as exc:  # one unreadable workflow must not stop the rebuild
-            log.warning("reindex failed", workflow_id=execution.id, error=str(exc))
+            log.warning("reindex failed", workflow_id=workflow_id, error=str(exc))
             counts["failed"] += 1
     return counts
+
+
+async def _to_reindex(
+    client: Client, query: str | None, workflow_ids: Sequence[str] | None
+) -> list[tuple[str, str]]:
+    """(workflow id, workflow type) of each workflow to rebuild, once per chain."""
+    if workflow_ids is not None:
+        return [
+            (wid, (await client.get_workflow_handle(wid).describe()).workflow_type)
+            for wid in dict.fromkeys(workflow_ids)
+        ]
+    listing = query or (
+        'WorkflowType = "ApplicationWorkflow" OR WorkflowType = "EnrollmentWorkflow"'
+    )
+    found: dict[str, str] = {}
+    async for execution in client.list_workflows(listing):
+        # Continued-as-new chains list every run; the latest answers the query.
+        found.setdefault(execution.id, execution.workflow_type)
+    return list(found.items())
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:

@@ -12,9 +12,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    SQLAlchemyError,
+    StatementError,
+)
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 from temporalio.exceptions import ApplicationError
@@ -27,6 +33,7 @@ __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
     "create_db_engine",
     "create_schema",
+    "describe_error",
     "read_model_errors",
     "rejected_data_error",
     "session",
@@ -101,12 +108,40 @@ def _sqlite_engine(url: str, args: dict[str, Any], *, echo: bool) -> Engine:
     return engine
 
 
+# Columns added to a table after it first shipped, with what the rows written before hold in
+# them. `create_all` never alters a table, and the outbox cannot be rebuilt like the rest of the
+# read model (it records what was delivered): notices recorded before the outbox had states
+# were delivered when recorded, so they are `sent`. A stopgap until Alembic migrations.
+_ADDED_COLUMNS: dict[str, dict[str, str | None]] = {
+    "notification": {
+        "state": "'sent'",
+        "claimed_by": None,
+        "lease_until": None,
+        "attempts": "1",
+        "last_error": None,
+    },
+}
+
+
 def create_schema(engine: Engine) -> None:
-    """Create the read-model tables that do not exist yet.
+    """Create the read-model tables that do not exist yet, and add the columns in
+    `_ADDED_COLUMNS` to tables created before them.
 
     `create_all` only adds missing tables; it never alters existing ones. Alembic migrations
-    replace this in a later issue, before the first schema change ships."""
+    replace this in a later issue."""
     SQLModel.metadata.create_all(engine)
+    inspector = inspect(engine)
+    for table_name, columns in _ADDED_COLUMNS.items():
+        present = {c["name"] for c in inspector.get_columns(table_name)}
+        table = SQLModel.metadata.tables[table_name]
+        with engine.begin() as conn:
+            for name, backfill in columns.items():
+                if name in present:
+                    continue
+                kind = table.c[name].type.compile(dialect=engine.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE {table_name} ADD COLUMN {name} {kind}")
+                if backfill is not None:
+                    conn.exec_driver_sql(f"UPDATE {table_name} SET {name} = {backfill}")
 
 
 def session(engine: Engine) -> Session:
@@ -115,17 +150,31 @@ def session(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
 
 
-def _first_line(exc: DBAPIError) -> str:
-    # Only the driver's first message line: never the statement or its parameters, which carry
-    # names and identifiers (failure messages bypass the payload codec).
-    return (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+def describe_error(exc: SQLAlchemyError) -> str:
+    """What failed, told without any value: the statement's kind (INSERT, SELECT...), the driver's
+    error class and, where the driver gives it, the SQLSTATE. Never the driver's text: it can
+    quote a value (`invalid input syntax ...: "Jane Doe"`, a DETAIL line with the failing row),
+    and failure messages end up in history and logs."""
+    statement = getattr(exc, "statement", None)
+    words = statement.split(None, 1) if isinstance(statement, str) else []
+    kind = words[0].upper() if words and words[0].isalpha() else "connection"
+    orig = getattr(exc, "orig", None)
+    cause = orig if isinstance(orig, BaseException) else exc
+    facts = [type(cause).__name__]
+    sqlstate = getattr(cause, "sqlstate", None)  # psycopg 3
+    if isinstance(sqlstate, str) and sqlstate:
+        facts.append(f"SQLSTATE {sqlstate}")
+    sqlite_name = getattr(cause, "sqlite_errorname", None)  # sqlite3
+    if isinstance(sqlite_name, str) and sqlite_name:
+        facts.append(sqlite_name)
+    return f"{kind} failed ({', '.join(facts)})"
 
 
-def rejected_data_error(exc: DBAPIError, what: str) -> ApplicationError:
+def rejected_data_error(exc: SQLAlchemyError, what: str) -> ApplicationError:
     """A non-retryable error for data the database refuses (too long, out of range, ...):
     retrying cannot help, and the operator needs to know."""
     return ApplicationError(
-        f"the read model refused {what}: {_first_line(exc)}",
+        f"the read model refused {what}: {describe_error(exc)}",
         type=READ_MODEL_DATA_REJECTED,
         non_retryable=True,
     )
@@ -135,13 +184,16 @@ def rejected_data_error(exc: DBAPIError, what: str) -> ApplicationError:
 def read_model_errors(what: str) -> Iterator[None]:
     """Database failures as the workflows tell them apart: a refused value is
     ReadModelDataRejected (retrying cannot help), anything else ReadModelUnavailable
-    (retried). Both messages are free of the statement and its values."""
+    (retried). Both messages are free of the statement's values (see `describe_error`), and the
+    original exception is not chained (its text carries them)."""
     try:
         yield
     except (DataError, IntegrityError) as exc:
         raise rejected_data_error(exc, what) from None
     except DBAPIError as exc:
         raise ApplicationError(
-            f"the read model is unavailable for {what}: {_first_line(exc)}",
+            f"the read model is unavailable for {what}: {describe_error(exc)}",
             type=READ_MODEL_UNAVAILABLE,
         ) from None
+    except StatementError as exc:  # a value the driver could not even send
+        raise rejected_data_error(exc, what) from None

@@ -9,6 +9,7 @@ a late or retried projection of an older state never overwrites a newer one.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -104,8 +105,23 @@ class DeadlineRow(SQLModel, table=True):
     explanation: str
 
 
+class OutboxState(StrEnum):
+    """Where a notice is on its way out (activities/notifications.py):
+
+    pending -> claimed -> sent, or claimed -> pending again (a delivery that failed and will be
+    retried), or claimed -> failed (the channel refused it for good; an operator looks). A
+    claimed row whose lease has run out is claimed again: its deliverer died between delivering
+    and marking, so the notice may go out a second time, with the same delivery id."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"
+
+
 class NotificationRow(SQLModel, table=True):
-    """The notification outbox. `idempotency_key` is unique: delivery happens once."""
+    """The notification outbox: one row per notice, keyed by its deterministic `idempotency_key`
+    (unique), which every delivery carries as its id so a receiver can drop a repeat."""
 
     __tablename__ = "notification"
 
@@ -124,7 +140,15 @@ class NotificationRow(SQLModel, table=True):
     due_date: date | None = None
     channel: str = Field(default="log", max_length=16)
     created_at: datetime = Field(sa_type=UtcDateTime)
+    # When it was sent (state sent); None before.
     delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    state: str = Field(default=OutboxState.PENDING.value, index=True, max_length=8)
+    # Who holds the claim (an activity: workflow id/run id/activity id, the same across its
+    # retries) and until when; another deliverer may take the row over only after that.
+    claimed_by: str | None = Field(default=None, max_length=300)
+    lease_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    attempts: int = 0  # deliveries started
+    last_error: str | None = Field(default=None, max_length=500)  # never a value, see database.py
 
 
 class DeadlineProjection(BaseModel):

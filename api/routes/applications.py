@@ -49,6 +49,7 @@ from models.forms import FormInput, Purpose
 from models.identifiers import OrganizationId
 from models.read_model import ApplicationRow
 from models.records import Reason
+from models.text import Line
 from workflows.application import ApplicationWorkflow
 from workflows.audit.chain import REOPENS_RUN
 
@@ -104,7 +105,7 @@ class ApplicationCreateBody(OperatorBody):
     organization_id: OrganizationId | None = None
     form: FormInput
     purpose: Purpose
-    time_zone: str | None = None
+    time_zone: Line | None = None
     details: ApplicationDetails = Field(default_factory=ApplicationDetails)
     reason: Reason = "new application"
 
@@ -123,7 +124,7 @@ class EventBody(OperatorBody):
         },
     )
 
-    event: str = Field(description="One of the operator events of GET /v1/lifecycle.")
+    event: Line = Field(description="One of the operator events of GET /v1/lifecycle.")
     data: dict[str, Any] = Field(default_factory=dict)
     reason: Reason
 

@@ -29,6 +29,7 @@ from models.enrollment import EnrollmentStart, fire_due_clocks, new_enrollment, 
 from models.identifiers import OrganizationId
 from models.records import Reason
 from models.roster import RosterFileError, RosterRow, parse_roster
+from models.text import Line, Paragraph
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"], responses=AUTH_RESPONSES)
 
@@ -66,7 +67,7 @@ class ImportBody(OperatorBody):
         },
     )
 
-    roster_csv: str = Field(
+    roster_csv: Paragraph = Field(
         min_length=1,
         max_length=MAX_ROSTER_CHARS,
         description="The roster as CSV text. Columns by header name (case and spaces do not "
@@ -74,7 +75,7 @@ class ImportBody(OperatorBody):
         "effective_date (required); organization_id, provider_type, revalidation_due_date, "
         "legal_name (or name, provider_name) (optional). Dates MM/DD/YYYY or YYYY-MM-DD.",
     )
-    due_dates_csv: str | None = Field(
+    due_dates_csv: Paragraph | None = Field(
         default=None,
         max_length=MAX_DUE_DATES_CHARS,
         description="Optional: the CMS Revalidation Due Date List (data.cms.gov) as CSV text, "
@@ -84,7 +85,7 @@ class ImportBody(OperatorBody):
     organization_id: OrganizationId | None = Field(
         default=None, description="For roster rows without an organization_id column value."
     )
-    time_zone: str | None = None
+    time_zone: Line | None = None
     reason: Reason = "roster import"
 
     @field_validator("time_zone")

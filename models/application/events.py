@@ -22,7 +22,7 @@ from models.application.status import ApplicationStatus as _S
 from models.identifiers import PTAN, EnrollmentId, MacCaseNumber, WebTrackingId
 from models.lifecycle import Row, row
 from models.records import OperatorEvent, event_models
-from models.text import Text100, Text500, Text2000
+from models.text import Paragraph2000, Text100, Text500
 
 Rows = tuple[Row[_S], ...]
 
@@ -238,7 +238,7 @@ class Denied(ApplicationOperatorEvent):
 
     event: Literal["denied"] = "denied"
     notice_date: date
-    grounds: Text2000 = Field(min_length=1)
+    grounds: Paragraph2000 = Field(min_length=1)
     received_on: date | None = None
     # The paragraph the notice cites; None (not stated): the CAP window opens, as it may be a
     # noncompliance denial.
@@ -316,7 +316,7 @@ class Rejected(ApplicationOperatorEvent):
 
     event: Literal["rejected"] = "rejected"
     notice_date: date | None = None
-    grounds: Text2000 = Field(min_length=1)
+    grounds: Paragraph2000 = Field(min_length=1)
 
 
 class Returned(ApplicationOperatorEvent):
@@ -325,7 +325,7 @@ class Returned(ApplicationOperatorEvent):
 
     event: Literal["returned"] = "returned"
     notice_date: date | None = None
-    grounds: Text2000 = Field(min_length=1)
+    grounds: Paragraph2000 = Field(min_length=1)
 
 
 class Withdrawn(ApplicationOperatorEvent):

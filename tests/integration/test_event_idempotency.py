@@ -160,6 +160,9 @@ async def test_a_retry_after_continue_as_new_is_not_applied_again(stack: Stack) 
     assert retried.json()["last_claim_date"] == before["last_claim_date"]
     after = (await stack.http.get(f"/v1/enrollments/{eid}")).json()
     assert after["events"] == before["events"]
+    # One hand-over for one completed cycle (a continued run once handed over again and again).
+    listing = stack.client.list_workflows(f'WorkflowId = "{handle.id}"')
+    assert len([e async for e in listing]) == 2
 
 
 async def test_a_create_retried_without_a_key_makes_one_application(stack: Stack) -> None:
