@@ -40,6 +40,8 @@ from workflows.settings import Settings
 # One call to Temporal (a query, a start, an update's acceptance) gets this long; an event's
 # update as long again to complete before the answer is a 202.
 CALL_BOUND = timedelta(seconds=5)
+# How long a 503 spends finding out whether it is the worker or Temporal that does not answer.
+DIAGNOSIS_BOUND = timedelta(seconds=2)
 # What a 503 asks the client to wait before retrying (Retry-After, seconds).
 RETRY_AFTER_SECONDS = 5
 # A worker's long poll lasts up to ~70 s and the server lists a poller for 5 minutes after its
@@ -144,7 +146,9 @@ RETRY_SAFE = (
 )
 
 
-async def worker_polling(client: Client, settings: Settings) -> bool | None:
+async def worker_polling(
+    client: Client, settings: Settings, bound: timedelta = CALL_BOUND
+) -> bool | None:
     """Whether a worker polls the task queue now (DescribeTaskQueue's pollers, seen within
     POLLER_FRESH); None when the server cannot say (the time-skipping test server)."""
     try:
@@ -157,9 +161,9 @@ async def worker_polling(client: Client, settings: Settings) -> bool | None:
                     ),
                     task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
                 ),
-                timeout=CALL_BOUND,
+                timeout=bound,
             ),
-            CALL_BOUND.total_seconds() + 1,
+            bound.total_seconds() + 1,
         )
     except RPCError as exc:
         if exc.status == RPCStatusCode.UNIMPLEMENTED:
@@ -176,7 +180,8 @@ async def _temporal_problem(request: Request, slow: bool) -> Problem:
     where = f"{settings.temporal_address} (namespace {settings.temporal_namespace})"
     if slow:
         try:
-            polling = await worker_polling(request.app.state.client, settings)
+            # Briefly: the caller has already waited out one bound.
+            polling = await worker_polling(request.app.state.client, settings, DIAGNOSIS_BOUND)
         except Exception:
             polling = None
             slow = False  # Temporal does not answer this either: it is Temporal that is down
