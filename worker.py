@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -28,7 +29,7 @@ from workflows.application import ApplicationWorkflow
 from workflows.client import INSECURE_WARNING, MissingKeyRing, connect, require_keyring
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.search_attributes import register as register_search_attributes
-from workflows.settings import Settings
+from workflows.settings import Settings, SettingsError, load_settings
 
 WORKFLOWS = [ApplicationWorkflow, EnrollmentWorkflow]
 
@@ -36,9 +37,17 @@ log = structlog.get_logger("worker")
 
 
 def build_worker(
-    client: Client, engine: Engine, *, task_queue: str, channel: Channel | None = None
+    client: Client,
+    engine: Engine,
+    *,
+    task_queue: str,
+    channel: Channel | None = None,
+    graceful_shutdown: timedelta = timedelta(0),
 ) -> Worker:
-    """The worker; `channel` is where notices go out (default: log lines)."""
+    """`channel` is where notices go out (default: log lines). `graceful_shutdown`: on shutdown
+    the worker stops polling, then lets in-flight activities run this long before cancelling
+    them (Temporal retries a cancelled or lost one on another worker; the outbox keeps notices
+    exactly-once)."""
     notifications = NotificationActivities(engine, channel)
     projection = ProjectionActivities(engine)
     return Worker(
@@ -51,6 +60,7 @@ def build_worker(
             projection.project_application,
             projection.project_enrollment,
         ],
+        graceful_shutdown_timeout=graceful_shutdown,
     )
 
 
@@ -117,15 +127,21 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             # A production cluster may not let workers change the namespace: then an operator
             # registers them once (README, "Visibility").
             log.warning("search attributes not registered", error=str(exc))
-    worker = build_worker(client, engine, task_queue=settings.task_queue)
+    worker = build_worker(
+        client,
+        engine,
+        task_queue=settings.task_queue,
+        graceful_shutdown=timedelta(seconds=settings.worker_shutdown_grace_seconds),
+    )
     log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
     async with worker:
         await stop.wait()
+        log.info("worker draining", grace_seconds=settings.worker_shutdown_grace_seconds)
     log.info("worker stopped")
 
 
 async def _main(insecure_no_encryption: bool) -> None:
-    settings = Settings()
+    settings = load_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     # Before anything is created or reached: without a key ring, payloads would go in clear.
     if require_keyring(settings, insecure_no_encryption=insecure_no_encryption) is None:
@@ -146,6 +162,10 @@ def main(insecure_no_encryption: bool = False) -> None:
     except MissingKeyRing as exc:
         log.error(str(exc))
         status = 1
+    except SettingsError as exc:
+        # A configuration it cannot start with: the variables and what to do, no traceback.
+        print(f"enroll worker: bad configuration\n{exc}", file=sys.stderr)
+        status = 2
     except Exception:
         log.exception("worker failed")
         status = 1

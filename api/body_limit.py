@@ -10,10 +10,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import PROBLEM_JSON, Problem
 
-# Every body the API takes is a small JSON document, except the roster imports (a roster and the
-# CMS due-date list, up to 60 million characters: api/routes/imports.py).
+# Every body the API takes is a small JSON document or form, except the roster imports (a roster
+# and the CMS due-date list, up to 60 million characters: api/routes/imports.py), through the
+# API or the web app's import page.
 DEFAULT_BODY_LIMIT = 1024 * 1024
-BODY_LIMITS = {"/v1/imports": 64 * 1024 * 1024}
+IMPORT_LIMIT = 64 * 1024 * 1024
+BODY_LIMITS = {"/v1/imports": IMPORT_LIMIT, "/app/import": IMPORT_LIMIT}
 
 
 def body_limit(path: str) -> int:

@@ -56,6 +56,9 @@ OUTAGE_STATUSES = {
     RPCStatusCode.RESOURCE_EXHAUSTED,
 }
 
+# What the SDK raises when a lazily connected client cannot reach the server (a RuntimeError).
+_CONNECT_FAILED = "Failed client connect"
+
 log = structlog.get_logger("api.outages")
 
 T = TypeVar("T")
@@ -102,15 +105,27 @@ class _Bounded(OutboundInterceptor):
 async def _within(call: Awaitable[T]) -> T:
     """The call, or TemporalTimeout once the bound (and a second's grace for the RPC's own
     deadline to answer first) has passed: the SDK's retries of an unreachable server are
-    bounded by this too."""
+    bounded by this too. A client that cannot connect at all is an RPCError (UNAVAILABLE) too."""
     try:
         return await asyncio.wait_for(call, CALL_BOUND.total_seconds() + 1)
     except TimeoutError:
         raise TemporalTimeout() from None
+    except RuntimeError as exc:
+        if str(exc).startswith(_CONNECT_FAILED):
+            raise RPCError(_CONNECT_FAILED, RPCStatusCode.UNAVAILABLE, b"") from None
+        raise
 
 
-class TemporalTimeout(Exception):
-    """A call to Temporal did not answer within the bound."""
+class TemporalTimeout(RPCError):
+    """A call to Temporal did not answer within the bound: an RPCError (DEADLINE_EXCEEDED), so
+    that whatever handles Temporal's own errors (a route, a web page) handles it too."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"no answer within {CALL_BOUND.total_seconds():g} s",
+            RPCStatusCode.DEADLINE_EXCEEDED,
+            b"",
+        )
 
 
 def bounded(client: Client) -> Client:
@@ -191,6 +206,16 @@ async def _temporal_problem(request: Request, slow: bool) -> Problem:
                 f"No worker polls task queue '{settings.task_queue}', so the record cannot "
                 f"answer. Start a worker (enroll worker). {RETRY_SAFE}",
             )
+        if polling is True:
+            # Temporal answers and workers poll: the worker that held this record has most
+            # likely just stopped; Temporal hands its work to another within seconds.
+            return unavailable(
+                "worker",
+                f"No worker answered for this record within {CALL_BOUND.total_seconds():g} s "
+                f"although workers poll task queue '{settings.task_queue}': the one that held "
+                f"it may have just stopped, and another takes it over within seconds. "
+                f"{RETRY_SAFE}",
+            )
     what = "did not answer in time" if slow else "is unreachable"
     return unavailable(
         "temporal",
@@ -208,10 +233,6 @@ async def rpc_error_handler(request: Request, exc: Exception) -> JSONResponse:
     from api.problems import unexpected_error_handler
 
     return await unexpected_error_handler(request, exc)
-
-
-# What the SDK raises when a lazily connected client cannot reach the server (a RuntimeError).
-_CONNECT_FAILED = "Failed client connect"
 
 
 async def runtime_error_handler(request: Request, exc: Exception) -> JSONResponse:

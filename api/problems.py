@@ -315,12 +315,12 @@ def _query_names(dependant: Any) -> set[str]:
 
 
 async def known_query_parameters(request: Request) -> None:
-    """An app-wide dependency: a query parameter the route does not take is refused (422 naming
+    """An app-wide dependency: a query parameter a /v1 route does not take is refused (422 naming
     it), not ignored: a misspelt filter (`?stauts=...`) must not silently list everything."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
-    if dependant is None:
-        return
+    if dependant is None or not request.url.path.startswith("/v1/"):
+        return  # the JSON API only: the web app's pages read their own query strings
     known = _query_names(dependant)
     unknown = sorted(set(request.query_params) - known)
     if unknown:

@@ -16,7 +16,7 @@ from activities.structured_logging import configure_logging
 from cli.process import run_async
 from cli.render import console
 from workflows.client import INSECURE_WARNING, connect, require_keyring
-from workflows.settings import Settings
+from workflows.settings import load_settings
 
 
 def dev(
@@ -53,7 +53,7 @@ def reindex() -> None:
     async def main() -> int:
         from worker import reindex as rebuild
 
-        settings = Settings()
+        settings = load_settings()
         engine = create_db_engine(settings.resolved_database_url())
         create_schema(engine)
         client = await connect(settings)
@@ -94,13 +94,19 @@ def api(
     async def main() -> int:
         from api.app import create_app
 
-        settings = Settings()
+        settings = load_settings()
         configure_logging(settings.log_level, json=settings.log_json)
         if require_keyring(settings, insecure_no_encryption=insecure_no_encryption) is None:
             structlog.get_logger("api").warning(INSECURE_WARNING)
         os.umask(PRIVATE_UMASK)  # the read model (SQLite) and its data dir: private
         config = uvicorn.Config(
-            create_app(settings), host=host, port=port, log_config=None, access_log=False
+            create_app(settings),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            # SIGTERM: stop accepting, let in-flight requests finish for this long.
+            timeout_graceful_shutdown=int(settings.api_shutdown_grace_seconds),
         )
         await uvicorn.Server(config).serve()
         return 0
