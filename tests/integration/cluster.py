@@ -182,8 +182,11 @@ class Cluster:
             self.api_processes.append(
                 self._spawn(f"api-{i}", [str(BIN / "enroll"), "api", "--port", str(port)])
             )
+        # /readyz also wants a polling worker: a cluster started without one (the benchmark
+        # adds them per round) waits for the APIs to be up (/healthz) instead.
+        probe = "readyz" if self.workers else "healthz"
         for port, process in zip(self.api_ports, self.api_processes, strict=True):
-            self._wait_http(f"http://127.0.0.1:{port}/readyz", process)
+            self._wait_http(f"http://127.0.0.1:{port}/{probe}", process)
 
     def start_worker(self, i: int) -> Process:
         process = self._spawn(f"worker-{i}", [sys.executable, "worker.py"])
