@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from pydantic import BaseModel, ConfigDict
+
 from models.due_date_list import normalise_header
 
 
@@ -374,3 +376,25 @@ def name_key(kind: ReferenceKind, values: dict[str, str]) -> str | None:
     else:
         return None
     return person_name_key(last, first) if last else None
+
+
+class ReferenceLoadReport(BaseModel):
+    """What one load did: the file's schema version and, against the load before, the records
+    added, changed (same key, other values) and removed (not in this file)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    load_id: int
+    kind: ReferenceKind
+    schema_version: str | None
+    file_name: str
+    source_date: date
+    status: str
+    error: str | None = None
+    rows: int = 0
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    skipped: int = 0
