@@ -9,7 +9,6 @@ added, changed and removed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from itertools import islice
@@ -183,19 +182,22 @@ def _apply_batch(
         if before is not None and before[1] == load_id:
             counts["duplicates"] += 1  # the same key in an earlier batch of this file
             continue
+        data = record.data
+        fingerprint = record.fingerprint_of(data)
+        if before is not None and before[0] == fingerprint:
+            unchanged.append(key)
+            continue
         row = {
             "b_key": key,
             "b_npi": record.npi,
             "b_name": name_key(kind, record.values),
-            "b_fingerprint": record.fingerprint,
-            "b_data": json.dumps(record.values, separators=(",", ":")),
+            "b_fingerprint": fingerprint,
+            "b_data": data,
         }
         if before is None:
             added.append(row)
-        elif before[0] != record.fingerprint:
-            changed.append(row)
         else:
-            unchanged.append(key)
+            changed.append(row)
     counts["added"] += len(added)
     counts["changed"] += len(changed)
     counts["unchanged"] += len(unchanged)

@@ -225,9 +225,18 @@ class ReferenceRecord:
     values: dict[str, str]
 
     @property
+    def data(self) -> str:
+        """The values as stored: JSON, in the schema's column order (so the same row always
+        gives the same text)."""
+        return json.dumps(self.values, separators=(",", ":"))
+
+    @staticmethod
+    def fingerprint_of(data: str) -> str:
+        return hashlib.blake2b(data.encode(), digest_size=12).hexdigest()
+
+    @property
     def fingerprint(self) -> str:
-        text = json.dumps(self.values, sort_keys=True, separators=(",", ":"))
-        return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+        return self.fingerprint_of(self.data)
 
 
 def schemas_for(kind: ReferenceKind) -> tuple[FileSchema, ...]:
