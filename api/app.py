@@ -39,6 +39,7 @@ from api.routes import codec as codec_routes
 from api.routes import enrollments as enrollment_routes
 from api.routes import imports as import_routes
 from api.routes import incidents as incident_routes
+from api.routes import refdata as refdata_routes
 from workflows.client import connect
 from workflows.settings import Settings
 
@@ -59,6 +60,7 @@ TAGS = [
     {"name": "enrollments", "description": "Enrollment records: import, record events, read"},
     {"name": "imports", "description": "Rosters of existing enrollments, with CMS due dates"},
     {"name": "providers", "description": "Everything the engine holds for one NPI"},
+    {"name": "refdata", "description": "Public reference files the data checks compare with"},
     {"name": "deadlines", "description": "Every open regulatory clock, soonest first"},
     {"name": "lifecycle", "description": "The lifecycle tables: states, events, transitions"},
     {"name": "audit", "description": "Audit timelines and verifiable exports"},
@@ -138,6 +140,7 @@ def create_app(
     app.include_router(applications.router)
     app.include_router(enrollment_routes.router)
     app.include_router(import_routes.router)
+    app.include_router(refdata_routes.router)
     app.include_router(deadlines.router)
     app.include_router(lifecycle.router)
     if sandbox is not None:

@@ -44,6 +44,8 @@ OPERATION_IDS = {
     "recordEnrollmentEvent",
     "listEnrollments",
     "importRoster",
+    "listReferenceLoads",
+    "loadReferenceFile",
     "listDeadlines",
     "getLifecycle",
     "getLifecycleMermaid",
