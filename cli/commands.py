@@ -11,6 +11,7 @@ from cli.engine import api, dev, reindex, sandbox, worker
 from cli.enrollments import enrollments_app
 from cli.imports import import_roster
 from cli.lifecycle import lifecycle
+from cli.refdata import refdata_app
 
 app = typer.Typer(no_args_is_help=True, help="Medicare enrollment lifecycle engine.")
 for command in (dev, sandbox, reindex, worker, api):
@@ -18,6 +19,7 @@ for command in (dev, sandbox, reindex, worker, api):
 app.add_typer(audit_app, name="audit")
 app.add_typer(applications_app, name="applications")
 app.add_typer(enrollments_app, name="enrollments")
+app.add_typer(refdata_app, name="refdata")
 app.command("deadlines")(deadlines)
 app.command("lifecycle")(lifecycle)
 app.command("import")(import_roster)

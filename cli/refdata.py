@@ -1,0 +1,130 @@
+"""`enroll refdata`: load a public reference file (OIG LEIE, SAM.gov, CMS PPEF, Order and
+Referring, revalidation lists) into the read-model database behind a progress bar, and list the
+loads. It works on the database directly, like `enroll reindex` (an admin's command on the
+engine's host); over HTTP the same is POST /v1/refdata/{kind}."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from activities.database import create_db_engine, create_schema
+from activities.refdata import load_reference_file, reference_loads
+from cli.process import run_async
+from cli.render import console, out, print_json
+from models.refdata import ReferenceFileError, ReferenceKind, ReferenceLoadReport
+from workflows.settings import Settings
+
+refdata_app = typer.Typer(no_args_is_help=True, help="Public reference files for the data checks.")
+
+KindOption = Annotated[
+    ReferenceKind,
+    typer.Option("--kind", "-k", help="Which file it is (its header is checked against it)."),
+]
+
+
+def _show(report: ReferenceLoadReport) -> None:
+    out.print(
+        f"load {report.load_id}: {report.kind.value} (header {report.schema_version}), "
+        f"{report.rows:,} rows: {report.added:,} added, {report.changed:,} changed, "
+        f"{report.removed:,} removed, {report.unchanged:,} unchanged"
+        + (f", {report.duplicates:,} repeated keys" if report.duplicates else "")
+        + (f", {report.skipped:,} without a key" if report.skipped else "")
+    )
+
+
+@refdata_app.command("load")
+def load(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The CSV file.")
+    ],
+    kind: KindOption,
+    source_date: Annotated[
+        str | None,
+        typer.Option(help="The date the publisher gives the file (YYYY-MM-DD); default today."),
+    ] = None,
+    actor: Annotated[str, typer.Option(help="Who loads it, for the history.")] = "cli",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Load FILE as the --kind reference file. A drifted header is refused naming the columns;
+    loading the same file again changes nothing; the report counts what was added, changed and
+    removed since the last load."""
+    published = date.fromisoformat(source_date) if source_date else None
+
+    async def main() -> int:
+        settings = Settings()
+        engine = create_db_engine(settings.resolved_database_url())
+        create_schema(engine)
+        with Progress(
+            TextColumn("loading {task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("{task.fields[rows]:,} rows"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            disable=as_json,
+        ) as progress:
+            task = progress.add_task(file.name, total=file.stat().st_size, rows=0)
+            try:
+                report = load_reference_file(
+                    engine,
+                    kind,
+                    file,
+                    actor=actor,
+                    source_date=published,
+                    on_progress=lambda read, rows: progress.update(task, completed=read, rows=rows),
+                )
+            except ReferenceFileError as exc:
+                raise RuntimeError(f"{file.name}: {exc}") from None
+        print_json(report.model_dump(mode="json")) if as_json else _show(report)
+        return 0
+
+    run_async(main)
+
+
+@refdata_app.command("loads")
+def loads(
+    kind: Annotated[
+        ReferenceKind | None, typer.Option("--kind", "-k", help="Only this file.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The loads, newest first, with what each changed."""
+
+    async def main() -> int:
+        engine = create_db_engine(Settings().resolved_database_url())
+        create_schema(engine)
+        found = reference_loads(engine, kind)
+        if as_json:
+            print_json([r.model_dump(mode="json") for r in found])
+            return 0
+        table = Table("load", "file", "kind", "date", "status", "rows", "+", "~", "-")
+        for r in found:
+            table.add_row(
+                str(r.load_id),
+                r.file_name,
+                r.kind.value,
+                r.source_date.isoformat(),
+                r.status,
+                f"{r.rows:,}",
+                f"{r.added:,}",
+                f"{r.changed:,}",
+                f"{r.removed:,}",
+            )
+        out.print(table)
+        return 0
+
+    run_async(main)
