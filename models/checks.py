@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydanticField
 
 from models.calendar import add_days, revalidation_window_opens
 from models.forms import Form, Purpose, application_fee
@@ -24,6 +26,12 @@ class Severity(StrEnum):
 
 
 class Finding(BaseModel):
+    """One thing a check found. The checks that look outward (models/data_checks.py) also say
+    what they compared with: `evidence` (the record that contradicts ours), `source` (the file
+    or service) and `source_date` (its date), under `check` (which check, so a re-run replaces
+    its own findings) and a `key` stable for the same fact (the same fact twice is one finding;
+    a disposition names it)."""
+
     model_config = ConfigDict(frozen=True)
 
     code: str
@@ -31,6 +39,16 @@ class Finding(BaseModel):
     field: str | None = None
     message: str
     citation: str | None = None
+    evidence: str | None = None
+    source: str | None = None
+    source_date: date | None = None
+    check: str | None = None
+    key: str | None = None
+
+    @property
+    def fact(self) -> str:
+        """What makes two findings the same fact."""
+        return self.key or f"{self.code}:{self.field}:{self.message}"
 
 
 class KnownEnrollment(BaseModel):
@@ -52,8 +70,86 @@ class KnownEnrollment(BaseModel):
 _STILL_ENROLLED = ("active", "stayed", "deactivated", "revocation_pending")
 
 
+# Owners at or above this share are reported on the CMS-855 and checked against the exclusion
+# lists (42 CFR 424.502, "5 percent or greater direct or indirect ownership interest").
+REPORTABLE_OWNERSHIP_PERCENT = 5.0
+
+PartyRole = Literal["provider", "owner", "managing_employee"]
+
+
+class ApplicationParty(BaseModel):
+    """An owner or managing employee the application reports (CMS-855 sections 5 and 6). Name
+    and date of birth are sensitive: they live only in encrypted workflow payloads."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    role: Literal["owner", "managing_employee"]
+    name: str = PydanticField(min_length=1, max_length=300)
+    organization: bool = False
+    npi: str | None = PydanticField(default=None, pattern=r"^[0-9]{10}$")
+    date_of_birth: date | None = None
+    ownership_percent: float | None = PydanticField(default=None, ge=0, le=100)
+
+
+class CheckedParty(BaseModel):
+    """A person or organisation the exclusion check compares with the lists: the provider
+    itself, each owner of 5% or more (or of an unknown share) and each managing employee.
+    `label` says which one in a finding ("the provider", "owner 2")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: PartyRole
+    label: str
+    field: str
+    name: str
+    organization: bool
+    npi: str | None = None
+    date_of_birth: date | None = None
+
+
+def checked_parties(
+    provider_name: str | None,
+    organization: bool,
+    npi: str | None,
+    date_of_birth: date | None,
+    parties: tuple[ApplicationParty, ...] | list[ApplicationParty],
+) -> tuple[CheckedParty, ...]:
+    out: list[CheckedParty] = []
+    if provider_name:
+        out.append(
+            CheckedParty(
+                role="provider",
+                label="the provider",
+                field="legal_name",
+                name=provider_name,
+                organization=organization,
+                npi=npi,
+                date_of_birth=date_of_birth,
+            )
+        )
+    for index, party in enumerate(parties):
+        share = party.ownership_percent
+        if party.role == "owner" and share is not None and share < REPORTABLE_OWNERSHIP_PERCENT:
+            continue
+        what = "owner" if party.role == "owner" else "managing employee"
+        out.append(
+            CheckedParty(
+                role=party.role,
+                label=f"{what} {index + 1}",
+                field=f"parties[{index}]",
+                name=party.name,
+                organization=party.organization,
+                npi=party.npi,
+                date_of_birth=party.date_of_birth,
+            )
+        )
+    return tuple(out)
+
+
 class ApplicationFacts(BaseModel):
-    """What the checks read: the draft's fields that matter for the rules, none of them PII."""
+    """What the checks read: the draft's fields that matter for the rules. `parties` carries
+    names and dates of birth for the exclusion check: facts travel only in encrypted payloads
+    (the check activity's input), never in logs or search attributes."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -72,6 +168,7 @@ class ApplicationFacts(BaseModel):
     physician_or_npp_organization: bool = False
     adds_practice_location: bool = False
     known_enrollments: tuple[KnownEnrollment, ...] = ()
+    parties: tuple[CheckedParty, ...] = ()
 
 
 _INDIVIDUAL_FORMS = {Form.CMS_855I, Form.CMS_855O}
