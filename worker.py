@@ -17,18 +17,19 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from activities.checks import check_application
 from activities.database import create_db_engine, create_schema
 from activities.notifications import NotificationActivities
 from activities.projection import ProjectionActivities
+from activities.reference_checks import ReferenceChecks
 from activities.structured_logging import configure_logging
 from workflows.application import ApplicationWorkflow
 from workflows.client import connect
 from workflows.enrollment import EnrollmentWorkflow
+from workflows.reference_checks import ReferenceChecksWorkflow, ensure_monthly_schedule
 from workflows.search_attributes import register as register_search_attributes
 from workflows.settings import Settings
 
-WORKFLOWS = [ApplicationWorkflow, EnrollmentWorkflow]
+WORKFLOWS = [ApplicationWorkflow, EnrollmentWorkflow, ReferenceChecksWorkflow]
 
 log = structlog.get_logger("worker")
 
@@ -36,12 +37,14 @@ log = structlog.get_logger("worker")
 def build_worker(client: Client, engine: Engine, *, task_queue: str) -> Worker:
     notifications = NotificationActivities(engine)
     projection = ProjectionActivities(engine)
+    checks = ReferenceChecks(engine)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=[
-            check_application,
+            checks.check_application,
+            checks.run_reference_checks,
             notifications.record_notification,
             projection.project_application,
             projection.project_enrollment,
@@ -93,6 +96,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             # A production cluster may not let workers change the namespace: then an operator
             # registers them once (README, "Visibility").
             log.warning("search attributes not registered", error=str(exc))
+    try:
+        if await ensure_monthly_schedule(client, settings.task_queue):
+            log.info("monthly data checks scheduled")
+    except RPCError as exc:
+        # The time-skipping test server (the sandbox) has no schedules.
+        log.warning("monthly data checks not scheduled", error=str(exc))
     worker = build_worker(client, engine, task_queue=settings.task_queue)
     log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
     async with worker:

@@ -44,6 +44,7 @@ async def run_dev(
     """Run the dev stack until Ctrl-C; then stop the API, the worker and the dev server."""
     from api.app import create_app
     from worker import build_worker
+    from workflows.reference_checks import ensure_monthly_schedule
 
     settings = Settings(data_dir=data_dir, temporal_address=f"{host}:{temporal_port}")
     generated_keys = complete_settings(settings, lambda: dev_payload_keys(data_dir))
@@ -78,6 +79,7 @@ async def run_dev(
     try:
         client = await _wait_for_temporal(settings, server)
         await register_search_attributes(client)
+        await ensure_monthly_schedule(client, settings.task_queue)
         engine = create_db_engine(settings.resolved_database_url())
         create_schema(engine)
         worker = build_worker(client, engine, task_queue=settings.task_queue)

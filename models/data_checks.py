@@ -10,12 +10,14 @@ the same for the same fact, so running a check twice gives one finding (docs/reg
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from models.checks import CheckedParty, Finding, Severity
+from models.notices import Notice, NoticeKind
 from models.refdata import organization_name_key, person_name_key
 
 ExclusionSource = Literal["OIG LEIE", "SAM.gov"]
@@ -106,8 +108,15 @@ def _evidence(entry: ExclusionEntry) -> str:
     return ", ".join(parts)
 
 
+def digest(text: str) -> str:
+    """A short stable digest: keys and notice keys name a fact without its values (a LEIE
+    record's key holds a name and a date of birth; notice keys reach activity summaries)."""
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
 def exclusion_key(party: CheckedParty, entry: ExclusionEntry) -> str:
-    return f"exclusion:{entry.source}:{entry.record_key}:{party.field}"
+    source = "leie" if entry.source == "OIG LEIE" else "sam"
+    return f"exclusion:{source}:{digest(entry.record_key)}:{party.field}"
 
 
 def exclusion_findings(
@@ -299,3 +308,20 @@ def merge_findings(
 def blocking_external(findings: list[Finding]) -> list[Finding]:
     """The outward findings that stop a submission."""
     return [f for f in findings if f.check is not None and f.severity == Severity.ERROR]
+
+
+def finding_notice(finding: Finding, record: str, status: str) -> Notice:
+    """The notice of a new finding on `record` (once: its key is the fact's digest)."""
+    body = finding.message
+    if finding.evidence:
+        body += f"\nEvidence: {finding.evidence}"
+    if finding.source:
+        dated = f" of {finding.source_date.isoformat()}" if finding.source_date else ""
+        body += f"\nSource: {finding.source}{dated}"
+    return Notice(
+        key=f"finding:{finding.code}:{digest(finding.fact)}",
+        kind=NoticeKind.FINDING,
+        subject=f"{record}: data check {finding.code.replace('_', ' ')}",
+        body=body,
+        status=status,
+    )

@@ -26,10 +26,12 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts import (
         PROJECT_ENROLLMENT,
         ApplicationProgress,
+        EnrollmentFindings,
         NotificationRequest,
         OpenApplication,
         RetryEffects,
     )
+    from models.data_checks import finding_notice, merge_findings
     from models.enrollment import (
         EnrollmentEventRequest,
         EnrollmentStart,
@@ -102,6 +104,24 @@ class EnrollmentWorkflow(RecordWorkflow[EnrollmentState]):
         approved (its filing then no longer counts)."""
         for event in progress_events(self._state, progress):
             await self._record_reported(event)
+
+    @workflow.signal
+    async def record_findings(self, found: EnrollmentFindings) -> None:
+        """What a run of the outward data checks found (after a reference file was reloaded,
+        or the monthly run): it replaces the findings of the checks that ran; each new fact is
+        told once in a notice (its key is the fact's), however often the run repeats."""
+        async with self._lock:
+            state = self._state
+            merged, added = merge_findings(state.findings, found.findings, frozenset(found.checks))
+            if merged == state.findings:
+                return
+            self._state = state.model_copy(update={"findings": merged})
+            self._changed = True
+            notices = [
+                finding_notice(f, f"Enrollment {state.enrollment_id}", state.status.value)
+                for f in added
+            ]
+            await self._after_change(notices)
 
     @workflow.update
     async def open_application(self, request: OpenApplication) -> str:

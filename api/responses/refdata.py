@@ -9,10 +9,13 @@ from models.refdata import ReferenceLoadReport
 
 class ReferenceLoad(ReferenceLoadReport):
     """One load of a public reference file: the header version it had, and against the load
-    before it the records added, changed and removed. `rechecked` is how many tracked records
-    the load touched and were checked again (None when that was not started)."""
+    before it the records added, changed and removed."""
 
-    rechecked: int | None = Field(default=None)
+    checks_workflow_id: str | None = Field(
+        default=None,
+        description="The workflow that checks the enrollments this load touched (their findings "
+        "and notices follow shortly)",
+    )
 
 
 class ReferenceLoadList(BaseModel):

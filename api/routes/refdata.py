@@ -16,8 +16,10 @@ from activities.refdata import load_reference_file, reference_loads
 from api.auth import ADMIN, AUTH_RESPONSES, Principal, Reader, require
 from api.problems import Problem, invalid, problem_responses
 from api.responses.refdata import ReferenceLoad, ReferenceLoadList
-from api.temporal import now_of
+from api.temporal import client_of, now_of, settings_of
+from models.contracts import ReferenceCheckRun
 from models.refdata import ReferenceFileError, ReferenceKind
+from workflows.reference_checks import start_reference_checks
 
 router = APIRouter(prefix="/v1/refdata", tags=["refdata"], responses=AUTH_RESPONSES)
 
@@ -95,7 +97,12 @@ async def load_reference(
                 kind="invalid-reference-file",
                 errors=[{"field": "body", "reason": str(exc)}],
             ) from None
-    return ReferenceLoad(**report.model_dump())
+    workflow_id = await start_reference_checks(
+        client_of(request),
+        settings_of(request).task_queue,
+        ReferenceCheckRun(load_id=report.load_id, kind=report.kind.value),
+    )
+    return ReferenceLoad(**report.model_dump(), checks_workflow_id=workflow_id)
 
 
 @router.get(

@@ -17,6 +17,7 @@ from models.calendar import (
     revalidation_window_opens,
     validate_time_zone,
 )
+from models.checks import Finding
 from models.clocks import ClosedClock, next_wake
 from models.contracts import CarriedEffects, Incident
 from models.enrollment.events import ChangeKind, DeactivationReason, RevocationGround, StayCause
@@ -137,6 +138,7 @@ class CycleCarryOver(BaseModel):
     revocation: Revocation | None = None
     gaps: list[BillingGap] = Field(default_factory=list)
     past_cycles: list[CycleSummary] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
 
 
 class EnrollmentStart(BaseModel):
@@ -242,6 +244,9 @@ class EnrollmentState(BaseModel):
     reminders_sent: list[str] = Field(default_factory=list)
     events: list[EnrollmentEventRecord] = Field(default_factory=list)
     past_cycles: list[CycleSummary] = Field(default_factory=list)
+    # What the outward data checks found (models/data_checks.py), replaced check by check when
+    # a reference file is reloaded or the monthly run comes.
+    findings: list[Finding] = Field(default_factory=list)
     # Set when a revalidation is approved: the workflow should continue as new.
     cycle_completed: bool = False
     # Whether a revocation takes effect 30 days after its notice with CAP and reconsideration

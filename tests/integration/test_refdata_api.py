@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from models.contracts import ReferenceCheckRun
+from models.read_model import NotificationRow
+from tests.integration.test_api_reads import eventually
 from tests.integration.test_enrollments_api import Stack, auth, stack
+from workflows.reference_checks import ReferenceChecksWorkflow
 
 __all__ = ["stack"]
 
@@ -67,3 +74,91 @@ async def test_a_drifted_header_is_a_422_naming_the_column(stack: Stack) -> None
     assert empty.status_code == 422 and empty.json()["errors"][0]["field"] == "body"
     unknown = await stack.http.post("/v1/refdata/nppes", content=b"x", headers=auth("admin"))
     assert unknown.status_code == 422, unknown.text
+
+
+# --- A reload checks the enrollments it touches ---------------------------------------------------
+
+LEIE_HEADER = (FIXTURES / "leie_updated.csv").read_text().splitlines()[0]
+
+
+def leie_file(*rows: str) -> bytes:
+    return ("\n".join([LEIE_HEADER, *rows]) + "\n").encode()
+
+
+def leie_row(npi: str, last: str = "DOE", first: str = "RICHARD") -> str:
+    return (
+        f"{last},{first},,,INDIVIDUAL,PHYSICIAN,,{npi},19700202,2 ELM ST,ORLANDO,FL,32801,"
+        "1128a1,20210301,00000000,00000000,"
+    )
+
+
+def finding_notices(engine: Engine, workflow_id: str) -> list[NotificationRow]:
+    with Session(engine) as s:
+        return list(
+            s.exec(
+                select(NotificationRow).where(
+                    NotificationRow.workflow_id == workflow_id, NotificationRow.kind == "finding"
+                )
+            )
+        )
+
+
+async def test_a_new_leie_row_for_an_enrolled_npi_is_a_finding_and_one_notice(
+    stack: Stack, sqlite_engine: Engine
+) -> None:
+    body = await stack.body(legal_name="Jane Q. Doe")
+    created = await stack.http.post("/v1/enrollments", json=body)
+    assert created.status_code == 201, created.text
+    eid, npi = body["enrollment_id"], body["npi"]
+    workflow_id = created.json()["workflow_id"]
+    bystander = await stack.body(legal_name="Ann Other")
+    assert (await stack.http.post("/v1/enrollments", json=bystander)).status_code == 201
+
+    # A first list without them, then the monthly file with a new row for the NPI.
+    first = leie_file(leie_row("1003000126", "SMITH", "JOHN"))
+    r = await stack.http.post("/v1/refdata/leie", content=first, headers=auth("admin"))
+    assert r.status_code == 200, r.text
+    update = leie_file(leie_row("1003000126", "SMITH", "JOHN"), leie_row(npi))
+    loaded = await stack.http.post("/v1/refdata/leie", content=update, headers=auth("admin"))
+    assert loaded.status_code == 200, loaded.text
+    assert loaded.json()["added"] == 1
+    assert (
+        loaded.json()["checks_workflow_id"] == f"reference-checks-load-{loaded.json()['load_id']}"
+    )
+
+    async def shown() -> bool:
+        view = (await stack.http.get(f"/v1/enrollments/{eid}")).json()
+        return any(f["code"] == "excluded" for f in view["findings"])
+
+    await eventually(shown, "the exclusion finding on the enrollment")
+    view = (await stack.http.get(f"/v1/enrollments/{eid}")).json()
+    (finding,) = view["findings"]
+    assert (finding["severity"], finding["source"], finding["check"]) == (
+        "error",
+        "OIG LEIE",
+        "exclusions",
+    )
+    assert f"NPI {npi}" in finding["evidence"] and "1128a1" in finding["evidence"]
+
+    async def notified() -> bool:
+        return len(finding_notices(sqlite_engine, workflow_id)) == 1
+
+    await eventually(notified, "the notice of the finding")
+
+    # The same file again, and the monthly run over every enrollment: still one of each.
+    again = await stack.http.post("/v1/refdata/leie", content=update, headers=auth("admin"))
+    assert again.status_code == 200 and again.json()["added"] == 0
+    load_checks = stack.env.client.get_workflow_handle(again.json()["checks_workflow_id"])
+    assert await load_checks.result() == 0  # the repeat touched nobody
+    checked = await stack.env.client.execute_workflow(
+        ReferenceChecksWorkflow.run,
+        ReferenceCheckRun(),
+        id="reference-checks-test-monthly",
+        task_queue=(await load_checks.describe()).task_queue,
+    )
+    assert checked == 2  # both enrollments checked
+    view = (await stack.http.get(f"/v1/enrollments/{eid}")).json()
+    assert [f["code"] for f in view["findings"]] == ["excluded"]
+    assert len(finding_notices(sqlite_engine, workflow_id)) == 1
+    other = (await stack.http.get(f"/v1/enrollments/{bystander['enrollment_id']}")).json()
+    assert other["findings"] == []
