@@ -37,6 +37,7 @@ from api.routes import applications, deadlines, lifecycle, providers, support
 from api.routes import audit as audit_routes
 from api.routes import codec as codec_routes
 from api.routes import enrollments as enrollment_routes
+from api.routes import findings as finding_routes
 from api.routes import imports as import_routes
 from api.routes import incidents as incident_routes
 from api.routes import refdata as refdata_routes
@@ -140,6 +141,7 @@ def create_app(
     app.include_router(applications.router)
     app.include_router(enrollment_routes.router)
     app.include_router(import_routes.router)
+    app.include_router(finding_routes.router)
     app.include_router(refdata_routes.router)
     app.include_router(deadlines.router)
     app.include_router(lifecycle.router)

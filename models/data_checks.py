@@ -325,3 +325,34 @@ def finding_notice(finding: Finding, record: str, status: str) -> Notice:
         body=body,
         status=status,
     )
+
+
+def disposed(findings: list[Finding], decision: FindingDisposition) -> list[Finding]:
+    """The findings once `decision` is recorded on the suspected match it names (until the next
+    run of the checks, which applies it the same way)."""
+    out: list[Finding] = []
+    for f in findings:
+        if f.key != decision.finding_key or f.code != "exclusion_suspected":
+            out.append(f)
+            continue
+        if decision.disposition == "cleared":
+            message = (
+                f"Shares only a name with an entry of the {f.source}; {decision.actor} cleared "
+                f"it on {decision.decided_on.isoformat()}: {decision.reason}"
+            )
+            out.append(
+                f.model_copy(
+                    update={
+                        "code": "exclusion_cleared",
+                        "severity": Severity.INFO,
+                        "message": message,
+                    }
+                )
+            )
+        else:
+            message = (
+                f"On the {f.source} (confirmed by {decision.actor}). CMS denies the enrollment "
+                "of an excluded party, and revokes one already enrolled."
+            )
+            out.append(f.model_copy(update={"code": "excluded", "message": message}))
+    return out

@@ -29,6 +29,7 @@ from models.application.state import ApplicationState
 from models.calendar import ClockKind
 from models.checks import blocking, presubmission_findings
 from models.clocks import open_clock_of
+from models.data_checks import blocking_external
 from models.records import OperatorEvent, Refusals, check_allowed
 
 _FLAGS = (
@@ -75,7 +76,9 @@ def check_event(state: ApplicationState, request: OperatorEvent, now: datetime) 
                     raise refuse.data("signed_on is in the future.", "signed_on")
                 refuse.not_before(signed_on, when, "the submission date", "signed_on")
             findings = presubmission_findings(state.facts(), when)
-            errors = blocking(findings)
+            # The outward checks' blocking findings too: an exclusion, or a suspected match
+            # without a disposition (docs/regulation.md, "Data checks").
+            errors = blocking(findings) + blocking_external(state.findings)
             if errors:
                 raise refuse.data(
                     "The application cannot be submitted yet: "

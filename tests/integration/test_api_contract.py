@@ -46,6 +46,7 @@ OPERATION_IDS = {
     "importRoster",
     "listReferenceLoads",
     "loadReferenceFile",
+    "recordFindingDisposition",
     "listDeadlines",
     "getLifecycle",
     "getLifecycleMermaid",

@@ -4,6 +4,7 @@ history of loads; a drifted file is refused naming its columns."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -162,3 +163,80 @@ async def test_a_new_leie_row_for_an_enrolled_npi_is_a_finding_and_one_notice(
     assert len(finding_notices(sqlite_engine, workflow_id)) == 1
     other = (await stack.http.get(f"/v1/enrollments/{bystander['enrollment_id']}")).json()
     assert other["findings"] == []
+
+
+# --- Exclusions before submission -----------------------------------------------------------------
+
+
+async def test_a_suspected_owner_blocks_submit_until_an_operator_clears_it(
+    stack: Stack,
+) -> None:
+    listed = leie_file(leie_row("0000000000", "ROE", "MARY"))
+    loaded = await stack.http.post("/v1/refdata/leie", content=listed, headers=auth("admin"))
+    assert loaded.status_code == 200, loaded.text
+    details = {
+        "legal_name": "Sunshine Group LLC",
+        "npi": "1245319599",
+        "ein": "12-3456789",
+        "state": "FL",
+        "parties": [
+            {"role": "owner", "name": "Mary Roe", "ownership_percent": 40},
+            {"role": "owner", "name": "Ed Poe", "ownership_percent": 60},
+        ],
+    }
+    created = await stack.http.post(
+        "/v1/applications",
+        json={"form": "CMS-855B", "purpose": "initial", "details": details},
+    )
+    assert created.status_code == 201, created.text
+    app_id = created.json()["application_id"]
+
+    async def suspected() -> list[dict[str, Any]]:
+        view = (await stack.http.get(f"/v1/applications/{app_id}")).json()
+        return [f for f in view["findings"] if f["code"] == "exclusion_suspected"]
+
+    async def found() -> bool:
+        return bool(await suspected())
+
+    await eventually(found, "the suspected exclusion match")
+    (match,) = await suspected()
+    assert match["field"] == "parties[0]" and match["source"] == "OIG LEIE"
+    assert "ROE, MARY" in match["evidence"]
+
+    events = f"/v1/applications/{app_id}/events"
+    submit = {"event": "submit", "data": {"web_tracking_id": "WT-2026-000777"}, "reason": "filed"}
+    refused = await stack.http.post(events, json=submit)
+    assert refused.status_code == 422, refused.text
+    assert any(f["code"] == "exclusion_suspected" for f in refused.json()["findings"])
+
+    dispositions = f"/v1/applications/{app_id}/finding-dispositions"
+    wrong = await stack.http.post(
+        dispositions,
+        json={
+            "finding_key": "exclusion:leie:nope:parties[9]",
+            "disposition": "cleared",
+            "reason": "checked",
+        },
+    )
+    assert wrong.status_code == 422 and match["key"] in wrong.text
+    assert wrong.json()["errors"][0]["field"] == "finding_key"
+
+    cleared = await stack.http.post(
+        dispositions,
+        json={
+            "finding_key": match["key"],
+            "disposition": "cleared",
+            "reason": "Different date of birth on the LEIE entry (compared by phone with OIG)",
+        },
+    )
+    assert cleared.status_code == 200, cleared.text
+    codes = [f["code"] for f in cleared.json()["findings"]]
+    assert "exclusion_cleared" in codes and "exclusion_suspected" not in codes
+
+    submitted = await stack.http.post(events, json=submit)
+    assert submitted.status_code == 200, submitted.text
+
+    audit = await stack.http.get(f"/v1/audit/application-{app_id}", headers=auth("auditor"))
+    assert audit.status_code == 200, audit.text
+    text = audit.text
+    assert "finding_disposition" in text and "compared by phone with OIG" in text

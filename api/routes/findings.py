@@ -1,0 +1,100 @@
+"""Dispositions of suspected exclusion matches: an operator clears or confirms one, with the
+reason; submission waits for it (docs/regulation.md, "Data checks")."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Header, Request
+from pydantic import ConfigDict, Field
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from api.auth import AUTH_RESPONSES, Writer
+from api.bodies import OperatorBody
+from api.problems import problem_responses
+from api.responses.applications import ApplicationView
+from api.temporal import client_of, is_not_found, not_found, refusal
+from models.application import application_workflow_id
+from models.application.dispositions import FindingDispositionRequest
+from models.records import Reason
+from workflows.application import ApplicationWorkflow
+
+router = APIRouter(prefix="/v1/applications", tags=["applications"], responses=AUTH_RESPONSES)
+
+
+class DispositionBody(OperatorBody):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "finding_key": "exclusion:leie:3f2a9c0d1e4b5a6c:parties[0]",
+                    "disposition": "cleared",
+                    "reason": "The LEIE entry's date of birth and city differ (OIG verified)",
+                }
+            ]
+        },
+    )
+
+    finding_key: str = Field(max_length=100, description="The `key` of the finding")
+    disposition: Literal["cleared", "confirmed"]
+    reason: Reason
+
+
+@router.post(
+    "/{application_id}/finding-dispositions",
+    operation_id="recordFindingDisposition",
+    response_model=ApplicationView,
+    summary="Clear or confirm a suspected exclusion match, with the reason",
+    description=(
+        "A name-only match of the provider, an owner or a managing employee against the OIG "
+        "LEIE or SAM.gov holds submission until an operator decides it: `cleared` (not the "
+        "same party; it stays as information) or `confirmed` (an exclusion, which blocks). The "
+        "decision is a line of the application's log with the actor, role and reason, and is "
+        "in its audit timeline. Needs the operator or admin role; an Idempotency-Key header "
+        "makes a retry answer the same without recording twice."
+    ),
+    responses=problem_responses(
+        {
+            404: "No such application",
+            409: "The application is no longer a draft",
+            422: "No open suspected match has this key (names the open ones), or a bad body",
+        }
+    ),
+)
+async def record_finding_disposition(
+    request: Request,
+    application_id: str,
+    principal: Writer,
+    body: Annotated[DispositionBody, Body()],
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> ApplicationView:
+    payload = FindingDispositionRequest(
+        finding_key=body.finding_key,
+        disposition=body.disposition,
+        actor=principal.actor,
+        role=principal.role,
+        reason=body.reason,
+    )
+    handle = client_of(request).get_workflow_handle(application_workflow_id(application_id))
+    try:
+        state = await handle.execute_update(
+            ApplicationWorkflow.record_finding_disposition,
+            payload,
+            id=idempotency_key or str(uuid.uuid4()),
+        )
+    except WorkflowUpdateFailedError as exc:
+        problem = refusal(exc)
+        # The body has its fields at the top level, not under `data` as an event's.
+        for error in problem.extra.get("errors") or []:
+            error["field"] = error["field"].removeprefix("data.")
+        raise problem from None
+    except RPCError as exc:
+        if is_not_found(exc):
+            raise not_found(
+                "application", application_id, "create it with POST /v1/applications"
+            ) from None
+        raise
+    return ApplicationView.of(state)

@@ -1,0 +1,86 @@
+"""An operator's decision on a suspected exclusion match of a draft: cleared (not the same
+party) or confirmed. Not a lifecycle event (it moves no status), but a line of the record's log
+with its actor, role and reason, so the audit trail keeps it (docs/regulation.md, "Data
+checks"). Pure: the workflow's `record_finding_disposition` update runs these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from models.application.guards import allowed_events
+from models.application.state import ApplicationEventRecord, ApplicationState
+from models.application.status import ApplicationStatus
+from models.data_checks import FindingDisposition, disposed
+from models.records import Actor, EventRefused, Reason
+from models.text import Text100
+
+DISPOSITION_EVENT = "finding_disposition"
+
+
+class FindingDispositionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    finding_key: Text100
+    disposition: Literal["cleared", "confirmed"]
+    actor: Actor
+    role: str | None = None
+    reason: Reason
+
+
+def check_disposition(state: ApplicationState, request: FindingDispositionRequest) -> None:
+    """Refuse a disposition outside the draft, or naming no open suspected match."""
+    if state.status != ApplicationStatus.DRAFT:
+        raise EventRefused(
+            "IllegalTransition",
+            f"A disposition is recorded on a draft; the application is '{state.status.value}'.",
+            status=state.status.value,
+            allowed_events=allowed_events(state),
+        )
+    open_keys = [f.key for f in state.findings if f.code == "exclusion_suspected" and f.key]
+    if request.finding_key not in open_keys:
+        which = ", ".join(repr(k) for k in open_keys) if open_keys else "none is open"
+        raise EventRefused(
+            "InvalidEventData",
+            f"No suspected exclusion match of this draft has the key {request.finding_key!r} "
+            f"(open ones: {which}).",
+            status=state.status.value,
+            allowed_events=allowed_events(state),
+            field="finding_key",
+        )
+
+
+def apply_disposition(
+    state: ApplicationState, request: FindingDispositionRequest, now: datetime
+) -> ApplicationState:
+    state = state.model_copy(deep=True)
+    today = state.today(now)
+    decision = FindingDisposition(
+        finding_key=request.finding_key,
+        disposition=request.disposition,
+        reason=request.reason,
+        actor=request.actor,
+        decided_on=today,
+    )
+    state.dispositions = [
+        d for d in state.dispositions if d.finding_key != decision.finding_key
+    ] + [decision]
+    state.findings = disposed(state.findings, decision)
+    state.updated_at = now
+    state.events.append(
+        ApplicationEventRecord(
+            seq=len(state.events) + 1,
+            event=DISPOSITION_EVENT,
+            actor=request.actor,
+            role=request.role,
+            reason=request.reason,
+            event_date=today,
+            recorded_at=now,
+            from_status=state.status,
+            to_status=state.status,
+            notes=[f"{request.disposition} the suspected exclusion match {request.finding_key}"],
+        )
+    )
+    return state
