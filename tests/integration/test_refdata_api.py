@@ -164,6 +164,11 @@ async def test_a_new_leie_row_for_an_enrolled_npi_is_a_finding_and_one_notice(
     other = (await stack.http.get(f"/v1/enrollments/{bystander['enrollment_id']}")).json()
     assert other["findings"] == []
 
+    audit = await stack.http.get(f"/v1/audit/{workflow_id}", headers=auth("auditor"))
+    assert audit.status_code == 200, audit.text
+    checks = [e for e in audit.json()["timeline"] if e.get("event") == "record_findings"]
+    assert any("1 finding(s) (excluded)" in e["summary"] for e in checks), checks
+
 
 # --- Exclusions before submission -----------------------------------------------------------------
 
@@ -232,6 +237,11 @@ async def test_a_suspected_owner_blocks_submit_until_an_operator_clears_it(
     assert cleared.status_code == 200, cleared.text
     codes = [f["code"] for f in cleared.json()["findings"]]
     assert "exclusion_cleared" in codes and "exclusion_suspected" not in codes
+
+    packet = await stack.http.get(f"/v1/applications/{app_id}/support-packet")
+    assert packet.status_code == 200, packet.text
+    (shown,) = [f for f in packet.json()["open_findings"] if f["key"] == match["key"]]
+    assert shown["code"] == "exclusion_cleared" and "ROE, MARY" in shown["evidence"]
 
     submitted = await stack.http.post(events, json=submit)
     assert submitted.status_code == 200, submitted.text
