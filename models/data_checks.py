@@ -98,7 +98,8 @@ _HOW = {
 
 
 def _evidence(entry: ExclusionEntry) -> str:
-    parts = [f"{entry.source} record {entry.record_key!r}: {entry.name}"]
+    # Not the record's key: a LEIE key holds the date of birth, which findings never show.
+    parts = [f"{entry.source} entry {entry.name}"]
     if entry.npi:
         parts.append(f"NPI {entry.npi}")
     if entry.exclusion_type:

@@ -69,6 +69,7 @@ def test_an_exact_match_is_an_exclusion_with_its_evidence() -> None:
     assert finding.source == "OIG LEIE" and finding.source_date == LIST_DATE
     assert "1128a1" in (finding.evidence or "") and "2021-03-01" in (finding.evidence or "")
     assert "1970" not in finding.message + (finding.evidence or "")  # no date of birth shown
+    assert "DOE|RICHARD" not in (finding.evidence or "") and "DOE|" not in (finding.key or "")
     assert finding.check == "exclusions" and finding.key
 
 

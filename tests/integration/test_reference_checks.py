@@ -1,0 +1,143 @@
+"""The outward checks against loaded reference files, on a real read model: each fires on its
+fact and stays quiet without it; and the monthly Schedule on the dev server."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio.testing import WorkflowEnvironment
+
+from activities.refdata import load_reference_file
+from activities.reference_checks import enrollment_findings, touched_enrollments
+from models.contracts import ReferenceCheckRun
+from models.read_model import EnrollmentRow
+from models.refdata import ReferenceKind
+from workflows.reference_checks import (
+    MONTHLY_SCHEDULE_ID,
+    ensure_monthly_schedule,
+)
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "refdata"
+NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+
+
+def enrollment(engine: Engine, **overrides: Any) -> EnrollmentRow:
+    values: dict[str, Any] = {
+        "enrollment_id": "I20200101000001",
+        "workflow_id": "enrollment-I20200101000001",
+        "organization_id": "acme",
+        "npi": "1234567893",
+        "ptan": "PT1",
+        "form": "CMS-855I",
+        "legal_name": "Jane Q. Doe",
+        "state": "FL",
+        "status": "active",
+        "effective_date": date(2022, 3, 1),
+        "revalidation_due_date": date(2027, 3, 31),
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    values.update(overrides)
+    row = EnrollmentRow.model_validate(values)
+    with Session(engine) as s:
+        s.add(row)
+        s.commit()
+        s.refresh(row)
+    return row
+
+
+def load(engine: Engine, name: str, kind: ReferenceKind) -> int:
+    report = load_reference_file(
+        engine, kind, FIXTURES / name, actor="admin", source_date=date(2026, 11, 1)
+    )
+    return report.load_id
+
+
+def findings_of(engine: Engine, row: EnrollmentRow) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return {f.code: f for f in enrollment_findings(conn, row)}
+
+
+def test_nothing_loaded_nothing_found(sqlite_engine: Engine) -> None:
+    row = enrollment(sqlite_engine)
+    assert findings_of(sqlite_engine, row) == {}
+
+
+def test_listed_everywhere_and_on_time_is_quiet(sqlite_engine: Engine) -> None:
+    row = enrollment(sqlite_engine)
+    load(sqlite_engine, "order_referring.csv", ReferenceKind.ORDER_REFERRING)
+    load(sqlite_engine, "ppef_enrollment_2025-04-01.csv", ReferenceKind.PPEF_ENROLLMENT)
+    load(sqlite_engine, "revalidation_due_dates.csv", ReferenceKind.REVALIDATION_DUE_DATES)
+    load(sqlite_engine, "sam_exclusions.csv", ReferenceKind.SAM)  # lists other parties
+    assert findings_of(sqlite_engine, row) == {}
+
+
+def test_each_reconciliation_fires_on_its_fact(sqlite_engine: Engine) -> None:
+    row = enrollment(
+        sqlite_engine,
+        enrollment_id="I20200101000009",
+        workflow_id="enrollment-I20200101000009",
+        npi="1003000126",
+        revalidation_due_date=date(2027, 1, 31),
+    )
+    load(sqlite_engine, "order_referring.csv", ReferenceKind.ORDER_REFERRING)
+    load(sqlite_engine, "ppef_enrollment_2025-04-01.csv", ReferenceKind.PPEF_ENROLLMENT)
+    found = findings_of(sqlite_engine, row)
+    assert set(found) == {"pecos_enrollment_missing"}  # 1003000126 is in the O&R file
+    orphan = enrollment(
+        sqlite_engine,
+        enrollment_id="I20200101000001",
+        workflow_id="enrollment-I20200101000001",
+        npi="1245319599",
+        revalidation_due_date=date(2027, 1, 31),
+    )
+    load(sqlite_engine, "revalidation_due_dates.csv", ReferenceKind.REVALIDATION_DUE_DATES)
+    found = findings_of(sqlite_engine, orphan)
+    assert set(found) == {"not_in_order_referring", "due_date_differs"}
+    differs = found["due_date_differs"]
+    assert "gives 2027-03-31" in differs.message and "2027-01-31, which its clocks use" in (
+        differs.message
+    )
+    assert differs.source_date == date(2026, 11, 1)
+
+
+def test_an_exclusion_load_touches_only_the_enrollments_it_names(sqlite_engine: Engine) -> None:
+    doe = enrollment(sqlite_engine)
+    other = enrollment(
+        sqlite_engine,
+        enrollment_id="I20200101000002",
+        workflow_id="enrollment-I20200101000002",
+        npi="1003000126",
+        legal_name="Mary Roe",
+    )
+    load_id = load(sqlite_engine, "leie_updated.csv", ReferenceKind.LEIE)
+    with sqlite_engine.connect() as conn:
+        touched = touched_enrollments(conn, ReferenceCheckRun(load_id=load_id, kind="leie"))
+        assert [r.enrollment_id for r in touched] == [doe.enrollment_id]
+        every = touched_enrollments(conn, ReferenceCheckRun())
+        assert {r.enrollment_id for r in every} == {doe.enrollment_id, other.enrollment_id}
+    assert set(findings_of(sqlite_engine, doe)) == {"excluded"}
+    repeat = load(sqlite_engine, "leie_updated.csv", ReferenceKind.LEIE)
+    with sqlite_engine.connect() as conn:
+        assert touched_enrollments(conn, ReferenceCheckRun(load_id=repeat, kind="leie")) == []
+
+
+async def test_the_monthly_schedule_is_created_once(dev_env: WorkflowEnvironment) -> None:
+    task_queue = f"checks-{uuid.uuid4()}"
+    client = dev_env.client
+    handle = client.get_schedule_handle(MONTHLY_SCHEDULE_ID)
+    try:
+        await handle.delete()
+    except Exception:
+        pass  # not there yet
+    assert await ensure_monthly_schedule(client, task_queue) is True
+    assert await ensure_monthly_schedule(client, task_queue) is False
+    described = await handle.describe()
+    (calendar,) = described.schedule.spec.calendars
+    assert [r.start for r in calendar.day_of_month] == [2]
+    await handle.delete()
