@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 
 from activities.database import create_db_engine, create_schema
 from activities.notifications import NotificationActivities
+from activities.nppes import NppesClient
 from activities.projection import ProjectionActivities
 from activities.reference_checks import ReferenceChecks
 from activities.structured_logging import configure_logging
@@ -34,10 +35,12 @@ WORKFLOWS = [ApplicationWorkflow, EnrollmentWorkflow, ReferenceChecksWorkflow]
 log = structlog.get_logger("worker")
 
 
-def build_worker(client: Client, engine: Engine, *, task_queue: str) -> Worker:
+def build_worker(
+    client: Client, engine: Engine, *, task_queue: str, nppes: NppesClient | None = None
+) -> Worker:
     notifications = NotificationActivities(engine)
     projection = ProjectionActivities(engine)
-    checks = ReferenceChecks(engine)
+    checks = ReferenceChecks(engine, nppes)
     return Worker(
         client,
         task_queue=task_queue,
@@ -85,6 +88,14 @@ async def reindex(client: Client, engine: Engine, *, query: str | None = None) -
     return counts
 
 
+def nppes_client(settings: Settings) -> NppesClient | None:
+    if not settings.nppes_base_url:
+        return None
+    return NppesClient(
+        settings.nppes_base_url, requests_per_second=settings.nppes_requests_per_second
+    )
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     engine = create_db_engine(settings.resolved_database_url())
     create_schema(engine)
@@ -102,7 +113,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     except RPCError as exc:
         # The time-skipping test server (the sandbox) has no schedules.
         log.warning("monthly data checks not scheduled", error=str(exc))
-    worker = build_worker(client, engine, task_queue=settings.task_queue)
+    worker = build_worker(
+        client, engine, task_queue=settings.task_queue, nppes=nppes_client(settings)
+    )
     log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
     async with worker:
         await stop.wait()

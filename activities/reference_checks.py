@@ -20,8 +20,15 @@ from sqlalchemy.engine import Connection, Engine
 from temporalio import activity
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.nppes import NppesAnswerError, NppesClient, NppesUnavailable
 from activities.refdata import LOADS, RECORDS
-from models.checks import CheckedParty, Finding, checked_parties, presubmission_findings
+from models.checks import (
+    ApplicationFacts,
+    CheckedParty,
+    Finding,
+    checked_parties,
+    presubmission_findings,
+)
 from models.contracts import (
     CHECK_APPLICATION,
     RUN_REFERENCE_CHECKS,
@@ -42,6 +49,7 @@ from models.data_checks import (
 )
 from models.forms import Form
 from models.identifiers import is_provisional_enrollment_id
+from models.nppes import nppes_findings, unreachable_finding
 from models.read_model import EnrollmentRow
 from models.refdata import ReferenceKind, name_key, yyyymmdd
 
@@ -198,8 +206,27 @@ def touched_enrollments(conn: Connection, run: ReferenceCheckRun) -> list[Any]:
 class ReferenceChecks:
     """The activities of the outward checks, over the read-model database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, nppes: NppesClient | None = None) -> None:
         self.engine = engine
+        self.nppes = nppes  # None: the NPPES check is off (ENROLL_NPPES_BASE_URL unset)
+
+    async def _nppes_findings(self, facts: ApplicationFacts, on: date) -> list[Finding]:
+        if self.nppes is None or not facts.npi:
+            return []
+        try:
+            record = await self.nppes.lookup(facts.npi)
+        except NppesUnavailable as exc:
+            return [unreachable_finding(facts.npi, str(exc), on)]
+        except NppesAnswerError as exc:
+            return [unreachable_finding(facts.npi, str(exc), on)]
+        return nppes_findings(
+            facts.npi,
+            record,
+            form=facts.form,
+            legal_name=facts.legal_name,
+            state=facts.state,
+            on=on,
+        )
 
     def _application_findings(
         self, parties: tuple[CheckedParty, ...], dispositions: tuple[FindingDisposition, ...]
@@ -209,12 +236,13 @@ class ReferenceChecks:
 
     @activity.defn(name=CHECK_APPLICATION)
     async def check_application(self, req: CheckRequest) -> list[Finding]:
-        """The pre-submission findings of a draft as of `req.as_of`: the pure rules, then the
-        exclusion lists for the provider, its owners and managing employees."""
+        """The pre-submission findings of a draft as of `req.as_of`: the pure rules, the
+        exclusion lists for the provider, its owners and managing employees, and NPPES."""
         findings = presubmission_findings(req.facts, req.as_of)
-        return findings + await asyncio.to_thread(
+        findings += await asyncio.to_thread(
             self._application_findings, req.facts.parties, req.dispositions
         )
+        return findings + await self._nppes_findings(req.facts, req.as_of)
 
     def _targets(self, run: ReferenceCheckRun) -> list[tuple[str, list[Finding]]]:
         with self.engine.connect() as conn:

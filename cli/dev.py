@@ -43,7 +43,7 @@ async def run_dev(
 ) -> int:
     """Run the dev stack until Ctrl-C; then stop the API, the worker and the dev server."""
     from api.app import create_app
-    from worker import build_worker
+    from worker import build_worker, nppes_client
     from workflows.reference_checks import ensure_monthly_schedule
 
     settings = Settings(data_dir=data_dir, temporal_address=f"{host}:{temporal_port}")
@@ -82,7 +82,9 @@ async def run_dev(
         await ensure_monthly_schedule(client, settings.task_queue)
         engine = create_db_engine(settings.resolved_database_url())
         create_schema(engine)
-        worker = build_worker(client, engine, task_queue=settings.task_queue)
+        worker = build_worker(
+            client, engine, task_queue=settings.task_queue, nppes=nppes_client(settings)
+        )
         config = uvicorn.Config(
             create_app(settings, client),
             host=host,

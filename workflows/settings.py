@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # JSON lines for machines; unset = JSON unless stderr is a terminal (then readable lines).
     log_json: bool | None = None
+    # The NPPES NPI Registry API v2.1 the pre-submission checks ask (e.g.
+    # https://npiregistry.cms.hhs.gov/api/); unset = the NPPES check is off.
+    nppes_base_url: str | None = None
+    nppes_requests_per_second: float = 5.0
 
     def resolved_archive_dir(self) -> Path:
         return self.archive_dir if self.archive_dir is not None else self.data_dir / "archive"
