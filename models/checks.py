@@ -8,47 +8,29 @@ refused before anything enters history.
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydanticField
 
 from models.calendar import add_days, revalidation_window_opens
+from models.credentials import Credential, credential_findings
+from models.findings import Finding, Severity
+
+__all__ = [
+    "ApplicationFacts",
+    "ApplicationParty",
+    "CheckedParty",
+    "Finding",
+    "KnownEnrollment",
+    "Severity",
+    "blocking",
+    "checked_parties",
+    "presubmission_findings",
+    "reenrollment_bar_message",
+]
 from models.forms import Form, Purpose, application_fee
 from models.rules import RuleKey, rule
-
-
-class Severity(StrEnum):
-    ERROR = "error"  # blocks submission
-    WARNING = "warning"  # needs attention, does not block
-    INFO = "info"
-
-
-class Finding(BaseModel):
-    """One thing a check found. The checks that look outward (models/data_checks.py) also say
-    what they compared with: `evidence` (the record that contradicts ours), `source` (the file
-    or service) and `source_date` (its date), under `check` (which check, so a re-run replaces
-    its own findings) and a `key` stable for the same fact (the same fact twice is one finding;
-    a disposition names it)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    code: str
-    severity: Severity
-    field: str | None = None
-    message: str
-    citation: str | None = None
-    evidence: str | None = None
-    source: str | None = None
-    source_date: date | None = None
-    check: str | None = None
-    key: str | None = None
-
-    @property
-    def fact(self) -> str:
-        """What makes two findings the same fact."""
-        return self.key or f"{self.code}:{self.field}:{self.message}"
 
 
 class KnownEnrollment(BaseModel):
@@ -169,6 +151,7 @@ class ApplicationFacts(BaseModel):
     adds_practice_location: bool = False
     known_enrollments: tuple[KnownEnrollment, ...] = ()
     parties: tuple[CheckedParty, ...] = ()
+    credentials: tuple[Credential, ...] = ()
 
 
 _INDIVIDUAL_FORMS = {Form.CMS_855I, Form.CMS_855O}
@@ -376,6 +359,7 @@ def presubmission_findings(facts: ApplicationFacts, submission_date: date) -> li
         *early_submission_findings(facts, submission_date),
         *fee_findings(facts, submission_date),
         *enrollment_findings(facts, submission_date),
+        *credential_findings(facts.credentials, submission_date, facts.purpose),
     ]
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from models.calendar import DEFAULT_TIME_ZONE, validate_time_zone
 from models.checks import ApplicationFacts, ApplicationParty, KnownEnrollment, checked_parties
+from models.credentials import Credential
 from models.forms import Form, Purpose, check_form_purpose
 from models.identifiers import EIN, NPI, PTAN, SSN, EnrollmentId, OrganizationId, StateCode
 from models.records import Actor, Reason
@@ -50,6 +51,8 @@ class ApplicationDetails(BaseModel):
     # Owners and managing employees (CMS-855 sections 5 and 6), checked against the exclusion
     # lists (models/data_checks.py).
     parties: list[ApplicationParty] = Field(default_factory=list, max_length=200)
+    # Licences, certifications and accreditations with their expiry (models/signatures.py).
+    credentials: list[Credential] = Field(default_factory=list, max_length=50)
 
     @field_validator("contact_email")
     @classmethod
@@ -84,6 +87,7 @@ class ApplicationDetails(BaseModel):
                 self.date_of_birth,
                 self.parties,
             ),
+            credentials=tuple(self.credentials),
         )
 
 
