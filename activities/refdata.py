@@ -190,6 +190,7 @@ def _apply_batch(
         row = {
             "b_key": key,
             "b_npi": record.npi,
+            "b_link": record.link,
             "b_name": name_key(kind, record.values),
             "b_fingerprint": fingerprint,
             "b_data": data,
@@ -207,6 +208,7 @@ def _apply_batch(
                 kind=kind.value,
                 key=bindparam("b_key"),
                 npi=bindparam("b_npi"),
+                link=bindparam("b_link"),
                 name_key=bindparam("b_name"),
                 fingerprint=bindparam("b_fingerprint"),
                 data=bindparam("b_data"),
@@ -221,6 +223,7 @@ def _apply_batch(
             .where(RECORDS.c.kind == kind.value, RECORDS.c.key == bindparam("b_key"))
             .values(
                 npi=bindparam("b_npi"),
+                link=bindparam("b_link"),
                 name_key=bindparam("b_name"),
                 fingerprint=bindparam("b_fingerprint"),
                 data=bindparam("b_data"),

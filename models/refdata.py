@@ -51,6 +51,9 @@ class FileSchema:
     columns: tuple[str, ...]
     key: tuple[str, ...]
     npi: str | None = None  # the column holding the record's NPI, if any
+    # The column that links the record to another file's key (a reassignment to the group's
+    # enrollment, a practice location to its enrollment), stored indexed for lookups.
+    link: str | None = None
     optional: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -160,6 +163,7 @@ SCHEMAS: tuple[FileSchema, ...] = (
         "PPEF reassignment extract",
         _cols("REASGN_BNFT_ENRLMT_ID,RCV_BNFT_ENRLMT_ID"),
         key=_cols("REASGN_BNFT_ENRLMT_ID,RCV_BNFT_ENRLMT_ID"),
+        link="rcv_bnft_enrlmt_id",
     ),
     FileSchema(
         ReferenceKind.PPEF_PRACTICE_LOCATION,
@@ -167,6 +171,7 @@ SCHEMAS: tuple[FileSchema, ...] = (
         "PPEF practice location extract",
         _cols("ENRLMT_ID,CITY_NAME,STATE_CD,ZIP_CD"),
         key=_cols("ENRLMT_ID,CITY_NAME,STATE_CD,ZIP_CD"),
+        link="enrlmt_id",
     ),
     FileSchema(
         ReferenceKind.ORDER_REFERRING,
@@ -204,6 +209,7 @@ SCHEMAS: tuple[FileSchema, ...] = (
         _cols(_GROUP_HEADER + ",Individual PAC ID"),
         key=_cols("Group Enrollment ID,Individual Enrollment ID,Record Type"),
         npi="individual_npi",
+        link="group_enrollment_id",
         optional=frozenset({"individual_pac_id"}),
     ),
 )
@@ -223,6 +229,7 @@ class ReferenceRecord:
     key: str
     npi: str | None
     values: dict[str, str]
+    link: str | None = None
 
     @property
     def data(self) -> str:
@@ -326,7 +333,8 @@ class ReferenceReader:
                     self.skipped_rows += 1
                     continue
                 npi = normalised_npi(row.get(schema.npi, "")) if schema.npi else None
-                yield ReferenceRecord(reader.line_num, key, npi, row)
+                link = row.get(schema.link) or None if schema.link else None
+                yield ReferenceRecord(reader.line_num, key, npi, row, link)
         except csv.Error as exc:
             raise ReferenceFileError(
                 f"The file is not readable CSV at line {reader.line_num}: {exc}"

@@ -53,6 +53,7 @@ class ReferenceRecordRow(SQLModel, table=True):
         Index("ix_reference_record_kind_npi", "kind", "npi"),
         Index("ix_reference_record_kind_name", "kind", "name_key"),
         Index("ix_reference_record_kind_changed", "kind", "changed_load"),
+        Index("ix_reference_record_kind_link", "kind", "link"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -60,6 +61,7 @@ class ReferenceRecordRow(SQLModel, table=True):
     key: str = Field(max_length=400)
     npi: str | None = Field(default=None, max_length=10)
     name_key: str | None = Field(default=None, max_length=300)
+    link: str | None = Field(default=None, max_length=40)  # FileSchema.link's value
     fingerprint: str = Field(max_length=40)
     data: str = Field(sa_type=Text)  # the record's values by canonical column, as JSON
     seen_load: int

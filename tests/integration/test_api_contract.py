@@ -46,6 +46,8 @@ OPERATION_IDS = {
     "importRoster",
     "listReferenceLoads",
     "loadReferenceFile",
+    "checkClaimReadiness",
+    "checkClaimsReadinessCsv",
     "recordFindingDisposition",
     "listDeadlines",
     "getLifecycle",
