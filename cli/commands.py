@@ -6,6 +6,7 @@ import typer
 
 from cli.applications import applications_app
 from cli.audit import audit_app
+from cli.claims import claims_app
 from cli.deadlines import deadlines
 from cli.engine import api, dev, reindex, sandbox, worker
 from cli.enrollments import enrollments_app
@@ -20,6 +21,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(applications_app, name="applications")
 app.add_typer(enrollments_app, name="enrollments")
 app.add_typer(refdata_app, name="refdata")
+app.add_typer(claims_app, name="claims")
 app.command("deadlines")(deadlines)
 app.command("lifecycle")(lifecycle)
 app.command("import")(import_roster)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from models.calendar import add_months
 from tests.integration.test_api_reads import npi
-from tests.integration.test_enrollments_api import Stack, auth, stack
+from tests.integration.test_enrollments_api import KEYS, Stack, auth, stack
 
 __all__ = ["stack"]
 
@@ -136,3 +140,43 @@ async def test_a_csv_of_claims_with_a_bad_line(stack: Stack) -> None:
         headers={"Content-Type": "text/csv"},
     )
     assert drifted.status_code == 422 and "unknown column(s) billing, when" in drifted.text
+
+
+async def test_enroll_claims_check_for_one_claim_and_a_csv(stack: Stack, tmp_path: Path) -> None:
+    today = await setup(stack)
+    env = {
+        **os.environ,
+        "ENROLL_API_URL": str(stack.http.base_url),
+        "ENROLL_API_KEY": KEYS["operator"][0],
+        "COLUMNS": "200",
+    }
+
+    async def enroll(*args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "cli",
+            "claims",
+            "check",
+            *args,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 120)
+        assert proc.returncode is not None
+        return proc.returncode, out.decode(), err.decode()
+
+    status, out, err = await enroll(
+        "--billing-npi", GROUP_NPI, "--date-of-service", today.isoformat(), "--ptan", "PTX9"
+    )
+    assert status == 2, err
+    assert "ptan_mismatch" in out and "PTG1" in out
+    path = tmp_path / "claims.csv"
+    path.write_text(
+        "claim_id,billing_npi,rendering_npi,ptan,date_of_service\n"
+        f"C1,{GROUP_NPI},{RENDERING_NPI},PTG1,{today.isoformat()}\n"
+    )
+    status, out, err = await enroll("--csv", str(path), "--json")
+    assert status == 0, err
+    assert json.loads(out)["ready"] == 1
