@@ -46,6 +46,7 @@ from models.data_checks import (
     order_referring_findings,
     party_name_key,
     pecos_findings,
+    reassignment_findings,
 )
 from models.forms import Form
 from models.identifiers import is_provisional_enrollment_id
@@ -171,6 +172,21 @@ def enrollment_findings(conn: Connection, row: Any) -> list[Finding]:
             due_list_date=latest_load_date(conn, ReferenceKind.REVALIDATION_DUE_DATES),
             listed_due_date=listed,
             listed_due_kind=which,
+        )
+        rendering = conn.execute(
+            select(func.count())
+            .select_from(RECORDS)
+            .where(
+                RECORDS.c.kind == ReferenceKind.PPEF_REASSIGNMENT.value,
+                RECORDS.c.link == row.enrollment_id,
+            )
+        ).scalar_one()
+        findings += reassignment_findings(
+            row.enrollment_id,
+            row.form,
+            row.ptan,
+            reassignment_date=latest_load_date(conn, ReferenceKind.PPEF_REASSIGNMENT),
+            rendering=int(rendering),
         )
     return findings
 

@@ -285,6 +285,39 @@ def pecos_findings(
     return findings
 
 
+def reassignment_findings(
+    enrollment_id: str,
+    form: str,
+    ptan: str,
+    *,
+    reassignment_date: date | None,
+    rendering: int,
+) -> list[Finding]:
+    """A group (CMS-855B) whose enrollment no practitioner reassigns to: its PTAN has no
+    rendering provider to bill for (42 CFR 424.80). Nothing before the extract is loaded."""
+    if reassignment_date is None or form != "CMS-855B" or rendering:
+        return []
+    return [
+        Finding(
+            code="group_without_rendering",
+            severity=Severity.WARNING,
+            field="enrollment_id",
+            message=(
+                f"No practitioner reassigns benefits to group enrollment {enrollment_id} (PTAN "
+                f"{ptan}) in the PPEF reassignment extract of {reassignment_date.isoformat()}: "
+                "claims of its practitioners are denied until their CMS-855I reassignments "
+                "are approved."
+            ),
+            citation="42 CFR 424.80",
+            evidence=f"no row with RCV_BNFT_ENRLMT_ID {enrollment_id}",
+            source="PPEF reassignment extract",
+            source_date=reassignment_date,
+            check=PECOS,
+            key=f"group_without_rendering:{enrollment_id}",
+        )
+    ]
+
+
 def merge_findings(
     current: list[Finding], incoming: list[Finding], checks: frozenset[str]
 ) -> tuple[list[Finding], list[Finding]]:

@@ -106,6 +106,30 @@ def test_each_reconciliation_fires_on_its_fact(sqlite_engine: Engine) -> None:
     assert differs.source_date == date(2026, 11, 1)
 
 
+def test_a_group_nobody_reassigns_to(sqlite_engine: Engine) -> None:
+    group = enrollment(
+        sqlite_engine,
+        enrollment_id="O20190101000002",
+        workflow_id="enrollment-O20190101000002",
+        npi="1245319599",
+        form="CMS-855B",
+        legal_name="Sunshine Group LLC",
+    )
+    lonely = enrollment(
+        sqlite_engine,
+        enrollment_id="O20190101000003",
+        workflow_id="enrollment-O20190101000003",
+        npi="1003000126",
+        form="CMS-855B",
+        legal_name="Lonely Clinic LLC",
+    )
+    assert findings_of(sqlite_engine, lonely) == {}  # the extract is not loaded yet
+    load(sqlite_engine, "ppef_reassignment.csv", ReferenceKind.PPEF_REASSIGNMENT)
+    assert "group_without_rendering" not in findings_of(sqlite_engine, group)
+    found = findings_of(sqlite_engine, lonely)["group_without_rendering"]
+    assert "O20190101000003" in found.message and found.source == "PPEF reassignment extract"
+
+
 def test_an_exclusion_load_touches_only_the_enrollments_it_names(sqlite_engine: Engine) -> None:
     doe = enrollment(sqlite_engine)
     other = enrollment(
