@@ -4,6 +4,7 @@ contradicts. Exits 2 when a claim is not ready."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from rich.table import Table
 
 from cli.api_client import DEFAULT_API_URL, Api, ApiKeyOption, ApiProblem, ApiUrlOption, JsonOption
 from cli.api_client import operate as run_operate
+from cli.records import RELATIVE_DAYS, date_option
 from cli.render import out, print_json
 
 claims_app = typer.Typer(no_args_is_help=True, help="Claim readiness before billing.")
@@ -43,7 +45,10 @@ def _show(results: list[dict[str, Any]], problems: list[dict[str, Any]]) -> None
 @claims_app.command("check")
 def check(
     billing_npi: Annotated[str | None, typer.Option(help="The billing NPI.")] = None,
-    date_of_service: Annotated[str | None, typer.Option(help="YYYY-MM-DD.")] = None,
+    date_of_service: Annotated[
+        str | None,
+        typer.Option(help="YYYY-MM-DD, today or yesterday.", callback=date_option),
+    ] = None,
     rendering_npi: Annotated[str | None, typer.Option(help="The rendering NPI.")] = None,
     referring_npi: Annotated[str | None, typer.Option(help="The ordering/referring NPI.")] = None,
     ptan: Annotated[str | None, typer.Option(help="The PTAN billed.")] = None,
@@ -73,9 +78,12 @@ def check(
         else:
             if not billing_npi or not date_of_service:
                 raise typer.BadParameter("give --billing-npi and --date-of-service, or --csv")
+            when = date_of_service
+            if when in RELATIVE_DAYS:
+                when = (api.today() - timedelta(days=RELATIVE_DAYS[when])).isoformat()
             body = {
                 "billing_npi": billing_npi,
-                "date_of_service": date_of_service,
+                "date_of_service": when,
                 "rendering_npi": rendering_npi,
                 "referring_npi": referring_npi,
                 "ptan": ptan,

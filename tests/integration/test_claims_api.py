@@ -168,7 +168,7 @@ async def test_enroll_claims_check_for_one_claim_and_a_csv(stack: Stack, tmp_pat
         return proc.returncode, out.decode(), err.decode()
 
     status, out, err = await enroll(
-        "--billing-npi", GROUP_NPI, "--date-of-service", today.isoformat(), "--ptan", "PTX9"
+        "--billing-npi", GROUP_NPI, "--date-of-service", "today", "--ptan", "PTX9"
     )
     assert status == 2, err
     assert "ptan_mismatch" in out and "PTG1" in out

@@ -3,6 +3,9 @@ history of loads; a drifted file is refused naming its columns."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +15,7 @@ from sqlmodel import Session, select
 from models.contracts import ReferenceCheckRun
 from models.read_model import NotificationRow
 from tests.integration.test_api_reads import eventually
-from tests.integration.test_enrollments_api import Stack, auth, stack
+from tests.integration.test_enrollments_api import KEYS, Stack, auth, stack
 from workflows.reference_checks import ReferenceChecksWorkflow
 
 __all__ = ["stack"]
@@ -163,6 +166,28 @@ async def test_a_new_leie_row_for_an_enrolled_npi_is_a_finding_and_one_notice(
     assert len(finding_notices(sqlite_engine, workflow_id)) == 1
     other = (await stack.http.get(f"/v1/enrollments/{bystander['enrollment_id']}")).json()
     assert other["findings"] == []
+
+    env = {
+        **os.environ,
+        "ENROLL_API_URL": str(stack.http.base_url),
+        "ENROLL_API_KEY": KEYS["operator"][0],
+        "COLUMNS": "200",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cli",
+        "enrollments",
+        "get",
+        eid,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, err.decode()
+    shown = " ".join(out.decode().split())
+    assert "Open findings (1)" in shown and "(OIG LEIE of" in shown and "1128a1" in shown
 
     audit = await stack.http.get(f"/v1/audit/{workflow_id}", headers=auth("auditor"))
     assert audit.status_code == 200, audit.text
