@@ -16,7 +16,7 @@ from models.data_checks import exclusion_findings
 from models.refdata import ReferenceKind
 
 
-def _ids_of(conn: Connection, npi: str | None) -> tuple[str, ...]:
+def pecos_ids_of(conn: Connection, npi: str | None) -> tuple[str, ...]:
     if not npi:
         return ()
     rows = conn.execute(
@@ -27,7 +27,7 @@ def _ids_of(conn: Connection, npi: str | None) -> tuple[str, ...]:
     return tuple(sorted(k for (k,) in rows))
 
 
-def _reassigned_to(conn: Connection, individual_ids: tuple[str, ...]) -> tuple[str, ...]:
+def groups_reassigned_to(conn: Connection, individual_ids: tuple[str, ...]) -> tuple[str, ...]:
     groups: set[str] = set()
     for rid in individual_ids:
         # Keys are "<individual>|<group>": a range on the unique index, no scan.
@@ -42,7 +42,9 @@ def _reassigned_to(conn: Connection, individual_ids: tuple[str, ...]) -> tuple[s
     return tuple(sorted(groups))
 
 
-def _locations(conn: Connection, ids: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+def practice_locations_of(
+    conn: Connection, ids: tuple[str, ...]
+) -> tuple[tuple[str, str, str], ...]:
     if not ids:
         return ()
     rows = conn.execute(
@@ -87,8 +89,8 @@ def claim_records(conn: Connection, claim: ClaimHeader) -> ClaimRecords:
         )
         for row in conn.execute(select(ENROLLMENTS).where(ENROLLMENTS.c.npi == claim.billing_npi))
     )
-    billing_ids = _ids_of(conn, claim.billing_npi)
-    rendering_ids = _ids_of(conn, claim.rendering_npi)
+    billing_ids = pecos_ids_of(conn, claim.billing_npi)
+    rendering_ids = pecos_ids_of(conn, claim.rendering_npi)
     referring_listed = bool(
         claim.referring_npi
         and conn.execute(
@@ -105,12 +107,12 @@ def claim_records(conn: Connection, claim: ClaimHeader) -> ClaimRecords:
             "billing_pecos_ids": billing_ids,
             "rendering_pecos_ids": rendering_ids,
             "reassignment_date": latest_load_date(conn, ReferenceKind.PPEF_REASSIGNMENT),
-            "reassigned_to": _reassigned_to(conn, rendering_ids),
+            "reassigned_to": groups_reassigned_to(conn, rendering_ids),
             "order_referring_date": latest_load_date(conn, ReferenceKind.ORDER_REFERRING),
             "referring_listed": referring_listed,
             "exclusions": _exclusions(conn, claim),
             "location_date": latest_load_date(conn, ReferenceKind.PPEF_PRACTICE_LOCATION),
-            "locations": _locations(conn, billing_ids),
+            "locations": practice_locations_of(conn, billing_ids),
         }
     )
 

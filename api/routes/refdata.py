@@ -12,12 +12,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Security
 from sqlalchemy.engine import Engine
 
+from activities.reassignments import reassignment_graph
 from activities.refdata import load_reference_file, reference_loads
 from api.auth import ADMIN, AUTH_RESPONSES, Principal, Reader, require
 from api.problems import Problem, invalid, problem_responses
-from api.responses.refdata import ReferenceLoad, ReferenceLoadList
+from api.responses.refdata import ReassignmentGraph, ReferenceLoad, ReferenceLoadList
 from api.temporal import client_of, now_of, settings_of
 from models.contracts import ReferenceCheckRun
+from models.identifiers import NPI
 from models.refdata import ReferenceFileError, ReferenceKind
 from workflows.reference_checks import start_reference_checks
 
@@ -103,6 +105,29 @@ async def load_reference(
         ReferenceCheckRun(load_id=report.load_id, kind=report.kind.value),
     )
     return ReferenceLoad(**report.model_dump(), checks_workflow_id=workflow_id)
+
+
+@router.get(
+    "/reassignments/{npi}",
+    response_model=ReassignmentGraph,
+    operation_id="getReassignmentGraph",
+    summary="One NPI's reassignments, from the PPEF extracts",
+    description=(
+        "The PECOS enrollments of the NPI, the groups they reassign benefits to (with the "
+        "group's PTAN when the engine tracks it, and its practice locations), and the "
+        "practitioners who reassign to its enrollments. Empty lists before the PPEF "
+        "enrollment and reassignment extracts are loaded."
+    ),
+    responses=problem_responses({422: "Not an NPI"}),
+)
+async def get_reassignments(request: Request, principal: Reader, npi: NPI) -> ReassignmentGraph:
+    engine: Engine = request.app.state.engine
+
+    def read() -> dict[str, object]:
+        with engine.connect() as conn:
+            return reassignment_graph(conn, npi)
+
+    return ReassignmentGraph.model_validate(await asyncio.to_thread(read))
 
 
 @router.get(

@@ -180,3 +180,20 @@ async def test_enroll_claims_check_for_one_claim_and_a_csv(stack: Stack, tmp_pat
     status, out, err = await enroll("--csv", str(path), "--json")
     assert status == 0, err
     assert json.loads(out)["ready"] == 1
+
+
+async def test_the_reassignment_graph_of_a_practitioner_and_of_its_group(stack: Stack) -> None:
+    await setup(stack)
+    r = await stack.http.get(f"/v1/refdata/reassignments/{RENDERING_NPI}")
+    assert r.status_code == 200, r.text
+    graph = r.json()
+    assert [e["enrollment_id"] for e in graph["enrollments"]] == ["I20200101000001"]
+    (link,) = graph["reassigns_to"]
+    assert link["group"]["enrollment_id"] == GROUP_ID
+    assert (link["group"]["name"], link["group"]["ptan"]) == ("SUNSHINE GROUP LLC", "PTG1")
+    assert link["practice_locations"] == [{"city": "ORLANDO", "state": "FL", "zip": "328011234"}]
+    group = (await stack.http.get(f"/v1/refdata/reassignments/{GROUP_NPI}")).json()
+    (member,) = group["receives_from"]
+    assert member["practitioner"]["npi"] == RENDERING_NPI and member["to_enrollment_id"] == GROUP_ID
+    bad = await stack.http.get("/v1/refdata/reassignments/123")
+    assert bad.status_code == 422
