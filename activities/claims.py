@@ -30,12 +30,9 @@ def pecos_ids_of(conn: Connection, npi: str | None) -> tuple[str, ...]:
 def groups_reassigned_to(conn: Connection, individual_ids: tuple[str, ...]) -> tuple[str, ...]:
     groups: set[str] = set()
     for rid in individual_ids:
-        # Keys are "<individual>|<group>": a range on the unique index, no scan.
         rows = conn.execute(
             select(RECORDS.c.link).where(
-                RECORDS.c.kind == ReferenceKind.PPEF_REASSIGNMENT.value,
-                RECORDS.c.key >= f"{rid}|",
-                RECORDS.c.key < f"{rid}}}",
+                RECORDS.c.kind == ReferenceKind.PPEF_REASSIGNMENT.value, RECORDS.c.owner == rid
             )
         )
         groups |= {g for (g,) in rows if g}
@@ -50,7 +47,7 @@ def practice_locations_of(
     rows = conn.execute(
         select(RECORDS.c.data).where(
             RECORDS.c.kind == ReferenceKind.PPEF_PRACTICE_LOCATION.value,
-            RECORDS.c.link.in_(ids),
+            RECORDS.c.owner.in_(ids),
         )
     )
     out = []

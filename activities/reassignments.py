@@ -55,12 +55,11 @@ def reassignment_graph(conn: Connection, npi: str) -> dict[str, Any]:
     members = []
     for group in ids:
         rows = conn.execute(
-            select(RECORDS.c.key).where(
+            select(RECORDS.c.owner).where(
                 RECORDS.c.kind == ReferenceKind.PPEF_REASSIGNMENT.value, RECORDS.c.link == group
             )
         )
-        for (key,) in rows:
-            individual = key.split("|", 1)[0]
+        for (individual,) in rows:
             members.append(
                 {"to_enrollment_id": group, "practitioner": _enrollment(conn, individual)}
             )

@@ -190,6 +190,7 @@ def _apply_batch(
         row = {
             "b_key": key,
             "b_npi": record.npi,
+            "b_owner": record.owner,
             "b_link": record.link,
             "b_name": name_key(kind, record.values),
             "b_fingerprint": fingerprint,
@@ -208,6 +209,7 @@ def _apply_batch(
                 kind=kind.value,
                 key=bindparam("b_key"),
                 npi=bindparam("b_npi"),
+                owner=bindparam("b_owner"),
                 link=bindparam("b_link"),
                 name_key=bindparam("b_name"),
                 fingerprint=bindparam("b_fingerprint"),
@@ -223,6 +225,7 @@ def _apply_batch(
             .where(RECORDS.c.kind == kind.value, RECORDS.c.key == bindparam("b_key"))
             .values(
                 npi=bindparam("b_npi"),
+                owner=bindparam("b_owner"),
                 link=bindparam("b_link"),
                 name_key=bindparam("b_name"),
                 fingerprint=bindparam("b_fingerprint"),

@@ -24,6 +24,18 @@ ExclusionSource = Literal["OIG LEIE", "SAM.gov"]
 MatchLevel = Literal["npi", "name_dob", "name"]
 Disposition = Literal["cleared", "confirmed"]
 
+# Findings of an application that are told in a notice when they first appear.
+NOTIFIED_FINDINGS = frozenset(
+    {
+        "excluded",
+        "exclusion_suspected",
+        "credential_expired",
+        "credential_expiring",
+        "npi_inactive",
+        "npi_not_in_nppes",
+    }
+)
+
 EXCLUSIONS = "exclusions"
 ORDER_REFERRING = "order_referring"
 PECOS = "pecos"

@@ -51,8 +51,10 @@ class FileSchema:
     columns: tuple[str, ...]
     key: tuple[str, ...]
     npi: str | None = None  # the column holding the record's NPI, if any
-    # The column that links the record to another file's key (a reassignment to the group's
-    # enrollment, a practice location to its enrollment), stored indexed for lookups.
+    # The enrollment the record belongs to (a reassignment's practitioner, a practice
+    # location's enrollment) and the one it points to (a reassignment's group), both stored
+    # indexed: lookups by them are index seeks, whatever the database's collation.
+    owner: str | None = None
     link: str | None = None
     optional: frozenset[str] = field(default_factory=frozenset)
 
@@ -163,6 +165,7 @@ SCHEMAS: tuple[FileSchema, ...] = (
         "PPEF reassignment extract",
         _cols("REASGN_BNFT_ENRLMT_ID,RCV_BNFT_ENRLMT_ID"),
         key=_cols("REASGN_BNFT_ENRLMT_ID,RCV_BNFT_ENRLMT_ID"),
+        owner="reasgn_bnft_enrlmt_id",
         link="rcv_bnft_enrlmt_id",
     ),
     FileSchema(
@@ -171,7 +174,7 @@ SCHEMAS: tuple[FileSchema, ...] = (
         "PPEF practice location extract",
         _cols("ENRLMT_ID,CITY_NAME,STATE_CD,ZIP_CD"),
         key=_cols("ENRLMT_ID,CITY_NAME,STATE_CD,ZIP_CD"),
-        link="enrlmt_id",
+        owner="enrlmt_id",
     ),
     FileSchema(
         ReferenceKind.ORDER_REFERRING,
@@ -209,6 +212,7 @@ SCHEMAS: tuple[FileSchema, ...] = (
         _cols(_GROUP_HEADER + ",Individual PAC ID"),
         key=_cols("Group Enrollment ID,Individual Enrollment ID,Record Type"),
         npi="individual_npi",
+        owner="individual_enrollment_id",
         link="group_enrollment_id",
         optional=frozenset({"individual_pac_id"}),
     ),
@@ -229,6 +233,7 @@ class ReferenceRecord:
     key: str
     npi: str | None
     values: dict[str, str]
+    owner: str | None = None
     link: str | None = None
 
     @property
@@ -333,8 +338,9 @@ class ReferenceReader:
                     self.skipped_rows += 1
                     continue
                 npi = normalised_npi(row.get(schema.npi, "")) if schema.npi else None
+                owner = row.get(schema.owner) or None if schema.owner else None
                 link = row.get(schema.link) or None if schema.link else None
-                yield ReferenceRecord(reader.line_num, key, npi, row, link)
+                yield ReferenceRecord(reader.line_num, key, npi, row, owner, link)
         except csv.Error as exc:
             raise ReferenceFileError(
                 f"The file is not readable CSV at line {reader.line_num}: {exc}"

@@ -53,6 +53,7 @@ class ReferenceRecordRow(SQLModel, table=True):
         Index("ix_reference_record_kind_npi", "kind", "npi"),
         Index("ix_reference_record_kind_name", "kind", "name_key"),
         Index("ix_reference_record_kind_changed", "kind", "changed_load"),
+        Index("ix_reference_record_kind_owner", "kind", "owner"),
         Index("ix_reference_record_kind_link", "kind", "link"),
     )
 
@@ -61,6 +62,7 @@ class ReferenceRecordRow(SQLModel, table=True):
     key: str = Field(max_length=400)
     npi: str | None = Field(default=None, max_length=10)
     name_key: str | None = Field(default=None, max_length=300)
+    owner: str | None = Field(default=None, max_length=40)  # FileSchema.owner's value
     link: str | None = Field(default=None, max_length=40)  # FileSchema.link's value
     fingerprint: str = Field(max_length=40)
     data: str = Field(sa_type=Text)  # the record's values by canonical column, as JSON

@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         ProgressStage,
         RetryEffects,
     )
+    from models.data_checks import NOTIFIED_FINDINGS, finding_notice
     from models.enrollment import EnrollmentStart, enrollment_workflow_id
     from models.forms import Purpose
     from models.notices import Notice
@@ -171,7 +172,19 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
         )
         # Checked facts that changed meanwhile are checked again by the next round.
         if self._state.facts() == facts:
+            before = {f.fact for f in self._state.findings}
             self._state.findings = findings
+            news = [f for f in findings if f.code in NOTIFIED_FINDINGS and f.fact not in before]
+            # Added after histories were recorded: a new exclusion match or an expiring
+            # credential is told once (the notice key is the fact's digest).
+            if news and self._queued and workflow.patched("finding-notices"):
+                self._effects.queue_notices(
+                    [
+                        finding_notice(f, f"Application {state.application_id}", state.status)
+                        for f in news
+                    ]
+                )
+                self._changed = True
 
     def _links(self, before: ApplicationState, request: OperatorEvent) -> list[tuple[str, Link]]:
         """An approved initial application starts its enrollment (under a provisional id when

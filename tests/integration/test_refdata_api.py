@@ -199,7 +199,7 @@ async def test_a_new_leie_row_for_an_enrolled_npi_is_a_finding_and_one_notice(
 
 
 async def test_a_suspected_owner_blocks_submit_until_an_operator_clears_it(
-    stack: Stack,
+    stack: Stack, sqlite_engine: Engine
 ) -> None:
     listed = leie_file(leie_row("0000000000", "ROE", "MARY"))
     loaded = await stack.http.post("/v1/refdata/leie", content=listed, headers=auth("admin"))
@@ -230,6 +230,11 @@ async def test_a_suspected_owner_blocks_submit_until_an_operator_clears_it(
 
     await eventually(found, "the suspected exclusion match")
     (match,) = await suspected()
+
+    async def notified() -> bool:
+        return len(finding_notices(sqlite_engine, f"application-{app_id}")) == 1
+
+    await eventually(notified, "the notice of the suspected match")
     assert match["field"] == "parties[0]" and match["source"] == "OIG LEIE"
     assert "ROE, MARY" in match["evidence"]
 
@@ -270,6 +275,7 @@ async def test_a_suspected_owner_blocks_submit_until_an_operator_clears_it(
 
     submitted = await stack.http.post(events, json=submit)
     assert submitted.status_code == 200, submitted.text
+    assert len(finding_notices(sqlite_engine, f"application-{app_id}")) == 1  # told once
 
     audit = await stack.http.get(f"/v1/audit/application-{app_id}", headers=auth("auditor"))
     assert audit.status_code == 200, audit.text

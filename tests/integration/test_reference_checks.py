@@ -17,12 +17,14 @@ from activities.reference_checks import enrollment_findings, touched_enrollments
 from models.contracts import ReferenceCheckRun
 from models.read_model import EnrollmentRow
 from models.refdata import ReferenceKind
+from tests.integration.test_refdata_load import db
 from workflows.reference_checks import (
     MONTHLY_SCHEDULE_ID,
     ensure_monthly_schedule,
 )
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "refdata"
+__all__ = ["db"]  # the fixture: SQLite and PostgreSQL
 NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
 
 
@@ -63,41 +65,41 @@ def findings_of(engine: Engine, row: EnrollmentRow) -> dict[str, Any]:
         return {f.code: f for f in enrollment_findings(conn, row)}
 
 
-def test_nothing_loaded_nothing_found(sqlite_engine: Engine) -> None:
-    row = enrollment(sqlite_engine)
-    assert findings_of(sqlite_engine, row) == {}
+def test_nothing_loaded_nothing_found(db: Engine) -> None:
+    row = enrollment(db)
+    assert findings_of(db, row) == {}
 
 
-def test_listed_everywhere_and_on_time_is_quiet(sqlite_engine: Engine) -> None:
-    row = enrollment(sqlite_engine)
-    load(sqlite_engine, "order_referring.csv", ReferenceKind.ORDER_REFERRING)
-    load(sqlite_engine, "ppef_enrollment_2025-04-01.csv", ReferenceKind.PPEF_ENROLLMENT)
-    load(sqlite_engine, "revalidation_due_dates.csv", ReferenceKind.REVALIDATION_DUE_DATES)
-    load(sqlite_engine, "sam_exclusions.csv", ReferenceKind.SAM)  # lists other parties
-    assert findings_of(sqlite_engine, row) == {}
+def test_listed_everywhere_and_on_time_is_quiet(db: Engine) -> None:
+    row = enrollment(db)
+    load(db, "order_referring.csv", ReferenceKind.ORDER_REFERRING)
+    load(db, "ppef_enrollment_2025-04-01.csv", ReferenceKind.PPEF_ENROLLMENT)
+    load(db, "revalidation_due_dates.csv", ReferenceKind.REVALIDATION_DUE_DATES)
+    load(db, "sam_exclusions.csv", ReferenceKind.SAM)  # lists other parties
+    assert findings_of(db, row) == {}
 
 
-def test_each_reconciliation_fires_on_its_fact(sqlite_engine: Engine) -> None:
+def test_each_reconciliation_fires_on_its_fact(db: Engine) -> None:
     row = enrollment(
-        sqlite_engine,
+        db,
         enrollment_id="I20200101000009",
         workflow_id="enrollment-I20200101000009",
         npi="1003000126",
         revalidation_due_date=date(2027, 1, 31),
     )
-    load(sqlite_engine, "order_referring.csv", ReferenceKind.ORDER_REFERRING)
-    load(sqlite_engine, "ppef_enrollment_2025-04-01.csv", ReferenceKind.PPEF_ENROLLMENT)
-    found = findings_of(sqlite_engine, row)
+    load(db, "order_referring.csv", ReferenceKind.ORDER_REFERRING)
+    load(db, "ppef_enrollment_2025-04-01.csv", ReferenceKind.PPEF_ENROLLMENT)
+    found = findings_of(db, row)
     assert set(found) == {"pecos_enrollment_missing"}  # 1003000126 is in the O&R file
     orphan = enrollment(
-        sqlite_engine,
+        db,
         enrollment_id="I20200101000001",
         workflow_id="enrollment-I20200101000001",
         npi="1245319599",
         revalidation_due_date=date(2027, 1, 31),
     )
-    load(sqlite_engine, "revalidation_due_dates.csv", ReferenceKind.REVALIDATION_DUE_DATES)
-    found = findings_of(sqlite_engine, orphan)
+    load(db, "revalidation_due_dates.csv", ReferenceKind.REVALIDATION_DUE_DATES)
+    found = findings_of(db, orphan)
     assert set(found) == {"not_in_order_referring", "due_date_differs"}
     differs = found["due_date_differs"]
     assert "gives 2027-03-31" in differs.message and "2027-01-31, which its clocks use" in (
@@ -106,9 +108,9 @@ def test_each_reconciliation_fires_on_its_fact(sqlite_engine: Engine) -> None:
     assert differs.source_date == date(2026, 11, 1)
 
 
-def test_a_group_nobody_reassigns_to(sqlite_engine: Engine) -> None:
+def test_a_group_nobody_reassigns_to(db: Engine) -> None:
     group = enrollment(
-        sqlite_engine,
+        db,
         enrollment_id="O20190101000002",
         workflow_id="enrollment-O20190101000002",
         npi="1245319599",
@@ -116,38 +118,38 @@ def test_a_group_nobody_reassigns_to(sqlite_engine: Engine) -> None:
         legal_name="Sunshine Group LLC",
     )
     lonely = enrollment(
-        sqlite_engine,
+        db,
         enrollment_id="O20190101000003",
         workflow_id="enrollment-O20190101000003",
         npi="1003000126",
         form="CMS-855B",
         legal_name="Lonely Clinic LLC",
     )
-    assert findings_of(sqlite_engine, lonely) == {}  # the extract is not loaded yet
-    load(sqlite_engine, "ppef_reassignment.csv", ReferenceKind.PPEF_REASSIGNMENT)
-    assert "group_without_rendering" not in findings_of(sqlite_engine, group)
-    found = findings_of(sqlite_engine, lonely)["group_without_rendering"]
+    assert findings_of(db, lonely) == {}  # the extract is not loaded yet
+    load(db, "ppef_reassignment.csv", ReferenceKind.PPEF_REASSIGNMENT)
+    assert "group_without_rendering" not in findings_of(db, group)
+    found = findings_of(db, lonely)["group_without_rendering"]
     assert "O20190101000003" in found.message and found.source == "PPEF reassignment extract"
 
 
-def test_an_exclusion_load_touches_only_the_enrollments_it_names(sqlite_engine: Engine) -> None:
-    doe = enrollment(sqlite_engine)
+def test_an_exclusion_load_touches_only_the_enrollments_it_names(db: Engine) -> None:
+    doe = enrollment(db)
     other = enrollment(
-        sqlite_engine,
+        db,
         enrollment_id="I20200101000002",
         workflow_id="enrollment-I20200101000002",
         npi="1003000126",
         legal_name="Mary Roe",
     )
-    load_id = load(sqlite_engine, "leie_updated.csv", ReferenceKind.LEIE)
-    with sqlite_engine.connect() as conn:
+    load_id = load(db, "leie_updated.csv", ReferenceKind.LEIE)
+    with db.connect() as conn:
         touched = touched_enrollments(conn, ReferenceCheckRun(load_id=load_id, kind="leie"))
         assert [r.enrollment_id for r in touched] == [doe.enrollment_id]
         every = touched_enrollments(conn, ReferenceCheckRun())
         assert {r.enrollment_id for r in every} == {doe.enrollment_id, other.enrollment_id}
-    assert set(findings_of(sqlite_engine, doe)) == {"excluded"}
-    repeat = load(sqlite_engine, "leie_updated.csv", ReferenceKind.LEIE)
-    with sqlite_engine.connect() as conn:
+    assert set(findings_of(db, doe)) == {"excluded"}
+    repeat = load(db, "leie_updated.csv", ReferenceKind.LEIE)
+    with db.connect() as conn:
         assert touched_enrollments(conn, ReferenceCheckRun(load_id=repeat, kind="leie")) == []
 
 
