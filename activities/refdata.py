@@ -37,6 +37,20 @@ LOADS = cast(Table, ReferenceLoadRow.__table__)  # type: ignore[attr-defined]
 
 Progress = Callable[[int, int], None]  # (bytes read, data rows read)
 
+# Built once: the compiled statements are cached, and the IN lists are expanded at execution
+# (compiling a fresh 2,000-parameter IN per batch was a tenth of a load's time).
+_STORED = select(RECORDS.c.key, RECORDS.c.fingerprint, RECORDS.c.seen_load).where(
+    RECORDS.c.kind == bindparam("b_kind"), RECORDS.c.key.in_(bindparam("b_keys", expanding=True))
+)
+_SEEN = (
+    update(RECORDS)
+    .where(
+        RECORDS.c.kind == bindparam("b_kind"),
+        RECORDS.c.key.in_(bindparam("b_keys", expanding=True)),
+    )
+    .values(seen_load=bindparam("b_load"))
+)
+
 
 class _CountedLines:
     """The file's lines as bytes, counting what was read for a progress bar."""
@@ -169,9 +183,7 @@ def _apply_batch(
     stored = {
         key: (fingerprint, seen)
         for key, fingerprint, seen in conn.execute(
-            select(RECORDS.c.key, RECORDS.c.fingerprint, RECORDS.c.seen_load).where(
-                RECORDS.c.kind == kind.value, RECORDS.c.key.in_(list(fresh))
-            )
+            _STORED, {"b_kind": kind.value, "b_keys": list(fresh)}
         )
     }
     added: list[dict[str, Any]] = []
@@ -236,11 +248,7 @@ def _apply_batch(
             changed,
         )
     if unchanged:
-        conn.execute(
-            update(RECORDS)
-            .where(RECORDS.c.kind == kind.value, RECORDS.c.key.in_(unchanged))
-            .values(seen_load=load_id)
-        )
+        conn.execute(_SEEN, {"b_kind": kind.value, "b_keys": unchanged, "b_load": load_id})
 
 
 def reference_load(engine: Engine, load_id: int) -> ReferenceLoadReport | None:
