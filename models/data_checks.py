@@ -14,10 +14,11 @@ import hashlib
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from models.checks import CheckedParty, Finding, Severity
 from models.notices import Notice, NoticeKind
+from models.records import Actor, Reason
 from models.refdata import organization_name_key, person_name_key
 
 ExclusionSource = Literal["OIG LEIE", "SAM.gov"]
@@ -59,6 +60,30 @@ class ExclusionEntry(BaseModel):
     date_of_birth: date | None = None
     exclusion_type: str | None = None
     excluded_on: date | None = None
+
+
+DISPOSITION_EVENT = "finding_disposition"
+
+
+class FindingDispositionRequest(BaseModel):
+    """An operator's disposition of a suspected match, as a workflow update receives it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    finding_key: str = Field(max_length=100)
+    disposition: Disposition
+    actor: Actor
+    role: str | None = None
+    reason: Reason
+
+
+def suspected_keys(findings: list[Finding], key: str) -> str | None:
+    """Why `key` names no open suspected match (listing the open ones), or None."""
+    open_keys = [f.key for f in findings if f.code == "exclusion_suspected" and f.key]
+    if key in open_keys:
+        return None
+    which = ", ".join(repr(k) for k in open_keys) if open_keys else "none is open"
+    return f"No suspected exclusion match has the key {key!r} (open ones: {which})."
 
 
 class FindingDisposition(BaseModel):
@@ -185,8 +210,8 @@ def exclusion_findings(
                 message = (
                     f"{party.label.capitalize()} has the same name as an entry of the "
                     f"{entry.source}, but no NPI or date of birth confirms it. Compare the "
-                    "entry, then record a disposition (cleared or confirmed, with the reason) "
-                    "before submitting."
+                    "entry, then record a disposition (cleared or confirmed, with the reason); "
+                    "until then it blocks submission."
                 )
             findings.append(
                 Finding(

@@ -6,28 +6,20 @@ checks"). Pure: the workflow's `record_finding_disposition` update runs these.""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
 
 from models.application.guards import allowed_events
 from models.application.state import ApplicationEventRecord, ApplicationState
 from models.application.status import ApplicationStatus
-from models.data_checks import FindingDisposition, disposed
-from models.records import Actor, EventRefused, Reason
-from models.text import Text100
+from models.data_checks import (
+    DISPOSITION_EVENT,
+    FindingDisposition,
+    FindingDispositionRequest,
+    disposed,
+    suspected_keys,
+)
+from models.records import EventRefused
 
-DISPOSITION_EVENT = "finding_disposition"
-
-
-class FindingDispositionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    finding_key: Text100
-    disposition: Literal["cleared", "confirmed"]
-    actor: Actor
-    role: str | None = None
-    reason: Reason
+__all__ = ["FindingDispositionRequest", "apply_disposition", "check_disposition"]
 
 
 def check_disposition(state: ApplicationState, request: FindingDispositionRequest) -> None:
@@ -39,13 +31,11 @@ def check_disposition(state: ApplicationState, request: FindingDispositionReques
             status=state.status.value,
             allowed_events=allowed_events(state),
         )
-    open_keys = [f.key for f in state.findings if f.code == "exclusion_suspected" and f.key]
-    if request.finding_key not in open_keys:
-        which = ", ".join(repr(k) for k in open_keys) if open_keys else "none is open"
+    problem = suspected_keys(state.findings, request.finding_key)
+    if problem is not None:
         raise EventRefused(
             "InvalidEventData",
-            f"No suspected exclusion match of this draft has the key {request.finding_key!r} "
-            f"(open ones: {which}).",
+            problem,
             status=state.status.value,
             allowed_events=allowed_events(state),
             field="finding_key",

@@ -270,6 +270,7 @@ def next_cycle_state(state: EnrollmentState) -> EnrollmentStart:
         gaps=list(state.gaps),
         past_cycles=list(state.past_cycles),
         findings=list(state.findings),
+        dispositions=list(state.dispositions),
     )
     return EnrollmentStart(
         enrollment_id=state.enrollment_id,

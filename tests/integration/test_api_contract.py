@@ -46,6 +46,7 @@ OPERATION_IDS = {
     "importRoster",
     "listReferenceLoads",
     "loadReferenceFile",
+    "recordEnrollmentFindingDisposition",
     "getReassignmentGraph",
     "checkClaimReadiness",
     "checkClaimsReadinessCsv",

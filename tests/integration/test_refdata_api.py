@@ -281,3 +281,51 @@ async def test_a_suspected_owner_blocks_submit_until_an_operator_clears_it(
     assert audit.status_code == 200, audit.text
     text = audit.text
     assert "finding_disposition" in text and "compared by phone with OIG" in text
+
+
+async def test_an_enrollments_suspected_match_is_cleared_and_stays_cleared(stack: Stack) -> None:
+    body = await stack.body(legal_name="Mary Roe")
+    created = await stack.http.post("/v1/enrollments", json=body)
+    assert created.status_code == 201, created.text
+    eid = body["enrollment_id"]
+    loaded = await stack.http.post(
+        "/v1/refdata/leie",
+        content=leie_file(leie_row("0000000000", "ROE", "MARY")),
+        headers=auth("admin"),
+    )
+    assert loaded.status_code == 200, loaded.text
+
+    async def suspected() -> bool:
+        view = (await stack.http.get(f"/v1/enrollments/{eid}")).json()
+        return any(f["code"] == "exclusion_suspected" for f in view["findings"])
+
+    await eventually(suspected, "the suspected match on the enrollment")
+    view = (await stack.http.get(f"/v1/enrollments/{eid}")).json()
+    (match,) = view["findings"]
+    url = f"/v1/enrollments/{eid}/finding-dispositions"
+    cleared = await stack.http.post(
+        url,
+        json={
+            "finding_key": match["key"],
+            "disposition": "cleared",
+            "reason": "LEIE entry is a nurse in another state",
+        },
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert [f["code"] for f in cleared.json()["findings"]] == ["exclusion_cleared"]
+    assert cleared.json()["events"][-1]["event"] == "finding_disposition"
+
+    # The monthly run finds the same entry again: the decision stands.
+    handle = stack.env.client.get_workflow_handle(loaded.json()["checks_workflow_id"])
+    await stack.env.client.execute_workflow(
+        ReferenceChecksWorkflow.run,
+        ReferenceCheckRun(),
+        id="reference-checks-test-cleared",
+        task_queue=(await handle.describe()).task_queue,
+    )
+    view = (await stack.http.get(f"/v1/enrollments/{eid}")).json()
+    assert [f["code"] for f in view["findings"]] == ["exclusion_cleared"]
+    again = await stack.http.post(
+        url, json={"finding_key": match["key"], "disposition": "cleared", "reason": "again"}
+    )
+    assert again.status_code == 422 and again.json()["errors"][0]["field"] == "finding_key"
