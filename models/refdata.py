@@ -277,6 +277,14 @@ def bind_schema(kind: ReferenceKind, header: list[str]) -> tuple[FileSchema, dic
         return len(set(s.required) - set(seen)) + len(set(seen) - set(s.columns))
 
     nearest = min(versions, key=distance)
+    if not set(seen) & set(nearest.columns):
+        # Probably a data row where the header should be: its cells are values (names, dates
+        # of birth), which an error message never repeats.
+        raise ReferenceFileError(
+            f"The first line is not the {nearest.title} header: none of its {len(header)} cells "
+            f"is a known column (schema {kind.value}/{nearest.version} starts with "
+            f"{shown(nearest.columns[0])!r}). Is the header line missing, or is it another file?"
+        )
     missing = [c for c in nearest.required if c not in seen]
     unknown = [h.strip() for h in header if normalise_header(h) not in nearest.columns]
     parts = []

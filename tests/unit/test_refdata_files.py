@@ -83,6 +83,14 @@ def test_the_wrong_kind_is_refused_by_its_columns() -> None:
         list(reader.records())
 
 
+def test_a_file_without_its_header_is_refused_without_quoting_the_data() -> None:
+    lines = [b"DOE,RICHARD,,,INDIVIDUAL,PHYSICIAN,,1234567893,19700202,x,y,FL,32801,a,b,c,d,e\n"]
+    with pytest.raises(ReferenceFileError) as caught:
+        list(ReferenceReader(ReferenceKind.LEIE, lines).records())
+    assert "not the OIG LEIE UPDATED.csv header" in str(caught.value)
+    assert "RICHARD" not in str(caught.value) and "19700202" not in str(caught.value)
+
+
 def test_an_empty_file_and_broken_csv_are_refused() -> None:
     with pytest.raises(ReferenceFileError, match="empty"):
         list(ReferenceReader(ReferenceKind.LEIE, [b"\n"]).records())
