@@ -48,6 +48,7 @@ from models.data_checks import (
     pecos_findings,
     reassignment_findings,
 )
+from models.due_date_list import optional_date
 from models.forms import Form
 from models.identifiers import is_provisional_enrollment_id
 from models.nppes import nppes_findings, unreachable_finding
@@ -97,8 +98,16 @@ def _entry(kind: ReferenceKind, key: str, data: str, source_date: date) -> Exclu
         name_key=name_key(kind, values),
         npi=values.get("npi") or None,
         exclusion_type=values.get("exclusion_type") or None,
-        excluded_on=None,
+        excluded_on=_us_date(values.get("active_date", "")),
     )
+
+
+def _us_date(text: str) -> date | None:
+    """SAM.gov's Active Date (MM/DD/YYYY); None when blank or unreadable."""
+    try:
+        return optional_date(text, "Active Date")
+    except ValueError:
+        return None
 
 
 def exclusion_entries(conn: Connection, parties: tuple[CheckedParty, ...]) -> list[ExclusionEntry]:
@@ -138,8 +147,6 @@ def _listed_due(conn: Connection, enrollment_id: str) -> tuple[date | None, str 
     ).first()
     if row is None:
         return None, None
-    from models.due_date_list import optional_date
-
     values = json.loads(row[0])
     for column, which in (("adjusted_due_date", "adjusted"), ("revalidation_due_date", "due")):
         try:

@@ -167,3 +167,20 @@ async def test_the_monthly_schedule_is_created_once(dev_env: WorkflowEnvironment
     (calendar,) = described.schedule.spec.calendars
     assert [r.start for r in calendar.day_of_month] == [2]
     await handle.delete()
+
+
+def test_a_sam_exclusion_by_npi(db: Engine) -> None:
+    firm = enrollment(
+        db,
+        enrollment_id="O20190101000002",
+        workflow_id="enrollment-O20190101000002",
+        npi="1245319599",
+        form="CMS-855B",
+        legal_name="Sunshine Group LLC",
+    )
+    load(db, "sam_exclusions.csv", ReferenceKind.SAM)
+    found = findings_of(db, firm)["excluded"]
+    assert found.source == "SAM.gov" and found.source_date == date(2026, 11, 1)
+    assert "BAD BILLING INC" in (found.evidence or "") and "since 2023-03-01" in (
+        found.evidence or ""
+    )
