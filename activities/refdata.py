@@ -215,36 +215,27 @@ def _apply_batch(
     counts["added"] += len(added)
     counts["changed"] += len(changed)
     counts["unchanged"] += len(unchanged)
+    # What an added or changed record writes: its values, and this load as the last to see
+    # and to change it.
+    written: dict[str, Any] = {
+        "npi": bindparam("b_npi"),
+        "owner": bindparam("b_owner"),
+        "link": bindparam("b_link"),
+        "name_key": bindparam("b_name"),
+        "fingerprint": bindparam("b_fingerprint"),
+        "data": bindparam("b_data"),
+        "seen_load": load_id,
+        "changed_load": load_id,
+    }
     if added:
         conn.execute(
-            insert(RECORDS).values(
-                kind=kind.value,
-                key=bindparam("b_key"),
-                npi=bindparam("b_npi"),
-                owner=bindparam("b_owner"),
-                link=bindparam("b_link"),
-                name_key=bindparam("b_name"),
-                fingerprint=bindparam("b_fingerprint"),
-                data=bindparam("b_data"),
-                seen_load=load_id,
-                changed_load=load_id,
-            ),
-            added,
+            insert(RECORDS).values(kind=kind.value, key=bindparam("b_key"), **written), added
         )
     if changed:
         conn.execute(
             update(RECORDS)
             .where(RECORDS.c.kind == kind.value, RECORDS.c.key == bindparam("b_key"))
-            .values(
-                npi=bindparam("b_npi"),
-                owner=bindparam("b_owner"),
-                link=bindparam("b_link"),
-                name_key=bindparam("b_name"),
-                fingerprint=bindparam("b_fingerprint"),
-                data=bindparam("b_data"),
-                seen_load=load_id,
-                changed_load=load_id,
-            ),
+            .values(**written),
             changed,
         )
     if unchanged:

@@ -77,6 +77,26 @@ class FindingDispositionRequest(BaseModel):
     reason: Reason
 
 
+def decided(
+    dispositions: list[FindingDisposition],
+    findings: list[Finding],
+    request: FindingDispositionRequest,
+    on: date,
+) -> tuple[list[FindingDisposition], list[Finding], str]:
+    """A record's dispositions and findings once `request` is recorded (a new decision on the
+    same finding replaces the old one), and the note for its log."""
+    decision = FindingDisposition(
+        finding_key=request.finding_key,
+        disposition=request.disposition,
+        reason=request.reason,
+        actor=request.actor,
+        decided_on=on,
+    )
+    kept = [d for d in dispositions if d.finding_key != decision.finding_key]
+    note = f"{request.disposition} the suspected exclusion match {request.finding_key}"
+    return [*kept, decision], disposed(findings, decision), note
+
+
 def suspected_keys(findings: list[Finding], key: str) -> str | None:
     """Why `key` names no open suspected match (listing the open ones), or None."""
     open_keys = [f.key for f in findings if f.code == "exclusion_suspected" and f.key]

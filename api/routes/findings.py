@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Field
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from api.auth import AUTH_RESPONSES, Writer
+from api.auth import AUTH_RESPONSES, Principal, Writer
 from api.bodies import OperatorBody
 from api.problems import Problem, problem_responses
 from api.responses.applications import ApplicationView
@@ -46,6 +46,16 @@ class DispositionBody(OperatorBody):
     disposition: Literal["cleared", "confirmed"]
     reason: Reason
 
+    def request(self, principal: Principal) -> FindingDispositionRequest:
+        """The update's input: the actor and role are the API key's."""
+        return FindingDispositionRequest(
+            finding_key=self.finding_key,
+            disposition=self.disposition,
+            actor=principal.actor,
+            role=principal.role,
+            reason=self.reason,
+        )
+
 
 @router.post(
     "/v1/applications/{application_id}/finding-dispositions",
@@ -76,13 +86,7 @@ async def record_finding_disposition(
     body: Annotated[DispositionBody, Body()],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> ApplicationView:
-    payload = FindingDispositionRequest(
-        finding_key=body.finding_key,
-        disposition=body.disposition,
-        actor=principal.actor,
-        role=principal.role,
-        reason=body.reason,
-    )
+    payload = body.request(principal)
     handle = client_of(request).get_workflow_handle(application_workflow_id(application_id))
     state = await _dispose(
         handle,
@@ -120,13 +124,7 @@ async def record_enrollment_finding_disposition(
     body: Annotated[DispositionBody, Body()],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> EnrollmentView:
-    payload = FindingDispositionRequest(
-        finding_key=body.finding_key,
-        disposition=body.disposition,
-        actor=principal.actor,
-        role=principal.role,
-        reason=body.reason,
-    )
+    payload = body.request(principal)
     handle = client_of(request).get_workflow_handle(enrollment_workflow_id(enrollment_id))
     state = await _dispose(
         handle,

@@ -12,9 +12,8 @@ from models.application.state import ApplicationEventRecord, ApplicationState
 from models.application.status import ApplicationStatus
 from models.data_checks import (
     DISPOSITION_EVENT,
-    FindingDisposition,
     FindingDispositionRequest,
-    disposed,
+    decided,
     suspected_keys,
 )
 from models.records import EventRefused
@@ -47,17 +46,9 @@ def apply_disposition(
 ) -> ApplicationState:
     state = state.model_copy(deep=True)
     today = state.today(now)
-    decision = FindingDisposition(
-        finding_key=request.finding_key,
-        disposition=request.disposition,
-        reason=request.reason,
-        actor=request.actor,
-        decided_on=today,
+    state.dispositions, state.findings, note = decided(
+        state.dispositions, state.findings, request, today
     )
-    state.dispositions = [
-        d for d in state.dispositions if d.finding_key != decision.finding_key
-    ] + [decision]
-    state.findings = disposed(state.findings, decision)
     state.updated_at = now
     state.events.append(
         ApplicationEventRecord(
@@ -70,7 +61,7 @@ def apply_disposition(
             recorded_at=now,
             from_status=state.status,
             to_status=state.status,
-            notes=[f"{request.disposition} the suspected exclusion match {request.finding_key}"],
+            notes=[note],
         )
     )
     return state

@@ -11,8 +11,8 @@ from models.calendar import local_date
 from models.checks import Finding
 from models.data_checks import (
     DISPOSITION_EVENT,
-    FindingDisposition,
     FindingDispositionRequest,
+    decided,
     disposed,
     suspected_keys,
 )
@@ -44,18 +44,9 @@ def apply_enrollment_disposition(
 ) -> EnrollmentState:
     state = state.model_copy(deep=True)
     today = local_date(now, state.time_zone)
-    decision = FindingDisposition(
-        finding_key=request.finding_key,
-        disposition=request.disposition,
-        reason=request.reason,
-        actor=request.actor,
-        decided_on=today,
+    state.dispositions, state.findings, note = decided(
+        state.dispositions, state.findings, request, today
     )
-    state.dispositions = [
-        d for d in state.dispositions if d.finding_key != decision.finding_key
-    ] + [decision]
-    state.findings = disposed(state.findings, decision)
-    state.seq += 1
     state.updated_at = now
     state.events.append(
         EnrollmentEventRecord(
@@ -68,7 +59,7 @@ def apply_enrollment_disposition(
             recorded_at=now,
             from_status=state.status,
             to_status=state.status,
-            notes=[f"{request.disposition} the suspected exclusion match {request.finding_key}"],
+            notes=[note],
         )
     )
     return state
