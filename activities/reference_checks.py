@@ -22,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.nppes import NppesAnswerError, NppesClient, NppesUnavailable
 from activities.refdata import LOADS, RECORDS
+from models.application.status import FINAL_STATUSES
 from models.checks import (
     ApplicationFacts,
     CheckedParty,
@@ -52,10 +53,11 @@ from models.due_date_list import optional_date
 from models.forms import Form
 from models.identifiers import is_provisional_enrollment_id
 from models.nppes import nppes_findings, unreachable_finding
-from models.read_model import EnrollmentRow
+from models.read_model import ApplicationRow, EnrollmentRow
 from models.refdata import ReferenceKind, name_key, yyyymmdd
 
 ENROLLMENTS = EnrollmentRow.__table__  # type: ignore[attr-defined]
+APPLICATIONS = ApplicationRow.__table__  # type: ignore[attr-defined]
 EXCLUSION_KINDS = (ReferenceKind.LEIE, ReferenceKind.SAM)
 # Enrollments that are no longer enrolled are not checked again.
 CLOSED_STATUSES = ("revoked", "terminated", "voluntarily_terminated")
@@ -267,6 +269,20 @@ class ReferenceChecks:
         )
         return findings + await self._nppes_findings(req.facts, req.as_of)
 
+    def _open_applications(self, run: ReferenceCheckRun) -> list[str]:
+        """Applications whose checks run again: every open one, for the monthly run and for a
+        load of an exclusion list (their owners and managing employees are not in the read
+        model, so which ones a load touches is not known here)."""
+        if run.load_id is not None and run.kind not in {k.value for k in EXCLUSION_KINDS}:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(APPLICATIONS.c.workflow_id).where(
+                    APPLICATIONS.c.status.not_in([s.value for s in FINAL_STATUSES])
+                )
+            )
+            return [w for (w,) in rows]
+
     def _targets(self, run: ReferenceCheckRun) -> list[tuple[str, list[Finding]]]:
         with self.engine.connect() as conn:
             return [
@@ -294,4 +310,11 @@ class ReferenceChecks:
                     raise
                 activity.logger.info("enrollment closed", extra={"workflow_id": workflow_id})
             activity.heartbeat(done)
+        for workflow_id in await asyncio.to_thread(self._open_applications, run):
+            try:
+                await client.get_workflow_handle(workflow_id).signal("recheck")
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+            activity.heartbeat(workflow_id)
         return sent

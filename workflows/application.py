@@ -117,6 +117,14 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
         except EventRefused as exc:
             raise refusal(exc) from None
 
+    @workflow.signal
+    async def recheck(self) -> None:
+        """Run the data checks again (a reference file was reloaded, or the monthly run): an
+        exclusion listed since, or a credential now close to its expiry, is found and told."""
+        if self._queued and not self._state.is_final:
+            self._effects.queue_checks()
+            self._changed = True
+
     @workflow.update
     async def retry_side_effects(self, request: RetryEffects) -> int:
         """Re-run the failed side effects now; answers how many there were."""

@@ -329,3 +329,43 @@ async def test_an_enrollments_suspected_match_is_cleared_and_stays_cleared(stack
         url, json={"finding_key": match["key"], "disposition": "cleared", "reason": "again"}
     )
     assert again.status_code == 422 and again.json()["errors"][0]["field"] == "finding_key"
+
+
+async def test_a_draft_is_checked_again_when_an_exclusion_list_is_loaded(
+    stack: Stack, sqlite_engine: Engine
+) -> None:
+    details = {
+        "legal_name": "Harbor Clinic LLC",
+        "npi": "1245319599",
+        "ein": "12-3456789",
+        "state": "FL",
+        "parties": [{"role": "managing_employee", "name": "Ed Poe"}],
+    }
+    created = await stack.http.post(
+        "/v1/applications", json={"form": "CMS-855B", "purpose": "initial", "details": details}
+    )
+    assert created.status_code == 201, created.text
+    app_id = created.json()["application_id"]
+
+    async def checked() -> bool:
+        view = (await stack.http.get(f"/v1/applications/{app_id}")).json()
+        return view["side_effects_pending"] == 0
+
+    await eventually(checked, "the first checks of the draft")
+    view = (await stack.http.get(f"/v1/applications/{app_id}")).json()
+    assert not [f for f in view["findings"] if f.get("check") == "exclusions"]
+
+    listed = leie_file(leie_row("0000000000", "POE", "ED"))
+    loaded = await stack.http.post("/v1/refdata/leie", content=listed, headers=auth("admin"))
+    assert loaded.status_code == 200, loaded.text
+
+    async def suspected() -> bool:
+        view = (await stack.http.get(f"/v1/applications/{app_id}")).json()
+        return any(f["code"] == "exclusion_suspected" for f in view["findings"])
+
+    await eventually(suspected, "the suspected match found by the reload")
+
+    async def notified() -> bool:
+        return len(finding_notices(sqlite_engine, f"application-{app_id}")) == 1
+
+    await eventually(notified, "one notice of it")
