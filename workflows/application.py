@@ -180,9 +180,9 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
         )
         # Checked facts that changed meanwhile are checked again by the next round.
         if self._state.facts() == facts:
-            before = {f.fact for f in self._state.findings}
             self._state.findings = findings
-            news = [f for f in findings if f.code in NOTIFIED_FINDINGS and f.fact not in before]
+            told = set(self._state.findings_told)
+            news = [f for f in findings if f.code in NOTIFIED_FINDINGS and f.fact not in told]
             # Added after histories were recorded: a new exclusion match or an expiring
             # credential is told once (the notice key is the fact's digest).
             if news and self._queued and workflow.patched("finding-notices"):
@@ -192,6 +192,7 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
                         for f in news
                     ]
                 )
+                self._state.findings_told = [*self._state.findings_told, *(f.fact for f in news)]
                 self._changed = True
 
     def _links(self, before: ApplicationState, request: OperatorEvent) -> list[tuple[str, Link]]:

@@ -85,6 +85,8 @@ class ApplicationState(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     # Operators' decisions on suspected exclusion matches (event finding_disposition).
     dispositions: list[FindingDisposition] = Field(default_factory=list)
+    # The facts of the findings already told in a notice (each is told once).
+    findings_told: list[str] = Field(default_factory=list)
     events: list[ApplicationEventRecord] = Field(default_factory=list)
     # The state just before the engine applied a consequence, kept while an on-time event
     # recorded late may still withdraw it (rule late_recording_grace).

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from models.calendar import add_days
 from models.contracts import ReferenceCheckRun
 from models.read_model import NotificationRow
 from tests.integration.test_api_reads import eventually
@@ -369,3 +370,43 @@ async def test_a_draft_is_checked_again_when_an_exclusion_list_is_loaded(
         return len(finding_notices(sqlite_engine, f"application-{app_id}")) == 1
 
     await eventually(notified, "one notice of it")
+
+
+async def test_an_expiring_credential_is_a_finding_and_one_notice(
+    stack: Stack, sqlite_engine: Engine
+) -> None:
+    today = await stack.today()
+    details = {
+        "legal_name": "Jane Q. Doe",
+        "npi": "1234567893",
+        "ssn": "123-45-6789",
+        "state": "FL",
+        "credentials": [
+            {"kind": "state_license", "state": "FL", "expires_on": add_days(today, 60).isoformat()}
+        ],
+    }
+    created = await stack.http.post(
+        "/v1/applications", json={"form": "CMS-855I", "purpose": "initial", "details": details}
+    )
+    assert created.status_code == 201, created.text
+    app_id = created.json()["application_id"]
+    (finding,) = [f for f in created.json()["findings"] if f["code"] == "credential_expiring"]
+    assert finding["field"] == "credentials[0]"
+
+    async def notified() -> bool:
+        return len(finding_notices(sqlite_engine, f"application-{app_id}")) == 1
+
+    await eventually(notified, "the notice of the expiring licence")
+    # Another draft change runs the checks again: still one notice.
+    change = await stack.http.post(
+        f"/v1/applications/{app_id}/events",
+        json={"event": "update_draft", "data": {"changes": {"provider_type": "x"}}, "reason": "r"},
+    )
+    assert change.status_code == 200, change.text
+
+    async def settled() -> bool:
+        view = (await stack.http.get(f"/v1/applications/{app_id}")).json()
+        return view["side_effects_pending"] == 0
+
+    await eventually(settled, "the second checks round")
+    assert len(finding_notices(sqlite_engine, f"application-{app_id}")) == 1
