@@ -127,6 +127,10 @@ def load_reference_stream(
     reader = ReferenceReader(kind, lines)
     try:
         with engine.begin() as conn:
+            # Write first: on SQLite a transaction that read first and writes later fails at
+            # once ("database is locked") if another process wrote meanwhile, while one that
+            # starts by writing waits its turn (the busy timeout). PostgreSQL does not care.
+            conn.execute(update(LOADS).where(LOADS.c.load_id == load_id).values(status="loading"))
             for batch in _batches(reader.records()):
                 _apply_batch(conn, kind, load_id, batch, counts)
                 if on_progress is not None:
