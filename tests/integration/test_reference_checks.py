@@ -12,8 +12,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
+from activities.claims import check_claims, claim_records
+from activities.reassignments import reassignment_graph
 from activities.refdata import load_reference_file
 from activities.reference_checks import enrollment_findings, touched_enrollments
+from models.claims import ClaimHeader
 from models.contracts import ReferenceCheckRun
 from models.read_model import EnrollmentRow
 from models.refdata import ReferenceKind
@@ -184,3 +187,37 @@ def test_a_sam_exclusion_by_npi(db: Engine) -> None:
     assert "BAD BILLING INC" in (found.evidence or "") and "since 2023-03-01" in (
         found.evidence or ""
     )
+
+
+def test_claim_lookups_and_the_reassignment_graph(db: Engine) -> None:
+    enrollment(
+        db,
+        enrollment_id="O20190101000002",
+        workflow_id="enrollment-O20190101000002",
+        npi="1245319599",
+        ptan="PTG1",
+        form="CMS-855B",
+        legal_name="Sunshine Group LLC",
+    )
+    for name, kind in (
+        ("ppef_enrollment_2025-04-01.csv", ReferenceKind.PPEF_ENROLLMENT),
+        ("ppef_reassignment.csv", ReferenceKind.PPEF_REASSIGNMENT),
+        ("ppef_practice_location.csv", ReferenceKind.PPEF_PRACTICE_LOCATION),
+    ):
+        load(db, name, kind)
+    claim = ClaimHeader(
+        billing_npi="1245319599",
+        rendering_npi="1234567893",
+        ptan="PTG1",
+        service_facility_state="FL",
+        service_facility_zip="32801",
+        date_of_service=date(2026, 11, 30),
+    )
+    with db.connect() as conn:
+        records = claim_records(conn, claim)
+        assert records.reassigned_to == ("O20190101000002",)
+        assert records.locations == (("ORLANDO", "FL", "328011234"),)
+        graph = reassignment_graph(conn, "1234567893")
+    assert [link["group"]["ptan"] for link in graph["reassigns_to"]] == ["PTG1"]
+    (findings,) = check_claims(db, [claim])
+    assert findings == []
