@@ -13,19 +13,26 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    SQLAlchemyError,
+    StatementError,
+)
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 from temporalio.exceptions import ApplicationError
 
 import models.read_model
-import models.refdata_tables  # noqa: F401  (and the reference data tables)
+import models.refdata_tables  # noqa: F401  (register the read-model and reference tables)
 from models.contracts import READ_MODEL_DATA_REJECTED, READ_MODEL_UNAVAILABLE
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
     "create_db_engine",
     "create_schema",
+    "describe_error",
     "read_model_errors",
     "rejected_data_error",
     "session",
@@ -91,17 +98,20 @@ def _sqlite_engine(url: str, args: dict[str, Any], *, echo: bool) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Deferred: the write lock is taken by the first write, waiting up to the busy timeout.
-        conn.exec_driver_sql("BEGIN")
+        # The migrations ask for "BEGIN IMMEDIATE" (activities/migrations).
+        conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
 
     return engine
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the read-model tables that do not exist yet.
+    """Bring the read model's schema to the newest migration (activities/migrations), on
+    SQLite and PostgreSQL alike: the schema always comes from the migrations, never from
+    `create_all`, so what the tests run on is what production runs on. Safe to call from
+    several processes at once (the upgrade holds a lock), and a no-op at head."""
+    from activities.migrations import upgrade
 
-    `create_all` only adds missing tables; it never alters existing ones. Alembic migrations
-    replace this in a later issue, before the first schema change ships."""
-    SQLModel.metadata.create_all(engine)
+    upgrade(engine)
 
 
 def session(engine: Engine) -> Session:
@@ -110,17 +120,31 @@ def session(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
 
 
-def _first_line(exc: DBAPIError) -> str:
-    # Only the driver's first message line: never the statement or its parameters, which carry
-    # names and identifiers (failure messages bypass the payload codec).
-    return (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+def describe_error(exc: SQLAlchemyError) -> str:
+    """What failed, told without any value: the statement's kind (INSERT, SELECT...), the driver's
+    error class and, where the driver gives it, the SQLSTATE. Never the driver's text: it can
+    quote a value (`invalid input syntax ...: "Jane Doe"`, a DETAIL line with the failing row),
+    and failure messages end up in history and logs."""
+    statement = getattr(exc, "statement", None)
+    words = statement.split(None, 1) if isinstance(statement, str) else []
+    kind = words[0].upper() if words and words[0].isalpha() else "connection"
+    orig = getattr(exc, "orig", None)
+    cause = orig if isinstance(orig, BaseException) else exc
+    facts = [type(cause).__name__]
+    sqlstate = getattr(cause, "sqlstate", None)  # psycopg 3
+    if isinstance(sqlstate, str) and sqlstate:
+        facts.append(f"SQLSTATE {sqlstate}")
+    sqlite_name = getattr(cause, "sqlite_errorname", None)  # sqlite3
+    if isinstance(sqlite_name, str) and sqlite_name:
+        facts.append(sqlite_name)
+    return f"{kind} failed ({', '.join(facts)})"
 
 
-def rejected_data_error(exc: DBAPIError, what: str) -> ApplicationError:
+def rejected_data_error(exc: SQLAlchemyError, what: str) -> ApplicationError:
     """A non-retryable error for data the database refuses (too long, out of range, ...):
     retrying cannot help, and the operator needs to know."""
     return ApplicationError(
-        f"the read model refused {what}: {_first_line(exc)}",
+        f"the read model refused {what}: {describe_error(exc)}",
         type=READ_MODEL_DATA_REJECTED,
         non_retryable=True,
     )
@@ -130,13 +154,16 @@ def rejected_data_error(exc: DBAPIError, what: str) -> ApplicationError:
 def read_model_errors(what: str) -> Iterator[None]:
     """Database failures as the workflows tell them apart: a refused value is
     ReadModelDataRejected (retrying cannot help), anything else ReadModelUnavailable
-    (retried). Both messages are free of the statement and its values."""
+    (retried). Both messages are free of the statement's values (see `describe_error`), and the
+    original exception is not chained (its text carries them)."""
     try:
         yield
     except (DataError, IntegrityError) as exc:
         raise rejected_data_error(exc, what) from None
     except DBAPIError as exc:
         raise ApplicationError(
-            f"the read model is unavailable for {what}: {_first_line(exc)}",
+            f"the read model is unavailable for {what}: {describe_error(exc)}",
             type=READ_MODEL_UNAVAILABLE,
         ) from None
+    except StatementError as exc:  # a value the driver could not even send
+        raise rejected_data_error(exc, what) from None

@@ -1,40 +1,146 @@
-"""Notification delivery through an outbox table, exactly once per idempotency key."""
+"""Notification delivery through an outbox: claim, deliver, mark.
+
+Every notice has one outbox row (models/read_model.py NotificationRow), keyed by its
+deterministic idempotency key. One attempt of the activity:
+
+1. **claims** the row: inserts it if absent, or takes it over when it is pending or failed,
+   when the claim is its own (an earlier attempt of the same activity), or when the claim's
+   lease has run out. A row already sent answers "already delivered" (False); a row another
+   deliverer holds under a live lease fails the attempt, which is retried later.
+2. **delivers** it through the channel; the delivery carries the key as its id (a receiver drops
+   a repeat by it; an e-mail or webhook provider takes it as its idempotency key). It then
+   records in the activity's heartbeat that it delivered.
+3. **marks** it sent.
+
+A retry after a failed mark (the database went away in between) finds the heartbeat and only
+marks: the notice goes out once. (The server keeps a failed attempt's last heartbeat for its
+retry from Temporal Server 1.16; the Java time-skipping test server does not, so there a retry
+delivers again, with the same id.) A deliverer killed between delivering and marking leaves a
+claimed row; after its lease another attempt takes it over and may deliver again, with the same
+id: the one case a receiver sees a repeat, and why the id travels with every delivery. A channel
+that fails for a while puts the row back to pending; one that refuses it for good marks it
+failed (an incident; an operator's re-run tries again).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 import structlog
+from sqlalchemy import or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DataError, IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from activities.database import read_model_errors, rejected_data_error, session
-from models.contracts import RECORD_NOTIFICATION, NotificationRequest
-from models.read_model import NotificationRow
+from activities.database import read_model_errors, session
+from models.contracts import NOTICE_REFUSED, RECORD_NOTIFICATION, NotificationRequest
+from models.read_model import NotificationRow, OutboxState
 
-# The only channel for now: a structured log line, which log shipping turns into alerts.
-# Email and webhook channels come later; they will deliver from this same outbox row (claim the
-# row, send with the key as the provider's idempotency key, then set `delivered_at`).
-CHANNEL = "log"
+__all__ = [
+    "LEASE",
+    "NOTICE_CLAIMED",
+    "NOTICE_REFUSED",
+    "Channel",
+    "ChannelRefused",
+    "Delivery",
+    "LogChannel",
+    "NotificationActivities",
+]
+
+# How long a claim keeps others off a row: well past one attempt's start-to-close timeout
+# (workflows/effects.py ATTEMPT_TIMEOUT, 10 s), so only a deliverer that is gone loses it.
+LEASE = timedelta(seconds=60)
+NOTICE_CLAIMED = "NoticeBeingDelivered"
+_DELIVERED = "delivered"  # the heartbeat detail of an attempt that delivered
+
+_INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One notice on its way out. `id` is the outbox key: the same for every attempt."""
+
+    id: str
+    channel: str
+    request: NotificationRequest
+
+
+class ChannelRefused(Exception):
+    """The channel refuses this notice for good (a bad address, a rejected payload): retrying
+    cannot help. Its message must name no value; it becomes the row's `last_error`."""
+
+
+class Channel(Protocol):
+    """A way out for notices (log lines today; e-mail and webhooks build on this). `deliver`
+    raises ChannelRefused for a permanent refusal, anything else for a passing failure."""
+
+    name: str
+
+    def deliver(self, delivery: Delivery) -> None: ...
+
+
+class LogChannel:
+    """A structured log line per notice, which log shipping turns into alerts. The line
+    carries the delivery id, so a consumer drops a repeat."""
+
+    name = "log"
+
+    def deliver(self, delivery: Delivery) -> None:
+        req = delivery.request
+        notice = req.notice
+        structlog.get_logger(__name__).info(
+            "notification",
+            channel=self.name,
+            delivery_id=delivery.id,
+            workflow_id=req.workflow_id,
+            organization_id=req.organization_id,
+            record_kind=req.record_kind,
+            record_id=req.record_id,
+            kind=notice.kind.value,
+            key=req.idempotency_key,
+            subject=notice.subject,
+            due_date=notice.due_date.isoformat() if notice.due_date else None,
+        )
 
 
 class NotificationActivities:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, channel: Channel | None = None) -> None:
+        if engine.dialect.name not in _INSERTS:
+            raise ValueError(f"no outbox claim for the {engine.dialect.name} dialect")
         self._engine = engine
+        self._insert = _INSERTS[engine.dialect.name]
+        self._channel: Channel = channel or LogChannel()
 
     @activity.defn(name=RECORD_NOTIFICATION)
     async def record_notification(self, req: NotificationRequest) -> bool:
-        """Record and deliver one notice. True if this call delivered it; False if it was
-        already recorded (a retried activity, a replayed or reset workflow)."""
-        return await asyncio.to_thread(self._record, req)
-
-    def _record(self, req: NotificationRequest) -> bool:
-        notice = req.notice
+        """Deliver one notice once. True if this activity delivered it; False if it had been
+        delivered already (a replayed or reset workflow, a notice carried across
+        continue-as-new)."""
+        info = activity.info()
+        claimant = f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}"
+        delivered_before = _DELIVERED in info.heartbeat_details
         now = datetime.now(UTC)
-        row = NotificationRow(
+        claimed = await asyncio.to_thread(self._claim, req, claimant, now)
+        if not claimed:
+            return False
+        if not delivered_before:
+            await asyncio.to_thread(self._deliver, req, claimant)
+            activity.heartbeat(_DELIVERED)
+        await asyncio.to_thread(self._mark, req.idempotency_key, claimant)
+        return True
+
+    # --- the three steps, each its own transaction ---------------------------------------------
+
+    def _claim(self, req: NotificationRequest, claimant: str, now: datetime) -> bool:
+        """Take the row (True), or find it sent (False); raise if another holds it."""
+        table = NotificationRow.__table__  # type: ignore[attr-defined]
+        notice = req.notice
+        insert = self._insert(table).values(
             idempotency_key=req.idempotency_key,
             workflow_id=req.workflow_id,
             record_kind=req.record_kind,
@@ -47,43 +153,92 @@ class NotificationActivities:
             record_status=notice.status,
             clock_id=notice.clock_id,
             due_date=notice.due_date,
-            channel=CHANNEL,
+            channel=self._channel.name,
             created_at=now,
-            delivered_at=now,
+            state=OutboxState.CLAIMED.value,
+            claimed_by=claimant,
+            lease_until=now + LEASE,
+            attempts=1,
         )
-        with read_model_errors(f"notice {notice.key}"), session(self._engine) as s:
-            s.add(row)
-            try:
-                # The unique key decides who delivers: a concurrent attempt blocks here until
-                # the first commits, then fails. No check-then-insert race.
-                s.flush()
-            except IntegrityError:
-                s.rollback()
-                if self._exists(req.idempotency_key):
-                    return False
-                raise
-            except DataError as exc:
-                raise rejected_data_error(exc, f"notice {notice.key}") from None
-            # Delivered while the row is claimed but before commit: if the commit fails the
-            # activity retries and may log twice, but a notice is never lost.
-            structlog.get_logger(__name__).info(
-                "notification",
-                channel=CHANNEL,
-                workflow_id=req.workflow_id,
-                organization_id=req.organization_id,
-                record_kind=req.record_kind,
-                record_id=req.record_id,
-                kind=notice.kind.value,
-                key=req.idempotency_key,
-                subject=notice.subject,
-                due_date=notice.due_date.isoformat() if notice.due_date else None,
+        row = table.c
+        # One statement: insert if absent, else take over what may be taken over. PostgreSQL
+        # re-checks the WHERE on the latest row version under its lock and SQLite serialises
+        # writers, so two deliverers never both win. RETURNING yields a row only if we did.
+        claim = insert.on_conflict_do_update(
+            index_elements=["idempotency_key"],
+            set_={
+                "state": OutboxState.CLAIMED.value,
+                "claimed_by": claimant,
+                "lease_until": now + LEASE,
+                "attempts": row.attempts + 1,
+            },
+            where=or_(
+                row.state.in_([OutboxState.PENDING.value, OutboxState.FAILED.value]),
+                row.claimed_by == claimant,
+                row.lease_until < now,
             )
+            & (row.state != OutboxState.SENT.value),
+        ).returning(row.id)
+        what = f"notice {notice.key}"
+        with read_model_errors(what), session(self._engine) as s:
+            won = s.execute(claim).first() is not None
             s.commit()
-        return True
-
-    def _exists(self, key: str) -> bool:
-        with read_model_errors("the outbox"), session(self._engine) as s:
-            found = s.exec(
-                select(NotificationRow.id).where(NotificationRow.idempotency_key == key)
+            if won:
+                return True
+            state = s.exec(
+                select(NotificationRow.state).where(
+                    NotificationRow.idempotency_key == req.idempotency_key
+                )
             ).first()
-        return found is not None
+        if state == OutboxState.SENT.value:
+            return False
+        raise ApplicationError(
+            f"{what} is being delivered by another attempt; it is taken over when that claim "
+            f"lapses (after {int(LEASE.total_seconds())} s)",
+            type=NOTICE_CLAIMED,
+        )
+
+    def _deliver(self, req: NotificationRequest, claimant: str) -> None:
+        delivery = Delivery(id=req.idempotency_key, channel=self._channel.name, request=req)
+        try:
+            self._channel.deliver(delivery)
+        except ChannelRefused as exc:
+            self._release(req.idempotency_key, claimant, OutboxState.FAILED, str(exc))
+            raise ApplicationError(
+                f"the {self._channel.name} channel refused notice {req.notice.key}: {exc}",
+                type=NOTICE_REFUSED,
+                non_retryable=True,
+            ) from None
+        except Exception as exc:
+            why = f"{type(exc).__name__} from the {self._channel.name} channel"
+            self._release(req.idempotency_key, claimant, OutboxState.PENDING, why)
+            raise ApplicationError(
+                f"notice {req.notice.key} was not delivered: {why}", type="NoticeNotDelivered"
+            ) from None
+
+    def _mark(self, key: str, claimant: str) -> None:
+        sent = self._owned(key, claimant).values(
+            state=OutboxState.SENT.value,
+            delivered_at=datetime.now(UTC),
+            claimed_by=None,
+            lease_until=None,
+            last_error=None,
+        )
+        with read_model_errors("the outbox"), session(self._engine) as s:
+            s.execute(sent)
+            s.commit()
+
+    def _release(self, key: str, claimant: str, state: OutboxState, error: str) -> None:
+        back = self._owned(key, claimant).values(
+            state=state.value, claimed_by=None, lease_until=None, last_error=error[:500]
+        )
+        with read_model_errors("the outbox"), session(self._engine) as s:
+            s.execute(back)
+            s.commit()
+
+    @staticmethod
+    def _owned(key: str, claimant: str) -> Any:
+        return update(NotificationRow).where(
+            col(NotificationRow.idempotency_key) == key,
+            col(NotificationRow.claimed_by) == claimant,
+        )

@@ -50,8 +50,9 @@ def configure_logging(level: str = "INFO", *, json: bool | None = True) -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         add_temporal_context,
-        redact_pii,
+        # Tracebacks become text first, so that redaction reaches the exceptions' messages too.
         structlog.processors.format_exc_info,
+        redact_pii,
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(),
     ]
     structlog.configure(

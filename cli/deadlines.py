@@ -99,9 +99,9 @@ def _show_deadlines(body: dict[str, Any]) -> None:
                 days_left(days),
                 record.get("id"),
                 record.get("kind"),
+                i.get("clock_kind"),
                 record.get("legal_name"),
                 record.get("status"),
-                i.get("clock_kind"),
                 rule_text(i.get("rule") or {}),
             ]
         )
@@ -115,10 +115,11 @@ def _show_deadlines(body: dict[str, Any]) -> None:
                 Column("Left"),
                 Column("Record"),
                 Column("Kind", wide_only=True),
+                # What is due comes first: on a narrow terminal the status goes, then the name.
+                Column("Clock", "text"),
                 Column("Name", "text"),
                 Column("Status", "text"),
-                Column("Clock", "text"),
-                Column("Rule", "text"),
+                Column("Rule", "text", wide_only=True),  # in full in `get` and --wide
             ),
             rows,
             styles,

@@ -30,7 +30,7 @@ from models.contracts import ReferenceCheckRun
 from models.refdata import ReferenceFileError, ReferenceKind, ReferenceLoadReport
 from workflows.client import connect
 from workflows.reference_checks import ReferenceChecksWorkflow, start_reference_checks
-from workflows.settings import Settings
+from workflows.settings import Settings, load_settings
 
 refdata_app = typer.Typer(no_args_is_help=True, help="Public reference files for the data checks.")
 
@@ -94,7 +94,7 @@ def load(
     published = date.fromisoformat(source_date) if source_date else None
 
     async def main() -> int:
-        settings = Settings()
+        settings = load_settings()
         engine = create_db_engine(settings.resolved_database_url())
         create_schema(engine)
         with Progress(
@@ -142,7 +142,7 @@ def check(
     reference files; their findings and notices follow on each enrollment."""
 
     async def main() -> int:
-        settings = Settings()
+        settings = load_settings()
         engine = create_db_engine(settings.resolved_database_url())
         create_schema(engine)
         kind = None
@@ -179,7 +179,7 @@ def loads(
     """The loads, newest first, with what each changed."""
 
     async def main() -> int:
-        engine = create_db_engine(Settings().resolved_database_url())
+        engine = create_db_engine(load_settings().resolved_database_url())
         create_schema(engine)
         found = reference_loads(engine, kind)
         if as_json:

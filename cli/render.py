@@ -131,13 +131,17 @@ def table(
     return result
 
 
+# Below this a cut value is no longer recognisable ("developme…"): drop a column instead.
+MIN_TEXT_WIDTH = 10
+
+
 def _fit(
     columns: Sequence[Column], keep: list[int], natural: dict[int, int]
 ) -> tuple[list[int], dict[int, int]]:
     """The columns to show and the widths of the flexible (`text`, `wrap`) ones so the table
     fits the terminal. What the identifiers leave is shared out fairly: a column that needs
-    less than its share gets what it needs, the others split the rest (at least 4: `Na…`).
-    When even that does not fit, the last text columns go (`--wide` shows them)."""
+    less than its share gets what it needs, the others split the rest. When that leaves a text
+    column fewer than MIN_TEXT_WIDTH cells, the last text columns go (`--wide` shows them)."""
     flexible = [i for i in keep if columns[i].kind != "id"]
     if is_wide() or not flexible:
         return keep, {}
@@ -145,7 +149,7 @@ def _fit(
         # Between two columns: their padding and the divider (no edges, no outer padding).
         left = out.width - 3 * (len(keep) - 1) - sum(natural[i] for i in keep if i not in flexible)
         droppable = [i for i in flexible if columns[i].kind == "text"]
-        if left >= 4 * len(flexible) or not droppable:
+        if left >= MIN_TEXT_WIDTH * len(flexible) or not droppable:
             break
         keep = [i for i in keep if i != droppable[-1]]
         flexible = [i for i in flexible if i != droppable[-1]]

@@ -8,7 +8,7 @@ refused before anything enters history.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydanticField
@@ -31,6 +31,7 @@ __all__ = [
 ]
 from models.forms import Form, Purpose, application_fee
 from models.rules import RuleKey, rule
+from models.text import Text300
 
 
 class KnownEnrollment(BaseModel):
@@ -66,7 +67,7 @@ class ApplicationParty(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     role: Literal["owner", "managing_employee"]
-    name: str = PydanticField(min_length=1, max_length=300)
+    name: Annotated[Text300, PydanticField(min_length=1)]
     organization: bool = False
     npi: str | None = PydanticField(default=None, pattern=r"^[0-9]{10}$")
     date_of_birth: date | None = None

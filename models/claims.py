@@ -19,7 +19,8 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from models.findings import Finding, Severity
-from models.identifiers import NPI, StateCode
+from models.identifiers import NPI, PTAN, StateCode
+from models.text import Text100
 
 CLAIMS = "claim_readiness"
 MAX_CLAIMS = 5_000
@@ -41,13 +42,13 @@ PAYABLE = ("active",)
 class ClaimHeader(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
-    claim_id: str | None = Field(default=None, max_length=50)
+    claim_id: Text100 | None = None
     billing_npi: NPI
     rendering_npi: NPI | None = None
     referring_npi: NPI | None = None
-    ptan: str | None = Field(default=None, max_length=50)
+    ptan: PTAN | None = None
     # Accepted for the record; the engine holds no TIN to compare it with.
-    tin: str | None = Field(default=None, max_length=11)
+    tin: str | None = Field(default=None, pattern=r"^[0-9]{2,3}-?[0-9]{2,7}-?[0-9]{0,4}$")
     service_facility_state: StateCode | None = None
     service_facility_zip: str | None = Field(default=None, pattern=r"^[0-9]{5}(-?[0-9]{4})?$")
     date_of_service: date

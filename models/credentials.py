@@ -13,6 +13,7 @@ from models.calendar import add_days
 from models.findings import Finding, Severity
 from models.forms import Purpose
 from models.rules import RuleKey, rule
+from models.text import Text100
 
 CredentialKind = Literal["state_license", "board_certification", "dea", "clia", "accreditation"]
 # Warn this long before a credential expires.
@@ -25,7 +26,7 @@ class Credential(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: CredentialKind
-    number: str | None = Field(default=None, max_length=50)
+    number: Text100 | None = None
     state: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     expires_on: date
 

@@ -14,12 +14,13 @@ import hashlib
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from models.checks import CheckedParty, Finding, Severity
 from models.notices import Notice, NoticeKind
 from models.records import Actor, Reason
 from models.refdata import organization_name_key, person_name_key
+from models.text import Text100
 
 ExclusionSource = Literal["OIG LEIE", "SAM.gov"]
 MatchLevel = Literal["npi", "name_dob", "name"]
@@ -70,7 +71,7 @@ class FindingDispositionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    finding_key: str = Field(max_length=100)
+    finding_key: Text100
     disposition: Disposition
     actor: Actor
     role: str | None = None

@@ -7,7 +7,8 @@ One set of sensitive keys and one set of TIN shapes serve every place that shows
   be matched with the paper file; a date of birth, an address, an e-mail or a secret is
   replaced by ``[REDACTED]``. Names stay: operators and auditors work the file by name.
 - **redaction**, for logs, which reach more people and systems than the file does: the value
-  of every sensitive key, names included, and every TIN-shaped substring become ``[REDACTED]``.
+  of every sensitive key, names included, every TIN-shaped substring, and the values a
+  database error's text quotes (its parameters, PostgreSQL's DETAIL line) become ``[REDACTED]``.
 
 A TIN is 9 digits however it is written: ``123-45-6789``, ``123 45 6789``, ``123456789`` (SSN
 layout), ``12-3456789``, ``12 3456789`` (EIN layout). A 10-digit NPI, which is public (NPPES),
@@ -66,8 +67,16 @@ def mask_text(text: str) -> str:
     return _SSN.sub(lambda m: _mask_tin_value(m.group(), "SSN"), text)
 
 
+# Where a database error's text quotes values: SQLAlchemy's "[parameters: ...]" (every bound
+# value of the statement) and PostgreSQL's "DETAIL:" line ("Failing row contains (...)",
+# "Key (npi)=(...)"). Names cannot be told by their shape, so the whole part goes.
+_DATABASE_VALUES = re.compile(r"\[parameters: [^\n]*|\bDETAIL: [^\n]*")
+
+
 def redact_text(text: str) -> str:
-    """Text with every TIN-shaped substring replaced by ``[REDACTED]``."""
+    """Text with every TIN-shaped substring, and the values a database error quotes, replaced
+    by ``[REDACTED]``."""
+    text = _DATABASE_VALUES.sub(lambda m: m.group().split(":", 1)[0] + ": " + REDACTED, text)
     return _SSN.sub(REDACTED, _EIN.sub(REDACTED, text))
 
 

@@ -9,10 +9,11 @@ a late or retried projection of an older state never overwrites a newer one.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Index
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -80,12 +81,19 @@ class ApplicationRowData(SQLModel):
 
 class ApplicationRow(ApplicationRowData, table=True):
     __tablename__ = "application"
+    # The list's keyset order (api/reads.py), overall and within an organisation.
+    __table_args__ = (
+        Index("ix_application_updated_at_application_id", "updated_at", "application_id"),
+        Index("ix_application_organization_id_updated_at", "organization_id", "updated_at"),
+    )
 
 
 class DeadlineRow(SQLModel, table=True):
     """One open clock of one workflow: the morning screen is `ORDER BY last_day`."""
 
     __tablename__ = "deadline"
+    # An organisation's morning screen: its deadlines by last day.
+    __table_args__ = (Index("ix_deadline_organization_id_last_day", "organization_id", "last_day"),)
 
     deadline_id: str = Field(primary_key=True, max_length=200)  # "<workflow_id>/<clock_id>"
     workflow_id: str = Field(index=True, max_length=100)
@@ -104,8 +112,23 @@ class DeadlineRow(SQLModel, table=True):
     explanation: str
 
 
+class OutboxState(StrEnum):
+    """Where a notice is on its way out (activities/notifications.py):
+
+    pending -> claimed -> sent, or claimed -> pending again (a delivery that failed and will be
+    retried), or claimed -> failed (the channel refused it for good; an operator looks). A
+    claimed row whose lease has run out is claimed again: its deliverer died between delivering
+    and marking, so the notice may go out a second time, with the same delivery id."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"
+
+
 class NotificationRow(SQLModel, table=True):
-    """The notification outbox. `idempotency_key` is unique: delivery happens once."""
+    """The notification outbox: one row per notice, keyed by its deterministic `idempotency_key`
+    (unique), which every delivery carries as its id so a receiver can drop a repeat."""
 
     __tablename__ = "notification"
 
@@ -124,7 +147,15 @@ class NotificationRow(SQLModel, table=True):
     due_date: date | None = None
     channel: str = Field(default="log", max_length=16)
     created_at: datetime = Field(sa_type=UtcDateTime)
+    # When it was sent (state sent); None before.
     delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    state: str = Field(default=OutboxState.PENDING.value, index=True, max_length=8)
+    # Who holds the claim (an activity: workflow id/run id/activity id, the same across its
+    # retries) and until when; another deliverer may take the row over only after that.
+    claimed_by: str | None = Field(default=None, max_length=300)
+    lease_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    attempts: int = 0  # deliveries started
+    last_error: str | None = Field(default=None, max_length=500)  # never a value, see database.py
 
 
 class DeadlineProjection(BaseModel):
@@ -244,6 +275,10 @@ class EnrollmentRowData(SQLModel):
 
 class EnrollmentRow(EnrollmentRowData, table=True):
     __tablename__ = "enrollment"
+    __table_args__ = (
+        Index("ix_enrollment_updated_at_enrollment_id", "updated_at", "enrollment_id"),
+        Index("ix_enrollment_organization_id_updated_at", "organization_id", "updated_at"),
+    )
 
 
 class EnrollmentProjection(BaseModel):

@@ -19,9 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models.lifecycle import Lifecycle, Row
 from models.notices import Notice, NoticeKind
+from models.text import Line, Paragraph
 
-Actor = Annotated[str, Field(min_length=1, max_length=200)]
-Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+Actor = Annotated[Line, Field(min_length=1, max_length=200)]
+Reason = Annotated[Paragraph, Field(min_length=1, max_length=2000)]
 
 Status = TypeVar("Status", bound=str)
 S = TypeVar("S", bound=StrEnum)
@@ -61,7 +62,7 @@ class OperatorEvent(BaseModel):
 
     event: str
     actor: Actor
-    role: str | None = None
+    role: Annotated[Line, Field(max_length=100)] | None = None
     reason: Reason
 
     @classmethod

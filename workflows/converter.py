@@ -1,7 +1,8 @@
 """The one data converter shared by client, worker, Replayer and codec server.
 
 Payloads (workflow inputs, results, update/query arguments, activity arguments, state carried
-across continue-as-new, failure details) are converted with pydantic v2
+across continue-as-new, failure details, and failure messages and stack traces, which the failure
+converter encodes as a payload when encryption is on) are converted with pydantic v2
 (:data:`temporalio.contrib.pydantic.pydantic_data_converter`) and then encrypted with AES-256-GCM
 by :class:`EncryptionCodec`. Search attributes, workflow ids, memos' keys and timer/activity
 summaries bypass the codec; they must never hold PHI/PII (see docs "Data protection").
@@ -36,7 +37,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
 
 __all__ = [
     "ENCODING",
@@ -348,4 +353,12 @@ def build_data_converter(keyring: KeyRing | None) -> DataConverter:
     """
     if keyring is None:
         return pydantic_data_converter
-    return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(keyring))
+    # Failure messages and stack traces are not payloads: the SDK writes them to history as they
+    # are unless the failure converter moves them into an encoded attribute payload, which the
+    # codec then encrypts like any other. An exception's text can quote a value (a database
+    # error its parameters), so with encryption on it is never left in clear.
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(keyring),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )

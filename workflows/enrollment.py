@@ -9,7 +9,7 @@ decades of cycles keep every run's history small; the server's suggestion is hon
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -65,6 +65,10 @@ with workflow.unsafe.imports_passed_through():
 # event or a clock with its side effects) adds a few dozen at most, so a run stays under 260
 # (README), whatever an operator records: a claim a week is as bounded as one a year.
 HISTORY_EVENTS_PER_RUN = 200
+# A server may give every run a run timeout (the time-skipping server behind the sandbox gives
+# 10 years; production servers give none): a run hands over this long before it, so that an
+# enrollment with no cycle to complete (deactivated, waiting for reactivation) lives on.
+RUN_TIMEOUT_MARGIN = timedelta(days=30)
 
 
 @workflow.defn(name="EnrollmentWorkflow")
@@ -241,7 +245,23 @@ class EnrollmentWorkflow(RecordWorkflow[EnrollmentState]):
         long_run = info.get_current_history_length() >= HISTORY_EVENTS_PER_RUN and (
             workflow.patched("history-bound")
         )
-        return self._state.cycle_completed or info.is_continue_as_new_suggested() or long_run
+        return (
+            self._state.cycle_completed
+            or info.is_continue_as_new_suggested()
+            or long_run
+            or self._run_timeout_near()
+        )
+
+    def _handover_at(self) -> datetime | None:
+        info = workflow.info()
+        if info.run_timeout is None:
+            return None
+        return info.start_time + info.run_timeout - RUN_TIMEOUT_MARGIN
+
+    def _run_timeout_near(self) -> bool:
+        at = self._handover_at()
+        # Added after histories were recorded (on the time-skipping server, with its timeout).
+        return at is not None and workflow.now() >= at and workflow.patched("run-timeout-handover")
 
     def _next_run(self) -> BaseModel:
         following = next_cycle_state(self._state)

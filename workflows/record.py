@@ -104,6 +104,10 @@ class RecordWorkflow(Generic[StateT]):
         """Whether this run should hand over to a new one (continue-as-new) now."""
         return False
 
+    def _handover_at(self) -> datetime | None:
+        """When this run must hand over whatever happens (before a server's run timeout)."""
+        return None
+
     def _next_run(self) -> BaseModel:
         """The input of the next run (called once `_continues_as_new` says so)."""
         raise NotImplementedError
@@ -167,6 +171,13 @@ class RecordWorkflow(Generic[StateT]):
                 )
                 workflow.continue_as_new(self._next_run())
             wake = self._state.next_wake()
+            handover = self._handover_at()
+            if (
+                handover is not None
+                and (wake is None or handover < wake)
+                and workflow.patched("run-timeout-handover")
+            ):
+                wake = handover  # wake up to hand over before the run times out
             if wake is not None and wake <= workflow.now():
                 continue
             self._changed = False

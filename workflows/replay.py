@@ -14,6 +14,7 @@ json`` or a Web UI download; see ``tests/histories/README.md`` for the recorded 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import WorkflowHistory
+from temporalio.converter import DefaultFailureConverter
 from temporalio.worker import Replayer, WorkflowRunner
 from temporalio.workflow import NondeterminismError
 
@@ -163,9 +165,13 @@ async def replay_histories(
     options: dict[str, Any] = {}
     if workflow_runner is not None:
         options["workflow_runner"] = workflow_runner
-    replayer = Replayer(
-        workflows=list(workflows), data_converter=build_data_converter(keyring), **options
+    # The production converter, except that replay failures keep their text: the Replayer
+    # reports a failed task by its failure's message, and it writes nothing anywhere (an encoded
+    # one reads "Encoded failure"). Encoded failures in the histories decode either way.
+    converter = dataclasses.replace(
+        build_data_converter(keyring), failure_converter_class=DefaultFailureConverter
     )
+    replayer = Replayer(workflows=list(workflows), data_converter=converter, **options)
     results = await replayer.replay_workflows(_iterate(items), raise_on_replay_failure=False)
     outcomes = []
     for history in items:

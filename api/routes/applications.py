@@ -48,6 +48,7 @@ from models.forms import FormInput, Purpose
 from models.identifiers import OrganizationId
 from models.read_model import ApplicationRow
 from models.records import Reason
+from models.text import Line
 from workflows.application import ApplicationWorkflow
 from workflows.audit.chain import REOPENS_RUN
 
@@ -95,7 +96,7 @@ class ApplicationCreateBody(OperatorBody):
     organization_id: OrganizationId | None = None
     form: FormInput
     purpose: Purpose
-    time_zone: str | None = None
+    time_zone: Line | None = None
     details: ApplicationDetails = Field(default_factory=ApplicationDetails)
     reason: Reason = "new application"
 
@@ -114,7 +115,7 @@ class EventBody(OperatorBody):
         },
     )
 
-    event: str = Field(description="One of the operator events of GET /v1/lifecycle.")
+    event: Line = Field(description="One of the operator events of GET /v1/lifecycle.")
     data: dict[str, Any] = Field(default_factory=dict)
     reason: Reason
 
@@ -185,7 +186,7 @@ async def create_application(
             organization_id=organization_id,
             form=body.form,
             purpose=body.purpose,
-            time_zone=body.time_zone or settings.default_time_zone,
+            time_zone=body.time_zone or settings.time_zone_for(organization_id),
             details=body.details,
             actor=principal.actor,
             role=principal.role,

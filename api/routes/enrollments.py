@@ -34,6 +34,7 @@ from models.forms import FormInput
 from models.identifiers import NPI, PTAN, EnrollmentId, OrganizationId, StateCode
 from models.read_model import EnrollmentRow
 from models.records import Reason
+from models.text import Line
 from workflows.enrollment import EnrollmentWorkflow
 
 router = APIRouter(
@@ -82,11 +83,11 @@ class EnrollmentImportBody(OperatorBody):
         description="From the CMS Revalidation Due Date List (data.cms.gov), a month end. "
         "Omitted: computed from the effective date (5 years, 3 for DMEPOS), the first not past.",
     )
-    legal_name: str | None = Field(
+    legal_name: Line | None = Field(
         default=None, max_length=300, description="The provider's legal name, shown beside the NPI"
     )
-    provider_type: str | None = Field(default=None, max_length=200)
-    time_zone: str | None = None
+    provider_type: Line | None = Field(default=None, max_length=200)
+    time_zone: Line | None = None
     reason: Reason = "existing enrollment imported"
 
 
@@ -104,7 +105,7 @@ class EnrollmentEventBody(OperatorBody):
         },
     )
 
-    event: str = Field(description="One of the enrollment operator events of GET /v1/lifecycle.")
+    event: Line = Field(description="One of the enrollment operator events of GET /v1/lifecycle.")
     data: dict[str, Any] = Field(default_factory=dict)
     reason: Reason
 
@@ -135,10 +136,11 @@ async def import_enrollment(
     body: Annotated[EnrollmentImportBody, Body()],
 ) -> EnrollmentView:
     settings = settings_of(request)
+    organization_id = body.organization_id or settings.default_organization
     try:
         start = EnrollmentStart(
             enrollment_id=body.enrollment_id,
-            organization_id=body.organization_id or settings.default_organization,
+            organization_id=organization_id,
             npi=body.npi,
             ptan=body.ptan,
             form=body.form,
@@ -146,7 +148,7 @@ async def import_enrollment(
             provider_type=body.provider_type,
             state=body.state,
             effective_date=body.effective_date,
-            time_zone=body.time_zone or settings.default_time_zone,
+            time_zone=body.time_zone or settings.time_zone_for(organization_id),
             revalidation_due_date=body.revalidation_due_date,
             actor=principal.actor,
             reason=body.reason,

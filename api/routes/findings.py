@@ -22,6 +22,7 @@ from models.application import application_workflow_id
 from models.data_checks import FindingDispositionRequest
 from models.enrollment import enrollment_workflow_id
 from models.records import Reason
+from models.text import Text100
 from workflows.application import ApplicationWorkflow
 from workflows.enrollment import EnrollmentWorkflow
 
@@ -42,7 +43,7 @@ class DispositionBody(OperatorBody):
         },
     )
 
-    finding_key: str = Field(max_length=100, description="The `key` of the finding")
+    finding_key: Text100 = Field(description="The `key` of the finding")
     disposition: Literal["cleared", "confirmed"]
     reason: Reason
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from api.auth import AUTH_RESPONSES, Writer
+from api.auth import AUTH_RESPONSES, Principal, Writer
 from api.bodies import OperatorBody
 from api.problems import Problem, field_errors, invalid, problem_responses
 from api.records import identity_differences, query_enrollment, start_enrollment
@@ -29,6 +30,7 @@ from models.enrollment import EnrollmentStart, fire_due_clocks, new_enrollment, 
 from models.identifiers import OrganizationId
 from models.records import Reason
 from models.roster import RosterFileError, RosterRow, parse_roster
+from models.text import Line, Paragraph
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"], responses=AUTH_RESPONSES)
 
@@ -66,7 +68,7 @@ class ImportBody(OperatorBody):
         },
     )
 
-    roster_csv: str = Field(
+    roster_csv: Paragraph = Field(
         min_length=1,
         max_length=MAX_ROSTER_CHARS,
         description="The roster as CSV text. Columns by header name (case and spaces do not "
@@ -74,7 +76,7 @@ class ImportBody(OperatorBody):
         "effective_date (required); organization_id, provider_type, revalidation_due_date, "
         "legal_name (or name, provider_name) (optional). Dates MM/DD/YYYY or YYYY-MM-DD.",
     )
-    due_dates_csv: str | None = Field(
+    due_dates_csv: Paragraph | None = Field(
         default=None,
         max_length=MAX_DUE_DATES_CHARS,
         description="Optional: the CMS Revalidation Due Date List (data.cms.gov) as CSV text, "
@@ -84,7 +86,7 @@ class ImportBody(OperatorBody):
     organization_id: OrganizationId | None = Field(
         default=None, description="For roster rows without an organization_id column value."
     )
-    time_zone: str | None = None
+    time_zone: Line | None = None
     reason: Reason = "roster import"
 
     @field_validator("time_zone")
@@ -120,6 +122,18 @@ class ImportBody(OperatorBody):
 async def import_roster(
     request: Request, principal: Writer, body: Annotated[ImportBody, Body()]
 ) -> ImportReport:
+    return await run_import(request, principal, body)
+
+
+async def run_import(
+    request: Request,
+    principal: Principal,
+    body: ImportBody,
+    on_row: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """The import behind POST /v1/imports (and the web app's Import page, which passes
+    `on_row` to show progress: called with (rows done, good rows) as each row's workflow
+    answers)."""
     settings = settings_of(request)
     organization_id = body.organization_id or settings.default_organization
     try:
@@ -132,10 +146,11 @@ async def import_roster(
     client = client_of(request)
     limit = asyncio.Semaphore(CONCURRENCY)
     now = await now_of(request)
+    done = 0
 
     async def one(row: RosterRow) -> ImportedRow:
         async with limit:
-            return await _import_row(
+            result = await _import_row(
                 client,
                 settings.task_queue,
                 row,
@@ -144,6 +159,11 @@ async def import_roster(
                 reason=body.reason,
                 now=now,
             )
+        nonlocal done
+        done += 1
+        if on_row is not None:
+            on_row(done, len(parsed.rows))
+        return result
 
     results = await asyncio.gather(*(one(row) for row in parsed.rows))
     counts = {outcome: 0 for outcome in OUTCOMES}

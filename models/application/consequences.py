@@ -110,6 +110,10 @@ def deny(
         ground=ground.value if ground else None,
     )
     step.close(None, "superseded")
+    # A corrective action plan answers one notice: one filed against the denial this notice
+    # supersedes (the engine's inferred one) is not pending on this one (42 CFR 405.809).
+    state.cap_filed_on = None
+    state.cap_outcome = None
     receipt = received or presumed_receipt(notice)
     # 42 CFR 405.809 / 498.22: CAP and reconsideration windows run from receipt of the notice.
     # A CAP answers only a noncompliance denial (424.530(a)(1)); a ground not stated may be one.

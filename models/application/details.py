@@ -13,7 +13,7 @@ from models.credentials import Credential
 from models.forms import Form, Purpose, check_form_purpose
 from models.identifiers import EIN, NPI, PTAN, SSN, EnrollmentId, OrganizationId, StateCode
 from models.records import Actor, Reason
-from models.text import Text200, Text300
+from models.text import Line, Text200, Text300
 
 if TYPE_CHECKING:
     from models.application.state import ApplicationReopen
@@ -25,7 +25,7 @@ class ApplicationDetails(BaseModel):
     """The fields of the form that the engine tracks. SSN, EIN and date of birth are sensitive:
     they live only in encrypted workflow payloads, never in search attributes, ids or logs."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     legal_name: Text300 | None = None
     npi: NPI | None = None
@@ -36,7 +36,7 @@ class ApplicationDetails(BaseModel):
     provider_type: Text200 | None = None
     enrollment_id: EnrollmentId | None = None
     existing_ptan: PTAN | None = None
-    contact_email: str | None = Field(default=None, max_length=320)
+    contact_email: Line | None = Field(default=None, max_length=320)
     requested_effective_date: date | None = None
     first_service_date: date | None = None
     revalidation_due_date: date | None = None

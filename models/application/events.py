@@ -23,7 +23,7 @@ from models.identifiers import PTAN, EnrollmentId, MacCaseNumber, WebTrackingId
 from models.lifecycle import Row, row
 from models.records import OperatorEvent, event_models
 from models.signatures import SignerKind
-from models.text import Text100, Text500, Text2000
+from models.text import Paragraph2000, Text100, Text500
 
 Rows = tuple[Row[_S], ...]
 
@@ -242,7 +242,7 @@ class Denied(ApplicationOperatorEvent):
 
     event: Literal["denied"] = "denied"
     notice_date: date
-    grounds: Text2000 = Field(min_length=1)
+    grounds: Paragraph2000 = Field(min_length=1)
     received_on: date | None = None
     # The paragraph the notice cites; None (not stated): the CAP window opens, as it may be a
     # noncompliance denial.
@@ -320,7 +320,7 @@ class Rejected(ApplicationOperatorEvent):
 
     event: Literal["rejected"] = "rejected"
     notice_date: date | None = None
-    grounds: Text2000 = Field(min_length=1)
+    grounds: Paragraph2000 = Field(min_length=1)
 
 
 class Returned(ApplicationOperatorEvent):
@@ -329,7 +329,7 @@ class Returned(ApplicationOperatorEvent):
 
     event: Literal["returned"] = "returned"
     notice_date: date | None = None
-    grounds: Text2000 = Field(min_length=1)
+    grounds: Paragraph2000 = Field(min_length=1)
 
 
 class Withdrawn(ApplicationOperatorEvent):

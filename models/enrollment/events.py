@@ -16,7 +16,7 @@ from models.identifiers import EnrollmentId
 from models.lifecycle import Row, row
 from models.records import OperatorEvent, event_models
 from models.rules import NO_BAR_YEARS, RuleKey, rule
-from models.text import Text2000
+from models.text import Line, Paragraph2000, Text100
 
 Rows = tuple[Row[_N], ...]
 
@@ -103,7 +103,7 @@ class RevalidationSubmitted(EnrollmentOperatorEvent):
 
     event: Literal["revalidation_submitted"] = "revalidation_submitted"
     receipt_date: date
-    application_id: str | None = Field(default=None, max_length=64)
+    application_id: Line | None = Field(default=None, max_length=64)
 
 
 class RevalidationApproved(EnrollmentOperatorEvent):
@@ -126,7 +126,7 @@ class RevalidationNotApproved(EnrollmentOperatorEvent):
     event: Literal["revalidation_not_approved"] = "revalidation_not_approved"
     notice_date: date
     outcome: NotApprovedOutcome
-    application_id: str | None = Field(default=None, max_length=64)
+    application_id: Line | None = Field(default=None, max_length=64)
 
 
 class ChangeOccurred(EnrollmentOperatorEvent):
@@ -136,7 +136,7 @@ class ChangeOccurred(EnrollmentOperatorEvent):
     event: Literal["change_occurred"] = "change_occurred"
     kind: ChangeKind
     change_date: date
-    description: Text2000 | None = None
+    description: Paragraph2000 | None = None
 
 
 class ChangeReported(EnrollmentOperatorEvent):
@@ -145,7 +145,7 @@ class ChangeReported(EnrollmentOperatorEvent):
 
     event: Literal["change_reported"] = "change_reported"
     reported_on: date
-    change_id: str | None = None  # needed only when several changes are unreported
+    change_id: Text100 | None = None  # needed only when several changes are unreported
 
 
 class ClaimActivity(EnrollmentOperatorEvent):
@@ -177,8 +177,8 @@ class StayImposed(EnrollmentOperatorEvent):
     letter_date: date
     cause: StayCause
     ends_on: date | None = None  # the letter's last day of the stay, if it gives one
-    change_id: str | None = None  # the unreported change it is for, if several are open
-    grounds: Text2000 | None = None
+    change_id: Text100 | None = None  # the unreported change it is for, if several are open
+    grounds: Paragraph2000 | None = None
 
 
 class StayLifted(EnrollmentOperatorEvent):
@@ -192,7 +192,7 @@ class StayLifted(EnrollmentOperatorEvent):
 
     event: Literal["stay_lifted"] = "stay_lifted"
     lifted_on: date
-    stay_id: str | None = None  # needed only when several stays are open
+    stay_id: Text100 | None = None  # needed only when several stays are open
 
 
 class RebuttalSubmitted(EnrollmentOperatorEvent):
@@ -211,7 +211,7 @@ class ReactivationSubmitted(EnrollmentOperatorEvent):
 
     event: Literal["reactivation_submitted"] = "reactivation_submitted"
     receipt_date: date
-    application_id: str | None = Field(default=None, max_length=64)
+    application_id: Line | None = Field(default=None, max_length=64)
 
 
 class ReactivationApproved(EnrollmentOperatorEvent):
@@ -233,7 +233,7 @@ class ReactivationNotApproved(EnrollmentOperatorEvent):
     event: Literal["reactivation_not_approved"] = "reactivation_not_approved"
     notice_date: date
     outcome: NotApprovedOutcome
-    application_id: str | None = Field(default=None, max_length=64)
+    application_id: Line | None = Field(default=None, max_length=64)
 
 
 class Revoked(EnrollmentOperatorEvent):
@@ -253,7 +253,7 @@ class Revoked(EnrollmentOperatorEvent):
     # Up to 3 more years for re-enrolling under another identity (424.535(c)(2)).
     identity_extension_years: int = Field(default=0, ge=0)
     repeat: bool = False
-    grounds: Text2000 = Field(min_length=1)
+    grounds: Paragraph2000 = Field(min_length=1)
 
     @model_validator(mode="after")
     def _bar_range(self) -> Revoked:

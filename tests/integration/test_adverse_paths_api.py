@@ -270,5 +270,7 @@ async def test_a_closed_application_takes_an_admins_audited_correction(
         "development_responded",
         day30.isoformat(),
     )
-    audit = await sandbox.get(f"/v1/audit/application-{app_id}", role="auditor")
+    audit = await sandbox.get(
+        f"/v1/audit/application-{app_id}", role="auditor", include_history="true"
+    )
     assert len(audit["raw_history"]) == 2  # both runs: the closed one and the reopened one

@@ -8,6 +8,7 @@ dropped afterwards. Activities run in `ActivityEnvironment`, a real activity con
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import uuid
 from collections.abc import Iterator, MutableMapping
@@ -26,7 +27,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.checks import check_application
 from activities.database import SQLITE_BUSY_TIMEOUT_MS, create_db_engine, create_schema, session
-from activities.notifications import NotificationActivities
+from activities.notifications import NOTICE_CLAIMED, NotificationActivities
 from activities.projection import ProjectionActivities
 from models.application import (
     ApplicationCreate,
@@ -169,6 +170,12 @@ def _notifications(engine: Engine) -> list[NotificationRow]:
         return list(s.exec(select(NotificationRow).order_by(col(NotificationRow.id))).all())
 
 
+def _deliverer(activity_id: str) -> ActivityEnvironment:
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, activity_id=activity_id)
+    return env
+
+
 def _notification_logs(logs: list[MutableMapping[str, Any]]) -> list[MutableMapping[str, Any]]:
     return [e for e in logs if e["event"] == "notification"]
 
@@ -235,13 +242,15 @@ async def test_notification_is_recorded_and_logged_once(
     assert row.idempotency_key == "application-app-1/event-5"
     assert (row.kind, row.channel, row.record_status) == ("event", "log", "development_requested")
     assert row.delivered_at is not None and row.delivered_at.tzinfo is not None
-    assert row.created_at == row.delivered_at
+    assert row.delivered_at >= row.created_at
+    assert (row.state, row.attempts, row.claimed_by, row.lease_until) == ("sent", 1, None, None)
 
     (line,) = _notification_logs(logs)
     assert line == {
         "event": "notification",
         "log_level": "info",
         "channel": "log",
+        "delivery_id": "application-app-1/event-5",
         "workflow_id": "application-app-1",
         "organization_id": "acme",
         "record_kind": "application",
@@ -257,11 +266,22 @@ async def test_notification_is_recorded_and_logged_once(
 async def test_concurrent_attempts_deliver_once(engine: Engine, history: dict[int, Any]) -> None:
     act = NotificationActivities(engine)
     req = _notification(history, 2)
+    # Six different deliverers (a reset or continued workflow schedules a new activity; the
+    # attempts of one activity never run at once): one claims and delivers, the others find it
+    # sent, or claimed (they fail, to be retried), and their retries find it sent.
+    deliverers = [_deliverer(str(i)) for i in range(6)]
     with capture_logs() as logs:
         results = await asyncio.gather(
-            *(ActivityEnvironment().run(act.record_notification, req) for _ in range(6))
+            *(d.run(act.record_notification, req) for d in deliverers), return_exceptions=True
         )
-    assert sorted(results) == [False] * 5 + [True]
+        assert results.count(True) == 1, results
+        for deliverer, result in zip(deliverers, results, strict=True):
+            if isinstance(result, BaseException):
+                assert isinstance(result, ApplicationError), result
+                assert result.type == NOTICE_CLAIMED and not result.non_retryable
+                assert await deliverer.run(act.record_notification, req) is False
+            else:
+                assert result in (True, False)
     assert len(_notifications(engine)) == 1
     assert len(_notification_logs(logs)) == 1
 

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from models.calendar import revalidation_due_date
@@ -134,3 +135,39 @@ async def test_forty_years_of_cycles_in_yearly_advances(
     handle = time_skipping_env.client.get_workflow_handle(f"enrollment-{child}")
     assert (await handle.describe()).status is not None
     assert (await view(sandbox, child))["status"] == "voluntarily_terminated"
+
+
+# Two advances of six years each: ~20 s.
+@pytest.mark.timeout(300)
+async def test_an_enrollment_with_no_cycle_to_complete_outlives_the_test_servers_ten_years(
+    sandbox: Sandbox, time_skipping_env: WorkflowEnvironment
+) -> None:
+    """The time-skipping server gives every run a 10-year run timeout. An enrollment deactivated
+    for a missed revalidation has no cycle to complete and so no continue-as-new of its own; it
+    must still be there, and answer, twelve sandbox years on."""
+    day0 = await sandbox.today()
+    eid = "I20200101000120"
+    r = await sandbox.http.post(
+        "/v1/enrollments",
+        json={
+            "enrollment_id": eid, "npi": npi(120), "ptan": "PT0000120", "form": "CMS-855I",
+            "state": "FL", "effective_date": (day0 - timedelta(days=30)).isoformat(),
+            "reason": "imported from the spreadsheet",
+        },
+        headers=auth("operator"),
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    for _ in range(2):
+        r = await sandbox.advance(6 * 365)
+        assert r.status_code == 200, r.text
+    state = await view(sandbox, eid)
+    assert state["status"] == "deactivated"
+    handle = time_skipping_env.client.get_workflow_handle(f"enrollment-{eid}")
+    described = await handle.describe()
+    assert described.status == WorkflowExecutionStatus.RUNNING
+    # It handed over to a new run before the old one's timeout, not after it.
+    assert described.run_id != described.raw_description.workflow_execution_info.first_run_id
+    today = (await sandbox.today()).isoformat()
+    await record(sandbox, eid, "reactivation_submitted", receipt_date=today)
+    back = await record(sandbox, eid, "reactivation_approved", approval_date=today)
+    assert back["status"] == "active" and back["gaps"], back

@@ -904,6 +904,22 @@ def test_fingerprint_clock_thirty_days_then_denial_opens_cap_and_reconsideration
     assert all(c.fires_at > start(last + timedelta(days=1)) for c in st.clocks)
 
 
+def test_the_macs_denial_over_the_engines_supersedes_a_cap_filed_against_it():
+    """Found by the lifecycle property test: a CAP filed against the engine's inferred denial
+    was still 'pending' after the MAC's own notice replaced that denial, so a decision on it
+    was accepted although its clock had been superseded."""
+    fired_on = date(2025, 3, 23)
+    st = fire_due_clocks(_screening(), start(fired_on)).state
+    st = run(st, plausible("cap_submitted", fired_on), at(fired_on)).state
+    assert st.cap_filed_on == fired_on
+    notice = fired_on + timedelta(days=2)
+    st = run(st, plausible("denied", notice), at(notice)).state
+    assert st.cap_filed_on is None and not st.decision.by_engine
+    assert clock(st, ClockKind.CORRECTIVE_ACTION_PLAN).started_on == notice
+    with pytest.raises(EventRefused):
+        run(st, plausible("cap_decided", notice), at(notice))
+
+
 def _development_during_screening() -> ApplicationState:
     s = run(
         _screening(), plausible("development_requested", date(2025, 2, 24)), at(date(2025, 2, 24))

@@ -89,3 +89,16 @@ def test_redact_hides_every_sensitive_key_names_included() -> None:
         "items": [{"ssn": REDACTED}, f"ein {REDACTED}"],
         "count": 3,
     }
+
+
+def test_the_values_a_database_error_quotes_are_redacted() -> None:
+    error = (
+        '(psycopg.errors.CheckViolation) new row violates check constraint "c"\n'
+        "DETAIL:  Failing row contains (a-1, Jane Doe, 1234567893).\n"
+        "[SQL: INSERT INTO application (id, legal_name) VALUES (%(id)s, %(legal_name)s)]\n"
+        "[parameters: {'id': 'a-1', 'legal_name': 'Jane Doe', 'npi': '1234567893'}]"
+    )
+    redacted = redact_text(error)
+    assert "Jane" not in redacted and "1234567893" not in redacted
+    assert "DETAIL: [REDACTED]" in redacted and "[parameters: [REDACTED]" in redacted
+    assert "[SQL: INSERT INTO application" in redacted  # the statement itself holds no value

@@ -273,5 +273,8 @@ def test_quoted_multiline_cells_keep_the_line_numbers_of_the_file() -> None:
         "I20031103000002,1234567890,P2,CMS-855I,FL,04/01/2023,x\n"
     )
     parsed = parse_roster(text)
-    assert [r.row for r in parsed.rows] == [2]
-    assert [(p.row, p.column) for p in parsed.problems] == [(4, "npi")]
+    # A provider type is one line of free text (models/text.py): the wrapped cell is refused
+    # at its own row, and the next record is still reported at its file line.
+    assert [r.row for r in parsed.rows] == []
+    assert [(p.row, p.column) for p in parsed.problems] == [(2, "provider_type"), (4, "npi")]
+    assert "U+000A" in parsed.problems[0].reason

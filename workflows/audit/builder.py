@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, TypeAdapter
 from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.converter import DataConverter
 
@@ -75,6 +76,16 @@ class Decoder:
             return None
         values = await self.values(payloads.payloads, what)
         return values[0] if values else None
+
+    async def failure_message(self, failure: Failure, what: str) -> str:
+        """A failure's message; with encryption on, the failure converter keeps it (and the
+        stack trace) in an encoded payload, and `message` only says "Encoded failure"."""
+        if not failure.HasField("encoded_attributes"):
+            return failure.message
+        values = await self.values([failure.encoded_attributes], what)
+        attributes = values[0] if values else None
+        message = attributes.get("message") if isinstance(attributes, dict) else None
+        return message if isinstance(message, str) else failure.message
 
     async def summary(self, event: HistoryEvent) -> str | None:
         if not event.HasField("user_metadata") or not event.user_metadata.HasField("summary"):

@@ -100,14 +100,14 @@ async def _update_accepted(b: TimelineBuilder, event: HistoryEvent, where: str) 
 async def _update_rejected(b: TimelineBuilder, event: HistoryEvent, where: str) -> None:
     a = event.workflow_execution_update_rejected_event_attributes
     request = await b.decoder.first(a.rejected_request.input.args, where)
-    b.refused(event, request, a.failure.message)
+    b.refused(event, request, await b.decoder.failure_message(a.failure, where))
 
 
 async def _update_completed(b: TimelineBuilder, event: HistoryEvent, where: str) -> None:
     a = event.workflow_execution_update_completed_event_attributes
     if a.outcome.HasField("failure"):
         request = b.pending.pop(0) if b.pending else None
-        b.refused(event, request, a.outcome.failure.message)
+        b.refused(event, request, await b.decoder.failure_message(a.outcome.failure, where))
         return
     state = await b.decoder.first(a.outcome.success, where)
     if isinstance(state, dict):
@@ -247,13 +247,13 @@ async def _activity_failed(b: TimelineBuilder, event: HistoryEvent, where: str) 
         else event.activity_task_timed_out_event_attributes
     )
     name, _, summary = b.activities.get(a.scheduled_event_id, ("?", None, None))
+    message = await b.decoder.failure_message(a.failure, where)
     b.add_engine(
         event,
         "activity_failed",
-        f"{name} ({summary or 'no summary'}) "
-        f"{'failed' if failed else 'timed out'}: {a.failure.message}",
+        f"{name} ({summary or 'no summary'}) {'failed' if failed else 'timed out'}: {message}",
         event=name,
-        details={"activity_type": name, "failure": mask_text(a.failure.message)},
+        details={"activity_type": name, "failure": mask_text(message)},
     )
 
 
@@ -314,7 +314,9 @@ async def _ended(b: TimelineBuilder, event: HistoryEvent, where: str) -> None:
     """Failed, timed out or canceled: only a failure carries a message."""
     how = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_WORKFLOW_EXECUTION_").lower()
     message = (
-        event.workflow_execution_failed_event_attributes.failure.message
+        await b.decoder.failure_message(
+            event.workflow_execution_failed_event_attributes.failure, where
+        )
         if event.event_type == _E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED
         else ""
     )
