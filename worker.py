@@ -19,19 +19,21 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from activities.checks import check_application
 from activities.database import create_db_engine, create_schema
 from activities.notifications import Channel, NotificationActivities
+from activities.nppes import NppesClient
 from activities.private_files import PRIVATE_UMASK, private_dir
 from activities.projection import ProjectionActivities
+from activities.reference_checks import ReferenceChecks
 from activities.structured_logging import configure_logging
 from workflows.application import ApplicationWorkflow
 from workflows.client import INSECURE_WARNING, MissingKeyRing, connect, require_keyring
 from workflows.enrollment import EnrollmentWorkflow
+from workflows.reference_checks import ReferenceChecksWorkflow, ensure_monthly_schedule
 from workflows.search_attributes import register as register_search_attributes
 from workflows.settings import Settings, SettingsError, load_settings
 
-WORKFLOWS = [ApplicationWorkflow, EnrollmentWorkflow]
+WORKFLOWS = [ApplicationWorkflow, EnrollmentWorkflow, ReferenceChecksWorkflow]
 
 log = structlog.get_logger("worker")
 
@@ -43,19 +45,22 @@ def build_worker(
     task_queue: str,
     channel: Channel | None = None,
     graceful_shutdown: timedelta = timedelta(0),
+    nppes: NppesClient | None = None,
 ) -> Worker:
     """`channel` is where notices go out (default: log lines). `graceful_shutdown`: on shutdown
     the worker stops polling, then lets in-flight activities run this long before cancelling
     them (Temporal retries a cancelled or lost one on another worker; the outbox keeps notices
-    exactly-once)."""
+    exactly-once). `nppes`: the NPPES client of the pre-submission checks (None: none)."""
     notifications = NotificationActivities(engine, channel)
     projection = ProjectionActivities(engine)
+    checks = ReferenceChecks(engine, nppes)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=[
-            check_application,
+            checks.check_application,
+            checks.run_reference_checks,
             notifications.record_notification,
             projection.project_application,
             projection.project_enrollment,
@@ -97,6 +102,14 @@ async def reindex(
     return counts
 
 
+def nppes_client(settings: Settings) -> NppesClient | None:
+    if not settings.nppes_base_url:
+        return None
+    return NppesClient(
+        settings.nppes_base_url, requests_per_second=settings.nppes_requests_per_second
+    )
+
+
 async def _to_reindex(
     client: Client, query: str | None, workflow_ids: Sequence[str] | None
 ) -> list[tuple[str, str]]:
@@ -127,11 +140,18 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             # A production cluster may not let workers change the namespace: then an operator
             # registers them once (README, "Visibility").
             log.warning("search attributes not registered", error=str(exc))
+    try:
+        if await ensure_monthly_schedule(client, settings.task_queue):
+            log.info("monthly data checks scheduled")
+    except RPCError as exc:
+        # The time-skipping test server (the sandbox) has no schedules.
+        log.warning("monthly data checks not scheduled", error=str(exc))
     worker = build_worker(
         client,
         engine,
         task_queue=settings.task_queue,
         graceful_shutdown=timedelta(seconds=settings.worker_shutdown_grace_seconds),
+        nppes=nppes_client(settings),
     )
     log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
     async with worker:

@@ -25,7 +25,8 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 from temporalio.exceptions import ApplicationError
 
-import models.read_model  # noqa: F401  (registers the read-model tables on SQLModel.metadata)
+import models.read_model
+import models.refdata_tables  # noqa: F401  (register the read-model and reference tables)
 from activities.private_files import create_private_file
 from models.contracts import READ_MODEL_DATA_REJECTED, READ_MODEL_UNAVAILABLE
 

@@ -45,10 +45,13 @@ from api.readiness import first_line
 from api.responses.health import Health, Readiness
 from api.routes import applications, deadlines, event_outcomes, lifecycle, providers, support
 from api.routes import audit as audit_routes
+from api.routes import claims as claim_routes
 from api.routes import codec as codec_routes
 from api.routes import enrollments as enrollment_routes
+from api.routes import findings as finding_routes
 from api.routes import imports as import_routes
 from api.routes import incidents as incident_routes
+from api.routes import refdata as refdata_routes
 from workflows.client import connect
 from workflows.settings import Settings, load_settings
 
@@ -69,6 +72,8 @@ TAGS = [
     {"name": "enrollments", "description": "Enrollment records: import, record events, read"},
     {"name": "imports", "description": "Rosters of existing enrollments, with CMS due dates"},
     {"name": "providers", "description": "Everything the engine holds for one NPI"},
+    {"name": "claims", "description": "Claim readiness: what would deny or hold a claim"},
+    {"name": "refdata", "description": "Public reference files the data checks compare with"},
     {"name": "deadlines", "description": "Every open regulatory clock, soonest first"},
     {"name": "lifecycle", "description": "The lifecycle tables: states, events, transitions"},
     {"name": "audit", "description": "Audit timelines and verifiable exports"},
@@ -154,6 +159,9 @@ def create_app(
     app.include_router(enrollment_routes.router)
     app.include_router(event_outcomes.router)
     app.include_router(import_routes.router)
+    app.include_router(finding_routes.router)
+    app.include_router(claim_routes.router)
+    app.include_router(refdata_routes.router)
     app.include_router(deadlines.router)
     app.include_router(lifecycle.router)
     if sandbox is not None:

@@ -6,6 +6,7 @@ import typer
 
 from cli.applications import applications_app
 from cli.audit import audit_app
+from cli.claims import claims_app
 from cli.config import config_app
 from cli.db import db_app
 from cli.deadlines import deadlines
@@ -13,6 +14,7 @@ from cli.engine import api, dev, reindex, sandbox, worker
 from cli.enrollments import enrollments_app
 from cli.imports import import_roster
 from cli.lifecycle import lifecycle
+from cli.refdata import refdata_app
 
 app = typer.Typer(no_args_is_help=True, help="Medicare enrollment lifecycle engine.")
 for command in (dev, sandbox, reindex, worker, api):
@@ -22,6 +24,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(applications_app, name="applications")
 app.add_typer(enrollments_app, name="enrollments")
+app.add_typer(refdata_app, name="refdata")
+app.add_typer(claims_app, name="claims")
 app.command("deadlines")(deadlines)
 app.command("lifecycle")(lifecycle)
 app.command("import")(import_roster)

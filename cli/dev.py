@@ -66,7 +66,8 @@ async def run_dev(
 ) -> int:
     """Run the dev stack until Ctrl-C; then stop the API, the worker and the dev server."""
     from api.app import create_app
-    from worker import build_worker
+    from worker import build_worker, nppes_client
+    from workflows.reference_checks import ensure_monthly_schedule
 
     # A port in use (often a Temporal server a killed stack left) is refused before anything
     # starts: the stack would otherwise attach to that server and its data dir.
@@ -107,9 +108,12 @@ async def run_dev(
     try:
         client = await _wait_for_temporal(settings, server)
         await register_search_attributes(client)
+        await ensure_monthly_schedule(client, settings.task_queue)
         engine = create_db_engine(settings.resolved_database_url())
         create_schema(engine)
-        worker = build_worker(client, engine, task_queue=settings.task_queue)
+        worker = build_worker(
+            client, engine, task_queue=settings.task_queue, nppes=nppes_client(settings)
+        )
         config = uvicorn.Config(
             create_app(settings, client),
             host=host,

@@ -282,13 +282,24 @@ def show_record(view: dict[str, Any], kind: str) -> None:
         )
 
 
+def _finding_text(f: dict[str, Any]) -> str:
+    """The message, and for the outward checks what it was compared with and where from."""
+    text = str(f.get("message") or "")
+    if f.get("evidence"):
+        text += f" Evidence: {f['evidence']}"
+    if f.get("source"):
+        dated = f" of {f['source_date']}" if f.get("source_date") else ""
+        text += f" ({f['source']}{dated})"
+    return text
+
+
 def show_findings(findings: Any) -> None:
     """Open findings of the pre-submission checks (a missing SSN, an NPI that fails its check
     digit...): what `submit` would refuse, shown as soon as it is known."""
     items = [f for f in findings or [] if isinstance(f, dict)]
     if not items:
         return
-    rows = [[f.get("severity"), f.get("field"), f.get("message")] for f in items]
+    rows = [[f.get("severity"), f.get("field"), _finding_text(f)] for f in items]
     styles = ["red" if f.get("severity") == "error" else "yellow" for f in items]
     out.print(
         table(

@@ -8,29 +8,30 @@ refused before anything enters history.
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydanticField
 
 from models.calendar import add_days, revalidation_window_opens
+from models.credentials import Credential, credential_findings
+from models.findings import Finding, Severity
+
+__all__ = [
+    "ApplicationFacts",
+    "ApplicationParty",
+    "CheckedParty",
+    "Finding",
+    "KnownEnrollment",
+    "Severity",
+    "blocking",
+    "checked_parties",
+    "presubmission_findings",
+    "reenrollment_bar_message",
+]
 from models.forms import Form, Purpose, application_fee
 from models.rules import RuleKey, rule
-
-
-class Severity(StrEnum):
-    ERROR = "error"  # blocks submission
-    WARNING = "warning"  # needs attention, does not block
-    INFO = "info"
-
-
-class Finding(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    code: str
-    severity: Severity
-    field: str | None = None
-    message: str
-    citation: str | None = None
+from models.text import Text300
 
 
 class KnownEnrollment(BaseModel):
@@ -52,8 +53,86 @@ class KnownEnrollment(BaseModel):
 _STILL_ENROLLED = ("active", "stayed", "deactivated", "revocation_pending")
 
 
+# Owners at or above this share are reported on the CMS-855 and checked against the exclusion
+# lists (42 CFR 424.502, "5 percent or greater direct or indirect ownership interest").
+REPORTABLE_OWNERSHIP_PERCENT = 5.0
+
+PartyRole = Literal["provider", "owner", "managing_employee"]
+
+
+class ApplicationParty(BaseModel):
+    """An owner or managing employee the application reports (CMS-855 sections 5 and 6). Name
+    and date of birth are sensitive: they live only in encrypted workflow payloads."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    role: Literal["owner", "managing_employee"]
+    name: Annotated[Text300, PydanticField(min_length=1)]
+    organization: bool = False
+    npi: str | None = PydanticField(default=None, pattern=r"^[0-9]{10}$")
+    date_of_birth: date | None = None
+    ownership_percent: float | None = PydanticField(default=None, ge=0, le=100)
+
+
+class CheckedParty(BaseModel):
+    """A person or organisation the exclusion check compares with the lists: the provider
+    itself, each owner of 5% or more (or of an unknown share) and each managing employee.
+    `label` says which one in a finding ("the provider", "owner 2")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: PartyRole
+    label: str
+    field: str
+    name: str
+    organization: bool
+    npi: str | None = None
+    date_of_birth: date | None = None
+
+
+def checked_parties(
+    provider_name: str | None,
+    organization: bool,
+    npi: str | None,
+    date_of_birth: date | None,
+    parties: tuple[ApplicationParty, ...] | list[ApplicationParty],
+) -> tuple[CheckedParty, ...]:
+    out: list[CheckedParty] = []
+    if provider_name:
+        out.append(
+            CheckedParty(
+                role="provider",
+                label="the provider",
+                field="legal_name",
+                name=provider_name,
+                organization=organization,
+                npi=npi,
+                date_of_birth=date_of_birth,
+            )
+        )
+    for index, party in enumerate(parties):
+        share = party.ownership_percent
+        if party.role == "owner" and share is not None and share < REPORTABLE_OWNERSHIP_PERCENT:
+            continue
+        what = "owner" if party.role == "owner" else "managing employee"
+        out.append(
+            CheckedParty(
+                role=party.role,
+                label=f"{what} {index + 1}",
+                field=f"parties[{index}]",
+                name=party.name,
+                organization=party.organization,
+                npi=party.npi,
+                date_of_birth=party.date_of_birth,
+            )
+        )
+    return tuple(out)
+
+
 class ApplicationFacts(BaseModel):
-    """What the checks read: the draft's fields that matter for the rules, none of them PII."""
+    """What the checks read: the draft's fields that matter for the rules. `parties` carries
+    names and dates of birth for the exclusion check: facts travel only in encrypted payloads
+    (the check activity's input), never in logs or search attributes."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -72,6 +151,8 @@ class ApplicationFacts(BaseModel):
     physician_or_npp_organization: bool = False
     adds_practice_location: bool = False
     known_enrollments: tuple[KnownEnrollment, ...] = ()
+    parties: tuple[CheckedParty, ...] = ()
+    credentials: tuple[Credential, ...] = ()
 
 
 _INDIVIDUAL_FORMS = {Form.CMS_855I, Form.CMS_855O}
@@ -279,6 +360,7 @@ def presubmission_findings(facts: ApplicationFacts, submission_date: date) -> li
         *early_submission_findings(facts, submission_date),
         *fee_findings(facts, submission_date),
         *enrollment_findings(facts, submission_date),
+        *credential_findings(facts.credentials, submission_date, facts.purpose),
     ]
 
 

@@ -11,13 +11,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.checks import ApplicationFacts
+from models.checks import ApplicationFacts, Finding
+from models.data_checks import FindingDisposition
 from models.notices import Notice
 
 CHECK_APPLICATION = "check_application"
 RECORD_NOTIFICATION = "record_notification"
 PROJECT_APPLICATION = "project_application"
 PROJECT_ENROLLMENT = "project_enrollment"
+RUN_REFERENCE_CHECKS = "run_reference_checks"
 
 RecordKind = Literal["application", "enrollment"]
 
@@ -30,6 +32,29 @@ class CheckRequest(BaseModel):
     workflow_id: str
     facts: ApplicationFacts
     as_of: date
+    # An operator's decisions on suspected exclusion matches (event finding_disposition).
+    dispositions: tuple[FindingDisposition, ...] = ()
+
+
+class ReferenceCheckRun(BaseModel):
+    """Check enrollments against the reference files: those a load touched (`load_id`), or
+    every open one (the monthly run, `load_id` None)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    load_id: int | None = None
+    kind: str | None = None
+
+
+class EnrollmentFindings(BaseModel):
+    """What a run of the outward checks found for one enrollment: its findings replace those
+    of the same `checks`; a new fact is told in a notice, once."""
+
+    model_config = ConfigDict(frozen=True)
+
+    checks: tuple[str, ...]
+    findings: list[Finding]
+    load_id: int | None = None
 
 
 class NotificationRequest(BaseModel):

@@ -14,6 +14,7 @@ class NoticeKind(StrEnum):
     EVENT = "event"
     REMINDER = "reminder"
     CONSEQUENCE = "consequence"
+    FINDING = "finding"  # a data check found something new
 
 
 class Notice(BaseModel):

@@ -19,7 +19,7 @@ from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
-from workflows.effects import Link
+from workflows.effects import Link, refusal
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.record import RecordWorkflow
 
@@ -36,6 +36,11 @@ with workflow.unsafe.imports_passed_through():
         new_application,
         reopened_application,
     )
+    from models.application.dispositions import (
+        FindingDispositionRequest,
+        apply_disposition,
+        check_disposition,
+    )
     from models.checks import Finding
     from models.contracts import (
         CHECK_APPLICATION,
@@ -46,11 +51,12 @@ with workflow.unsafe.imports_passed_through():
         ProgressStage,
         RetryEffects,
     )
+    from models.data_checks import NOTIFIED_FINDINGS, finding_notice
     from models.enrollment import EnrollmentStart, enrollment_workflow_id
     from models.forms import Purpose
     from models.notices import Notice
     from models.read_model import application_projection
-    from models.records import OperatorEvent, Outcome
+    from models.records import EventRefused, OperatorEvent, Outcome
     from workflows.search_attributes import application_attributes
 
 
@@ -87,6 +93,37 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
     @record_event.validator
     def validate_event(self, request: ApplicationEventRequest) -> None:
         self._validate_event(request)
+
+    @workflow.update
+    async def record_finding_disposition(
+        self, request: FindingDispositionRequest
+    ) -> ApplicationState:
+        """An operator's decision on a suspected exclusion match (cleared or confirmed, with
+        the reason): a line of the log, and the checks run again with it."""
+        async with self._lock:
+            try:
+                check_disposition(self._state, request)
+            except EventRefused as exc:
+                raise refusal(exc) from None
+            self._state = apply_disposition(self._state, request, workflow.now())
+            self._changed = True
+            await self._after_change([], checks=True)
+            return self._view()
+
+    @record_finding_disposition.validator
+    def validate_finding_disposition(self, request: FindingDispositionRequest) -> None:
+        try:
+            check_disposition(self._state, request)
+        except EventRefused as exc:
+            raise refusal(exc) from None
+
+    @workflow.signal
+    async def recheck(self) -> None:
+        """Run the data checks again (a reference file was reloaded, or the monthly run): an
+        exclusion listed since, or a credential now close to its expiry, is found and told."""
+        if self._queued and not self._state.is_final:
+            self._effects.queue_checks()
+            self._changed = True
 
     @workflow.update
     async def retry_side_effects(self, request: RetryEffects) -> int:
@@ -134,13 +171,29 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
         findings: list[Finding] = await self._execute_checks(
             CHECK_APPLICATION,
             CheckRequest(
-                workflow_id=state.workflow_id, facts=facts, as_of=state.today(workflow.now())
+                workflow_id=state.workflow_id,
+                facts=facts,
+                as_of=state.today(workflow.now()),
+                dispositions=tuple(state.dispositions),
             ),
             list[Finding],
         )
         # Checked facts that changed meanwhile are checked again by the next round.
         if self._state.facts() == facts:
             self._state.findings = findings
+            told = set(self._state.findings_told)
+            news = [f for f in findings if f.code in NOTIFIED_FINDINGS and f.fact not in told]
+            # Added after histories were recorded: a new exclusion match or an expiring
+            # credential is told once (the notice key is the fact's digest).
+            if news and self._queued and workflow.patched("finding-notices"):
+                self._effects.queue_notices(
+                    [
+                        finding_notice(f, f"Application {state.application_id}", state.status)
+                        for f in news
+                    ]
+                )
+                self._state.findings_told = [*self._state.findings_told, *(f.fact for f in news)]
+                self._changed = True
 
     def _links(self, before: ApplicationState, request: OperatorEvent) -> list[tuple[str, Link]]:
         """An approved initial application starts its enrollment (under a provisional id when

@@ -18,7 +18,7 @@ from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
-from workflows.effects import Link
+from workflows.effects import Link, refusal
 from workflows.record import RecordWorkflow
 from workflows.requests import REQUESTS_PATCH
 
@@ -27,10 +27,12 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts import (
         PROJECT_ENROLLMENT,
         ApplicationProgress,
+        EnrollmentFindings,
         NotificationRequest,
         OpenApplication,
         RetryEffects,
     )
+    from models.data_checks import FindingDispositionRequest, finding_notice, merge_findings
     from models.enrollment import (
         EnrollmentEventRequest,
         EnrollmentStart,
@@ -47,11 +49,16 @@ with workflow.unsafe.imports_passed_through():
         reenrollment_bar,
         replacement_start,
     )
+    from models.enrollment.dispositions import (
+        apply_enrollment_disposition,
+        check_enrollment_disposition,
+        with_dispositions,
+    )
     from models.enrollment.events import EnrollmentIdAssigned
     from models.forms import Purpose, revalidates
     from models.notices import Notice
     from models.read_model import enrollment_projection
-    from models.records import OperatorEvent, Outcome
+    from models.records import EventRefused, OperatorEvent, Outcome
     from workflows.search_attributes import enrollment_attributes
 
 
@@ -107,6 +114,48 @@ class EnrollmentWorkflow(RecordWorkflow[EnrollmentState]):
         approved (its filing then no longer counts)."""
         for event in progress_events(self._state, progress):
             await self._record_reported(event)
+
+    @workflow.signal
+    async def record_findings(self, found: EnrollmentFindings) -> None:
+        """What a run of the outward data checks found (after a reference file was reloaded,
+        or the monthly run): it replaces the findings of the checks that ran; each new fact is
+        told once in a notice (its key is the fact's), however often the run repeats."""
+        async with self._lock:
+            state = self._state
+            incoming = with_dispositions(state, found.findings)
+            merged, added = merge_findings(state.findings, incoming, frozenset(found.checks))
+            if merged == state.findings:
+                return
+            self._state = state.model_copy(update={"findings": merged})
+            self._changed = True
+            notices = [
+                finding_notice(f, f"Enrollment {state.enrollment_id}", state.status.value)
+                for f in added
+            ]
+            await self._after_change(notices)
+
+    @workflow.update
+    async def record_finding_disposition(
+        self, request: FindingDispositionRequest
+    ) -> EnrollmentState:
+        """An operator's decision on a suspected exclusion match (cleared or confirmed, with the
+        reason): a line of the log; later runs of the checks keep it."""
+        async with self._lock:
+            try:
+                check_enrollment_disposition(self._state, request)
+            except EventRefused as exc:
+                raise refusal(exc) from None
+            self._state = apply_enrollment_disposition(self._state, request, workflow.now())
+            self._changed = True
+            await self._after_change([])
+            return self._view()
+
+    @record_finding_disposition.validator
+    def validate_finding_disposition(self, request: FindingDispositionRequest) -> None:
+        try:
+            check_enrollment_disposition(self._state, request)
+        except EventRefused as exc:
+            raise refusal(exc) from None
 
     @workflow.update
     async def open_application(self, request: OpenApplication) -> str:

@@ -30,6 +30,7 @@ from temporalio.workflow import NondeterminismError
 from workflows.application import ApplicationWorkflow
 from workflows.converter import ENCODING, KeyRing, build_data_converter
 from workflows.enrollment import EnrollmentWorkflow
+from workflows.reference_checks import ReferenceChecksWorkflow
 
 __all__ = [
     "REPLAY_WORKFLOWS",
@@ -39,7 +40,11 @@ __all__ = [
     "replay_histories",
 ]
 
-REPLAY_WORKFLOWS: tuple[type, ...] = (ApplicationWorkflow, EnrollmentWorkflow)
+REPLAY_WORKFLOWS: tuple[type, ...] = (
+    ApplicationWorkflow,
+    EnrollmentWorkflow,
+    ReferenceChecksWorkflow,
+)
 """Every workflow the worker runs (keep in step with ``worker.WORKFLOWS``; a test checks)."""
 
 

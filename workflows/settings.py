@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     api_shutdown_grace_seconds: float = 30.0
     # Browser origins allowed to call the codec endpoint (api/routes/codec.py reads it).
     codec_cors_origins: str | None = None
+    # The NPPES NPI Registry API v2.1 the pre-submission checks ask (e.g.
+    # https://npiregistry.cms.hhs.gov/api/); unset = the NPPES check is off.
+    nppes_base_url: str | None = None
+    nppes_requests_per_second: float = 5.0
 
     @field_validator("temporal_address")
     @classmethod

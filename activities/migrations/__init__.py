@@ -26,7 +26,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-import models.read_model  # noqa: F401  (registers the read-model tables on SQLModel.metadata)
+import models.read_model
+import models.refdata_tables  # noqa: F401  (register the read-model and reference tables)
 
 __all__ = [
     "BASELINE",

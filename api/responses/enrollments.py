@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.responses.common import INCIDENTS, SIDE_EFFECTS_PENDING, ClockView
 from api.responses.pages import Page
+from models.checks import Finding
 from models.clocks import ClosedClock
 from models.contracts import Incident
 from models.enrollment import (
@@ -96,6 +97,11 @@ class EnrollmentView(BaseModel):
     side_effects_pending: int = SIDE_EFFECTS_PENDING
     incidents: list[Incident] = INCIDENTS
     past_cycles: list[CycleSummary]
+    findings: list[Finding] = Field(
+        default_factory=list,
+        description="What the data checks found against the public reference files (exclusion "
+        "lists, Order and Referring, PECOS extracts), each with its evidence, source and date",
+    )
 
     @classmethod
     def of(cls, state: EnrollmentState) -> EnrollmentView:

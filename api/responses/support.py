@@ -116,6 +116,12 @@ class PacketFinding(BaseModel):
     field: str | None
     message: str
     citation: str | None
+    # The outward checks (exclusion lists, ...): what was compared with, from which file of
+    # which date, and the key a disposition names.
+    evidence: str | None = None
+    source: str | None = None
+    source_date: date | None = None
+    key: str | None = None
 
 
 class PacketProblem(BaseModel):
@@ -346,6 +352,10 @@ def build_packet(state: ApplicationState, now: datetime) -> SupportPacket:
                 field=f.field,
                 message=f.message,
                 citation=f.citation,
+                evidence=f.evidence,
+                source=f.source,
+                source_date=f.source_date,
+                key=f.key,
             )
             for f in state.findings
         ],

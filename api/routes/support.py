@@ -164,8 +164,27 @@ def render_html(p: SupportPacket) -> str:
         ),
         "<h2>Open findings</h2>",
         _table(
-            ["Severity", "Check", "Field", "Message", "Citation"],
-            [[f.severity, f.code, f.field, f.message, f.citation] for f in p.open_findings],
+            ["Severity", "Check", "Field", "Message", "Evidence", "Citation"],
+            [
+                [
+                    f.severity,
+                    f.code,
+                    f.field,
+                    f.message,
+                    " ".join(
+                        x
+                        for x in (
+                            f.evidence,
+                            f"({f.source}" + (f" of {f.source_date})" if f.source_date else ")")
+                            if f.source
+                            else None,
+                        )
+                        if x
+                    ),
+                    f.citation,
+                ]
+                for f in p.open_findings
+            ],
             "No open findings.",
         ),
         "<h2>Last problems known</h2>",

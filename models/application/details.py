@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.calendar import DEFAULT_TIME_ZONE, validate_time_zone
-from models.checks import ApplicationFacts, KnownEnrollment
+from models.checks import ApplicationFacts, ApplicationParty, KnownEnrollment, checked_parties
+from models.credentials import Credential
 from models.forms import Form, Purpose, check_form_purpose
 from models.identifiers import EIN, NPI, PTAN, SSN, EnrollmentId, OrganizationId, StateCode
 from models.records import Actor, Reason
@@ -47,6 +48,11 @@ class ApplicationDetails(BaseModel):
     # An independent diagnostic testing facility (CMS-855B): its effective date follows 42 CFR
     # 410.33(i), with no retrospective billing.
     idtf: bool = False
+    # Owners and managing employees (CMS-855 sections 5 and 6), checked against the exclusion
+    # lists (models/data_checks.py).
+    parties: list[ApplicationParty] = Field(default_factory=list, max_length=200)
+    # Licences, certifications and accreditations with their expiry (models/signatures.py).
+    credentials: list[Credential] = Field(default_factory=list, max_length=50)
 
     @field_validator("contact_email")
     @classmethod
@@ -74,6 +80,14 @@ class ApplicationDetails(BaseModel):
             asc_or_portable_xray=self.asc_or_portable_xray,
             physician_or_npp_organization=self.physician_or_npp_organization,
             adds_practice_location=self.adds_practice_location,
+            parties=checked_parties(
+                self.legal_name,
+                form not in (Form.CMS_855I, Form.CMS_855O),
+                self.npi,
+                self.date_of_birth,
+                self.parties,
+            ),
+            credentials=tuple(self.credentials),
         )
 
 

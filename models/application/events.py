@@ -22,6 +22,7 @@ from models.application.status import ApplicationStatus as _S
 from models.identifiers import PTAN, EnrollmentId, MacCaseNumber, WebTrackingId
 from models.lifecycle import Row, row
 from models.records import OperatorEvent, event_models
+from models.signatures import SignerKind
 from models.text import Paragraph2000, Text100, Text500
 
 Rows = tuple[Row[_S], ...]
@@ -86,6 +87,9 @@ class Submit(ApplicationOperatorEvent):
     submitted_on: date | None = None
     # Every signature already in (e-signatures done at submission): no signature clock.
     signed_on: date | None = None
+    # Who signed the certification statement, when known: the wrong kind of signer is refused
+    # with the rule (models/signatures.py).
+    signers: list[SignerKind] | None = Field(default=None, max_length=4)
 
 
 class SignaturesCompleted(ApplicationOperatorEvent):

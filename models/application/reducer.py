@@ -86,7 +86,10 @@ def apply_event(
     match request:
         case UpdateDraft(changes=changes):
             state.details = merged_details(state.details, changes)
-            state.findings = presubmission_findings(state.facts(), today)
+            # The outward findings stay until the checks round run for this change replaces
+            # them: a draft change never clears an exclusion match by itself.
+            outward = [f for f in state.findings if f.check is not None]
+            state.findings = presubmission_findings(state.facts(), today) + outward
         case Submit():
             _submit(step, request, when)
         case SignaturesCompleted():

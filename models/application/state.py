@@ -13,6 +13,7 @@ from models.calendar import Clock, local_date
 from models.checks import ApplicationFacts, Finding, KnownEnrollment, presubmission_findings
 from models.clocks import ClosedClock, next_wake
 from models.contracts import Incident
+from models.data_checks import FindingDisposition
 from models.forms import FeeDecision, Form, Purpose
 from models.records import EventRecord
 
@@ -82,6 +83,10 @@ class ApplicationState(BaseModel):
     closed_clocks: list[ClosedClock] = Field(default_factory=list)
     reminders_sent: list[str] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
+    # Operators' decisions on suspected exclusion matches (event finding_disposition).
+    dispositions: list[FindingDisposition] = Field(default_factory=list)
+    # The facts of the findings already told in a notice (each is told once).
+    findings_told: list[str] = Field(default_factory=list)
     events: list[ApplicationEventRecord] = Field(default_factory=list)
     # The state just before the engine applied a consequence, kept while an on-time event
     # recorded late may still withdraw it (rule late_recording_grace).

@@ -29,7 +29,9 @@ from models.application.state import ApplicationState
 from models.calendar import ClockKind
 from models.checks import blocking, presubmission_findings
 from models.clocks import open_clock_of
+from models.data_checks import blocking_external
 from models.records import OperatorEvent, Refusals, check_allowed
+from models.signatures import signer_problem
 
 _FLAGS = (
     "asc_or_portable_xray",
@@ -69,13 +71,19 @@ def check_event(state: ApplicationState, request: OperatorEvent, now: datetime) 
         refuse.not_before(when, state.submitted_on, "the submission date", field)
 
     match request:
-        case Submit(signed_on=signed_on):
+        case Submit(signed_on=signed_on, signers=signers):
+            if signers is not None:
+                problem = signer_problem(state.form, state.purpose, list(signers))
+                if problem is not None:
+                    raise refuse.data(problem, "signers")
             if signed_on is not None:
                 if signed_on > today:
                     raise refuse.data("signed_on is in the future.", "signed_on")
                 refuse.not_before(signed_on, when, "the submission date", "signed_on")
             findings = presubmission_findings(state.facts(), when)
-            errors = blocking(findings)
+            # The outward checks' blocking findings too: an exclusion, or a suspected match
+            # without a disposition (docs/regulation.md, "Data checks").
+            errors = blocking(findings) + blocking_external(state.findings)
             if errors:
                 raise refuse.data(
                     "The application cannot be submitted yet: "

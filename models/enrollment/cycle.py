@@ -277,6 +277,8 @@ def next_cycle_state(state: EnrollmentState) -> EnrollmentStart:
         revocation=state.revocation,
         gaps=list(state.gaps),
         past_cycles=list(state.past_cycles),
+        findings=list(state.findings),
+        dispositions=list(state.dispositions),
     )
     return EnrollmentStart(
         enrollment_id=state.enrollment_id,

@@ -16,10 +16,12 @@ from api.app import create_app
 from api.routes.applications import ApplicationCreateBody, EventBody
 from api.routes.codec import SessionBody
 from api.routes.enrollments import EnrollmentEventBody, EnrollmentImportBody
+from api.routes.findings import DispositionBody
 from api.routes.imports import ImportBody
 from api.routes.incidents import RetryRequest
 from models.application import ApplicationDetails
 from models.application.events import ApplicationOperatorEvent
+from models.claims import ClaimHeader
 from models.enrollment.events import EnrollmentOperatorEvent
 from models.records import Actor, Reason
 from models.text import Line, Paragraph, Text300
@@ -33,6 +35,8 @@ REQUEST_BODIES: list[type[BaseModel]] = [
     EnrollmentEventBody,
     ImportBody,
     RetryRequest,
+    ClaimHeader,
+    DispositionBody,
 ]
 CONTROLS = [chr(c) for c in [*range(0x20), 0x7F, 0x85, 0x9F]]
 

@@ -136,6 +136,25 @@ async def _signaled(b: TimelineBuilder, event: HistoryEvent, where: str) -> None
             },
         )
         return
+    if a.signal_name == "record_findings" and isinstance(report, dict):
+        # The outward data checks (after a reference file was loaded, or monthly): codes,
+        # sources and their dates; the evidence stays on the record.
+        findings = [f for f in report.get("findings") or [] if isinstance(f, dict)]
+        shown = [
+            mask({k: f.get(k) for k in ("code", "severity", "field", "source", "source_date")})
+            for f in findings
+        ]
+        load = report.get("load_id")
+        b.add_engine(
+            event,
+            "signal",
+            f"data checks ({', '.join(report.get('checks') or [])})"
+            + (f" after reference load {load}" if load is not None else "")
+            + f": {len(shown)} finding(s) ({', '.join(str(f['code']) for f in shown) or 'none'})",
+            event=a.signal_name,
+            details={"signal": a.signal_name, "load_id": load, "findings": shown},
+        )
+        return
     b.add(
         event,
         "signal",
