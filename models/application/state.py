@@ -14,7 +14,7 @@ from models.checks import ApplicationFacts, Finding, KnownEnrollment, presubmiss
 from models.clocks import ClosedClock, next_wake
 from models.contracts import Incident
 from models.forms import FeeDecision, Form, Purpose
-from models.records import EventRecord
+from models.records import EventRecord, RecordNote
 
 
 class DevelopmentRequest(BaseModel):
@@ -83,6 +83,9 @@ class ApplicationState(BaseModel):
     reminders_sent: list[str] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     events: list[ApplicationEventRecord] = Field(default_factory=list)
+    # Bookkeeping (models/records.py BookkeepingEvent): who works on it, the latest notes.
+    assignee: str | None = None
+    notes: list[RecordNote] = Field(default_factory=list)
     # The state just before the engine applied a consequence, kept while an on-time event
     # recorded late may still withdraw it (rule late_recording_grace).
     before_consequence: ApplicationState | None = None

@@ -269,6 +269,8 @@ def next_cycle_state(state: EnrollmentState) -> EnrollmentStart:
         revocation=state.revocation,
         gaps=list(state.gaps),
         past_cycles=list(state.past_cycles),
+        assignee=state.assignee,
+        notes=list(state.notes),
     )
     return EnrollmentStart(
         enrollment_id=state.enrollment_id,

@@ -30,7 +30,7 @@ from models.identifiers import (
     StateCode,
     is_provisional_enrollment_id,
 )
-from models.records import Actor, EventRecord, Reason
+from models.records import Actor, EventRecord, Reason, RecordNote
 from models.text import Text200, Text300
 
 MAX_CYCLE_SUMMARIES = 40  # 200 years of 5-year cycles: bounded, never trimmed in practice
@@ -137,6 +137,9 @@ class CycleCarryOver(BaseModel):
     revocation: Revocation | None = None
     gaps: list[BillingGap] = Field(default_factory=list)
     past_cycles: list[CycleSummary] = Field(default_factory=list)
+    # Who works on the enrollment and the latest notes outlive the cycle.
+    assignee: str | None = None
+    notes: list[RecordNote] = Field(default_factory=list)
 
 
 class EnrollmentStart(BaseModel):
@@ -242,6 +245,9 @@ class EnrollmentState(BaseModel):
     reminders_sent: list[str] = Field(default_factory=list)
     events: list[EnrollmentEventRecord] = Field(default_factory=list)
     past_cycles: list[CycleSummary] = Field(default_factory=list)
+    # Bookkeeping (models/records.py BookkeepingEvent): who works on it, the latest notes.
+    assignee: str | None = None
+    notes: list[RecordNote] = Field(default_factory=list)
     # Set when a revalidation is approved: the workflow should continue as new.
     cycle_completed: bool = False
     # Whether a revocation takes effect 30 days after its notice with CAP and reconsideration
