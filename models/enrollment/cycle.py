@@ -269,6 +269,10 @@ def next_cycle_state(state: EnrollmentState) -> EnrollmentStart:
         revocation=state.revocation,
         gaps=list(state.gaps),
         past_cycles=list(state.past_cycles),
+        status_since=next(
+            (e.event_date for e in reversed(state.events) if e.from_status != e.to_status),
+            state.status_since,
+        ),
         assignee=state.assignee,
         notes=list(state.notes),
     )

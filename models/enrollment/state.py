@@ -137,7 +137,9 @@ class CycleCarryOver(BaseModel):
     revocation: Revocation | None = None
     gaps: list[BillingGap] = Field(default_factory=list)
     past_cycles: list[CycleSummary] = Field(default_factory=list)
-    # Who works on the enrollment and the latest notes outlive the cycle.
+    # Who works on the enrollment and the latest notes outlive the cycle, and so does the day
+    # it entered its status (the next run's log starts with a "continued" line).
+    status_since: date | None = None
     assignee: str | None = None
     notes: list[RecordNote] = Field(default_factory=list)
 
@@ -245,6 +247,8 @@ class EnrollmentState(BaseModel):
     reminders_sent: list[str] = Field(default_factory=list)
     events: list[EnrollmentEventRecord] = Field(default_factory=list)
     past_cycles: list[CycleSummary] = Field(default_factory=list)
+    # The day the status was entered, as carried from an earlier run (None: in this run's log).
+    status_since: date | None = None
     # Bookkeeping (models/records.py BookkeepingEvent): who works on it, the latest notes.
     assignee: str | None = None
     notes: list[RecordNote] = Field(default_factory=list)

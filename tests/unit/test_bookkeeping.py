@@ -172,3 +172,24 @@ def test_an_enrollment_carries_its_assignee_and_notes_into_the_next_cycle() -> N
     assert nxt.seq > 3  # the next run's log goes on after this one's
     for status in ENROLLMENT_LIFECYCLE.states:
         assert ENROLLMENT_LIFECYCLE.bookkeeping_allowed(status) == ["assigned", "note_added"]
+
+
+def test_the_read_model_row_carries_assignee_and_status_since() -> None:
+    from models.read_model import application_projection, enrollment_projection, parse_billing_gaps
+
+    s = _app()
+    assert application_projection(s).row.status_since == NOW.date()  # created: draft since
+    day = datetime(2026, 3, 5, 15, tzinfo=UTC)
+    s = apply_event(s, _ev("submit", web_tracking_id="WT-1", signed_on="2026-03-05"), day).state
+    s = apply_event(s, _ev("assigned", assignee="ana"), day + timedelta(days=3)).state
+    row = application_projection(s).row
+    # The assignment (three days later) does not restart the age in the status.
+    assert (row.assignee, row.status, row.status_since) == ("ana", "submitted", day.date())
+
+    e = _enrollment()
+    erow = enrollment_projection(e).row
+    assert erow.status_since == date(2025, 1, 1) and erow.billing_gaps is None
+    assert parse_billing_gaps("2025-01-01/2025-02-14 2026-03-01/2026-03-02") == [
+        (date(2025, 1, 1), date(2025, 2, 14)),
+        (date(2026, 3, 1), date(2026, 3, 2)),
+    ]
