@@ -189,6 +189,10 @@ class ApplicationListItem(BaseModel):
     next_deadline: date | None = Field(description="The last day of its soonest open clock")
     next_deadline_kind: str | None
     open_findings: int
+    assignee: str | None = Field(default=None, description="Who works on it (event assigned)")
+    status_since: date | None = Field(
+        default=None, description="The day it entered its current status"
+    )
     created_at: datetime
     updated_at: datetime
 

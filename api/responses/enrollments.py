@@ -147,6 +147,10 @@ class EnrollmentListItem(BaseModel):
     next_deadline_kind: str | None
     open_clocks: int
     unbillable_days: int
+    assignee: str | None = Field(default=None, description="Who works on it (event assigned)")
+    status_since: date | None = Field(
+        default=None, description="The day it entered its current status"
+    )
     created_at: datetime
     updated_at: datetime
 

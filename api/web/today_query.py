@@ -41,6 +41,8 @@ class TodayFilters:
     statuses: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     within_days: int | None = None
+    # Who works on the record (event assigned): a name as recorded, compared exactly.
+    assignee: str | None = None
 
 
 @dataclass
@@ -51,6 +53,7 @@ class TodayItem:
     web_tracking_id: str | None = None
     state: str | None = None
     mac: str | None = None
+    assignee: str | None = None
 
 
 @dataclass
@@ -124,6 +127,7 @@ def _clock_columns() -> dict[str, Any]:
             col(ApplicationRow.mac_jurisdiction), col(EnrollmentRow.mac_jurisdiction)
         ),
         "form": func.coalesce(col(ApplicationRow.form), col(EnrollmentRow.form)),
+        "assignee": func.coalesce(col(ApplicationRow.assignee), col(EnrollmentRow.assignee)),
         "npi": col(DeadlineRow.npi),
         "record_id": col(DeadlineRow.record_id),
         "status": col(DeadlineRow.record_status),
@@ -138,6 +142,7 @@ def _standing_columns() -> dict[str, Any]:
         "state": col(EnrollmentRow.state),
         "mac": col(EnrollmentRow.mac_jurisdiction),
         "form": col(EnrollmentRow.form),
+        "assignee": col(EnrollmentRow.assignee),
         "npi": col(EnrollmentRow.npi),
         "record_id": col(EnrollmentRow.enrollment_id),
         "status": col(EnrollmentRow.status),
@@ -153,6 +158,8 @@ def _conditions(
         out.append(search(f.q))
     if f.organization_id:
         out.append(columns["organization_id"] == f.organization_id)
+    if f.assignee:
+        out.append(columns["assignee"] == f.assignee)
     for name, values in (
         ("mac", f.macs),
         ("state", f.states),
@@ -175,6 +182,7 @@ def _clock_query(f: TodayFilters, today: date) -> Any:
             columns["web_tracking_id"],
             columns["state"],
             columns["mac"],
+            columns["assignee"],
         )
         .outerjoin(ApplicationRow, col(ApplicationRow.workflow_id) == col(DeadlineRow.workflow_id))
         .outerjoin(EnrollmentRow, col(EnrollmentRow.workflow_id) == col(DeadlineRow.workflow_id))
@@ -199,7 +207,7 @@ def _standing_query(f: TodayFilters) -> Any:
 def _clock_count_query(f: TodayFilters, today: date) -> Any:
     """The clocks' count: without the joins to the record tables when no filter reads them
     (the count is most of a first page's cost at 100,000 records)."""
-    if f.states or f.macs or f.forms:
+    if f.states or f.macs or f.forms or f.assignee:
         return _clock_query(f, today)
     query = sql_select(col(DeadlineRow.deadline_id)).where(
         *_conditions(f, _clock_columns(), _clock_search)
@@ -285,7 +293,9 @@ def fetch_today(
             )
             for e in rows:
                 d = standing_item(e, today, zone)
-                items.append(TodayItem(d, "standing", e.ptan, None, e.state, e.mac_jurisdiction))
+                items.append(
+                    TodayItem(d, "standing", e.ptan, None, e.state, e.mac_jurisdiction, e.assignee)
+                )
         room = per_page - len(items)
         key = decode_after(after) if after and not items else None
         if with_clocks and room > 0:
@@ -296,9 +306,9 @@ def fetch_today(
                 ordered = ordered.where(_after(key))
             else:
                 ordered = ordered.offset(max(0, start - n_standing))
-            for row, name, ptan, wtid, state, mac in s.execute(ordered.limit(room)):
+            for row, name, ptan, wtid, state, mac, assignee in s.execute(ordered.limit(room)):
                 d = clock_item(row, name, today)
-                items.append(TodayItem(d, bucket(d), ptan, wtid, state, mac))
+                items.append(TodayItem(d, bucket(d), ptan, wtid, state, mac, assignee))
     clock_items = [i for i in items if i.bucket != "standing"]
     next_after = encode_after(clock_items[-1].deadline) if clock_items else None
     return TodayPage(items, total, page, pages, next_after=next_after)
