@@ -193,3 +193,15 @@ def test_the_read_model_row_carries_assignee_and_status_since() -> None:
         (date(2025, 1, 1), date(2025, 2, 14)),
         (date(2026, 3, 1), date(2026, 3, 2)),
     ]
+
+
+def test_the_web_assign_form_left_empty_unassigns() -> None:
+    from api.web.event_forms import event_data, event_fields
+    from models.application import EVENT_MODELS
+
+    fields = event_fields(EVENT_MODELS["assigned"])
+    assert event_data(fields, {"data.assignee": "  "}) == {"assignee": None}
+    assert event_data(fields, {"data.assignee": "bea"}) == {"assignee": "bea"}
+    # A field that is optional (not required) stays out when empty, as before.
+    submit = event_fields(EVENT_MODELS["submit"])
+    assert "signed_on" not in event_data(submit, {"data.signed_on": ""})
