@@ -579,7 +579,8 @@ async def test_assignee_notes_and_status_since_outlive_continue_as_new(
     first_run = (await handle.describe()).run_id
     state = await driver.send(handle, "assigned", assignee="bea@example.org")
     assert state.assignee == "bea@example.org" and state.status == S.ACTIVE
-    state = await driver.send(handle, "note_added", text="Revalidation packet in the shared drive")
+    await driver.send(handle, "note_added", text="Revalidation packet in the shared drive")
+    state = await driver.state(handle)  # its projection done
     row = driver.row(state.enrollment_id)
     assert row is not None and row.assignee == "bea@example.org"
     assert row.status_since == state.effective_date  # active since it took effect
