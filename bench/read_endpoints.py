@@ -133,6 +133,9 @@ def build(engine: Engine, rows: int, today: date, seed: int = 7) -> int:
                         "next_deadline": last_day,
                         "next_deadline_kind": kind.value if kind else None,
                         "open_findings": 0,
+                        # Deterministic (no draw): the other columns keep their seeded values.
+                        "assignee": f"agent-{n % 7}@example.org" if n % 3 else None,
+                        "status_since": (updated - timedelta(days=n % 45)).date(),
                         "created_at": updated - timedelta(days=20),
                         "updated_at": updated,
                         "projected_seq": 5,

@@ -6,7 +6,8 @@ the real app over HTTP in this process, signs in through the sign-in form, creat
 application with a development request, then times --requests sequential page loads of each
 case and, interleaved with them, the query alone:
 
-- Today (first page, no filter), Today searched by a provider name, Today's 1,000th page (past
+- Today (first page, no filter), Today searched by a provider name, Today filtered by an
+  assignee (the seed assigns two rows in three to one of seven agents), Today's 1,000th page (past
   the end: the last page, skipped to by its number), the last page reached by the Next link of
   the page before (a keyset): the
   baseline is `fetch_today` (api/web/today_query.py) with the same filters and page, called
@@ -191,12 +192,18 @@ async def measure(engine: Engine, rows: int, n: int, warmup: int) -> tuple[list[
                     await query_application(env.client, app_id)
 
                 name = "Provider 77777"
+                who = "agent-2@example.org"  # a seventh of two thirds of the rows
                 plan = [
                     ("Today, first page", page("/app/today"), today_query(TodayFilters(), 1)),
                     (
                         f"Today, search '{name}'",
                         page("/app/today", q=name),
                         today_query(TodayFilters(q=name), 1),
+                    ),
+                    (
+                        f"Today, assignee '{who}'",
+                        page("/app/today", assignee=who),
+                        today_query(TodayFilters(assignee=who), 1),
                     ),
                     (
                         "Today, page 1,000",

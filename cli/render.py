@@ -181,6 +181,7 @@ RECORD_FIELDS = (
     "workflow_id",
     "organization_id",
     "status",
+    "assignee",
     "form",
     "purpose",
     "npi",
@@ -250,6 +251,15 @@ def show_record(view: dict[str, Any], kind: str) -> None:
         out.print(
             Text.assemble(("Allowed events: ", "bold"), ", ".join(allowed) or "none (closed)"),
             soft_wrap=is_wide(),
+        )
+    notes = [n for n in view.get("notes") or [] if isinstance(n, dict)]
+    if notes:
+        out.print(
+            table(
+                "Notes (latest 5)",
+                (Column("Recorded"), Column("By", "text"), Column("Note", "wrap")),
+                [[n.get("recorded_at"), n.get("actor"), n.get("text")] for n in notes[-5:]],
+            )
         )
     events = [e for e in view.get("events") or [] if isinstance(e, dict)]
     if events:

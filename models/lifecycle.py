@@ -50,6 +50,9 @@ class EventSpec(Generic[S]):
     name: str
     source: EventSource
     rows: tuple[Row[S], ...]
+    # Keeps the record (an assignee, a note) without touching its course: never a next step
+    # of the lifecycle, never drawn (it loops on every state it is declared in).
+    bookkeeping: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,10 @@ class Lifecycle(Generic[S]):
         for (source, event), options in by_key.items():
             if len(options) > 1 and any(o.guard is None for o in options):
                 raise ValueError(f"{self.name}: {source}+{event} mixes guarded and unguarded rows")
-        object.__setattr__(self, "transitions", tuple(transitions))
+        # The transitions are the record's course; bookkeeping loops are only looked up.
+        kept = {e.name for e in self.events if e.bookkeeping}
+        course = tuple(t for t in transitions if t.event not in kept)
+        object.__setattr__(self, "transitions", course)
         object.__setattr__(self, "_by_key", {k: tuple(v) for k, v in by_key.items()})
 
     @property
@@ -105,14 +111,24 @@ class Lifecycle(Generic[S]):
     def allows(self, state: S, event: str) -> bool:
         return bool(self.options(state, event))
 
+    @property
+    def bookkeeping_events(self) -> list[str]:
+        return [e.name for e in self.events if e.bookkeeping]
+
     def allowed_events(self, state: S, *, include_timer_events: bool = False) -> list[str]:
-        """Events with a row from `state`, in the order the events are declared."""
+        """The next steps of the record's course from `state` (events with a row from it), in
+        the order the events are declared; bookkeeping events are not steps."""
         return [
             spec.name
             for spec in self.events
             if (include_timer_events or spec.source == "operator")
+            and not spec.bookkeeping
             and self.options(state, spec.name)
         ]
+
+    def bookkeeping_allowed(self, state: S) -> list[str]:
+        """The bookkeeping events (assignee, notes) an operator may record in `state`."""
+        return [n for n in self.bookkeeping_events if self.options(state, n)]
 
     def is_operator_event(self, event: str) -> bool:
         return event in self.operator_events
@@ -125,13 +141,24 @@ class Lifecycle(Generic[S]):
         return None
 
     def describe(self) -> dict[str, Any]:
-        """The table as JSON-able data (served by GET /v1/lifecycle)."""
+        """The table as JSON-able data (served by GET /v1/lifecycle). Bookkeeping events are
+        listed with the states they may be recorded in, not as transitions."""
         return {
             "name": self.name,
             "initial": self.initial.value,
             "states": [s.value for s in self.states],
             "terminal": sorted(s.value for s in self.terminal),
-            "events": [{"name": e.name, "source": e.source} for e in self.events],
+            "events": [
+                {"name": e.name, "source": e.source}
+                if not e.bookkeeping
+                else {
+                    "name": e.name,
+                    "source": e.source,
+                    "bookkeeping": True,
+                    "states": [s.value for r in e.rows for s in r.sources],
+                }
+                for e in self.events
+            ],
             "guards": dict(self.guards),
             "transitions": [
                 {
@@ -166,8 +193,10 @@ def assemble(
     guards: Mapping[str, str],
     operator: Sequence[tuple[str, Sequence[Row[S]]]],
     timers: Sequence[tuple[str, Sequence[Row[S]]]],
+    bookkeeping: Sequence[str] = (),
 ) -> Lifecycle[S]:
-    """One lifecycle from the rows its operator events and its clocks declare."""
+    """One lifecycle from the rows its operator events and its clocks declare; `bookkeeping`
+    names the operator events that keep the record without moving it."""
     return Lifecycle(
         name=name,
         states=states,
@@ -175,7 +204,7 @@ def assemble(
         terminal=frozenset(terminal),
         guards=dict(guards),
         events=(
-            *(EventSpec(n, "operator", tuple(rows)) for n, rows in operator),
+            *(EventSpec(n, "operator", tuple(rows), n in bookkeeping) for n, rows in operator),
             *(EventSpec(n, "timer", tuple(rows)) for n, rows in timers),
         ),
     )

@@ -8,6 +8,7 @@ a late or retried projection of an older state never overwrites a newer one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
@@ -23,6 +24,7 @@ from models.calendar import Clock, ClockKind
 from models.contracts import RecordKind
 from models.enrollment import EnrollmentState, standing
 from models.jurisdictions import enrollment_contractor
+from models.records import EventRecord
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -74,6 +76,9 @@ class ApplicationRowData(SQLModel):
     next_deadline: date | None = Field(default=None, index=True)
     next_deadline_kind: str | None = Field(default=None, max_length=40)
     open_findings: int = 0
+    # Who works on it (event assigned) and the day it entered its current status.
+    assignee: str | None = Field(default=None, index=True, max_length=200)
+    status_since: date | None = Field(default=None, index=True)
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(index=True, sa_type=UtcDateTime)
     projected_seq: int = 0
@@ -205,6 +210,26 @@ def _deadlines(clocks: list[Clock]) -> list[DeadlineProjection]:
     ]
 
 
+def status_since(events: Sequence[EventRecord[Any]], otherwise: date) -> date:
+    """The day the record entered its current status: the date of the last logged event that
+    changed it (bookkeeping and other same-status events do not), else `otherwise` (for the
+    line that created the record, too: an imported enrollment is active since its effective
+    date, not since it was imported)."""
+    for record in reversed(events):
+        if record.from_status is None:
+            break
+        if record.from_status != record.to_status:
+            when: date = record.event_date
+            return when
+    return otherwise
+
+
+def parse_billing_gaps(value: str | None) -> list[tuple[date, date]]:
+    """The (first, last) days of an enrollment row's billing gaps."""
+    pairs = (p.split("/", 1) for p in (value or "").split())
+    return [(date.fromisoformat(a), date.fromisoformat(b)) for a, b in pairs]
+
+
 def application_projection(state: ApplicationState) -> ApplicationProjection:
     mac: str | None = None
     if state.details.state:
@@ -233,6 +258,8 @@ def application_projection(state: ApplicationState) -> ApplicationProjection:
         next_deadline=soonest.last_day if soonest else None,
         next_deadline_kind=soonest.kind.value if soonest else None,
         open_findings=len(state.findings),
+        assignee=state.assignee,
+        status_since=status_since(state.events, state.today(state.created_at)),
         created_at=state.created_at,
         updated_at=state.updated_at,
         projected_seq=len(state.events),
@@ -268,6 +295,12 @@ class EnrollmentRowData(SQLModel):
     next_deadline_kind: str | None = Field(default=None, max_length=40)
     open_clocks: int = 0
     unbillable_days: int = 0
+    # Who works on it (event assigned) and the day it entered its current status.
+    assignee: str | None = Field(default=None, index=True, max_length=200)
+    status_since: date | None = Field(default=None, index=True)
+    # Its billing gaps as "first/last" ISO day pairs ("2026-01-01/2026-02-14"), space-separated:
+    # the portfolio sums the part of each inside any period. Few enrollments have one.
+    billing_gaps: str | None = Field(default=None, max_length=2000)
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(index=True, sa_type=UtcDateTime)
     projected_seq: int = 0
@@ -317,6 +350,11 @@ def enrollment_projection(state: EnrollmentState) -> EnrollmentProjection:
         next_deadline_kind=soonest.kind.value if soonest else None,
         open_clocks=len(clocks),
         unbillable_days=sum(g.days for g in state.gaps),
+        assignee=state.assignee,
+        status_since=status_since(state.events, state.status_since or state.effective_date),
+        # The latest 80 fit the column (each pair is 21 characters and a space).
+        billing_gaps=" ".join(f"{g.deactivated_from}/{g.through}" for g in state.gaps[-80:])
+        or None,
         created_at=state.created_at,
         updated_at=state.updated_at,
         projected_seq=state.seq,

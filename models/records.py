@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +23,12 @@ from models.text import Line, Paragraph
 
 Actor = Annotated[Line, Field(min_length=1, max_length=200)]
 Reason = Annotated[Paragraph, Field(min_length=1, max_length=2000)]
+# Who works on a record: a short free-text name or email (the team's own convention).
+Assignee = Annotated[Line, Field(min_length=1, max_length=200)]
+NoteText = Annotated[Paragraph, Field(min_length=1, max_length=2000)]
+# A record keeps its latest notes; older ones stay in its log and the audit trail. Bounded so
+# a decades-long enrollment's state (carried across continue-as-new) does not grow forever.
+MAX_NOTES = 50
 
 Status = TypeVar("Status", bound=str)
 S = TypeVar("S", bound=StrEnum)
@@ -58,6 +64,8 @@ class OperatorEvent(BaseModel):
 
     date_field: ClassVar[str | None] = None
     rows: ClassVar[tuple[Row[Any], ...]] = ()
+    # Keeps the record (who works on it, notes) without moving it: see BookkeepingEvent.
+    bookkeeping: ClassVar[bool] = False
     catalog: ClassVar[list[type[OperatorEvent]]]
 
     event: str
@@ -91,6 +99,11 @@ class OperatorEvent(BaseModel):
 def operator_rows(catalog: Sequence[type[OperatorEvent]]) -> list[tuple[str, Sequence[Row[Any]]]]:
     """The operator half of a lifecycle table, from the events' own declarations."""
     return [(m.event_name(), m.rows) for m in catalog]
+
+
+def bookkeeping_events(catalog: Sequence[type[OperatorEvent]]) -> list[str]:
+    """The names of the catalog's bookkeeping events (models/lifecycle.py `assemble`)."""
+    return [m.event_name() for m in catalog if m.bookkeeping]
 
 
 def event_models(catalog: Sequence[type[OperatorEvent]]) -> dict[str, type[OperatorEvent]]:
@@ -269,3 +282,99 @@ def event_notice(
         body=" ".join(notes) or f"{event} recorded.",
         status=after.value,
     )
+
+
+class RecordNote(BaseModel):
+    """A note an operator left on a record: free text, with who wrote it and when."""
+
+    seq: int
+    text: str
+    actor: str
+    role: str | None = None
+    recorded_at: datetime
+
+
+class KeptRecord(Protocol):
+    """What bookkeeping events change on a record's state (both lifecycles have it)."""
+
+    assignee: str | None
+    notes: list[RecordNote]
+
+
+class BookkeepingEvent(OperatorEvent):
+    """An event that keeps the record without moving it: it changes no status, opens and
+    closes no clock, and leaves an engine consequence's late-recording grace running (it is
+    not an outcome). Audited like any event: who, when and why are in the record's log and in
+    the workflow history. A lifecycle's concrete event mixes one of these into its own base."""
+
+    bookkeeping: ClassVar[bool] = True
+
+    def keep(self, state: KeptRecord, seq: int, now: datetime) -> str:
+        """Change `state` (a copy) and say what changed, for the record's log."""
+        raise NotImplementedError
+
+
+class Assignment(BookkeepingEvent):
+    """Who works on the record now; null unassigns it."""
+
+    assignee: Assignee | None
+
+    def keep(self, state: KeptRecord, seq: int, now: datetime) -> str:
+        state.assignee = self.assignee
+        return f"Assigned to {self.assignee}." if self.assignee else "Unassigned."
+
+
+class NoteAddition(BookkeepingEvent):
+    """A free-text note on the record (what was said on a call, where a document is)."""
+
+    text: NoteText
+
+    def keep(self, state: KeptRecord, seq: int, now: datetime) -> str:
+        note = RecordNote(
+            seq=seq, text=self.text, actor=self.actor, role=self.role, recorded_at=now
+        )
+        state.notes = [*state.notes, note][-MAX_NOTES:]
+        return "Note added."
+
+
+KeptT = TypeVar("KeptT", bound=BaseModel)
+
+
+def keep_record(
+    state: KeptT,
+    request: OperatorEvent,
+    now: datetime,
+    *,
+    seq: int,
+    status: StrEnum,
+    today: date,
+    line: type[EventRecord[Any]],
+    events: list[Any],
+) -> None:
+    """Apply a bookkeeping event to `state` (already a copy) and log it at `seq`; the status
+    stays as it is."""
+    assert isinstance(request, BookkeepingEvent)
+    said = request.keep(state, seq, now)  # type: ignore[arg-type]
+    state.updated_at = now  # type: ignore[attr-defined]
+    record_line(
+        events,
+        line,
+        seq=seq,
+        event=request.event,
+        actor=request.actor,
+        role=request.role,
+        reason=request.reason,
+        when=today,
+        now=now,
+        before=status,
+        after=status,
+        notes=[said],
+    )
+
+
+def check_bookkeeping(
+    lifecycle: Lifecycle[S], status: S, refuse: Refusals, event: str, ended: str
+) -> None:
+    """Refuse a bookkeeping event in a state its rows leave out."""
+    if not lifecycle.allows(status, event):
+        raise refuse.illegal(event, lifecycle.name, ended)

@@ -26,6 +26,7 @@ from models.clocks import ClosedClock
 from models.contracts import Incident
 from models.forms import FeeDecision, Form, Purpose
 from models.privacy import REDACTED, mask_tin
+from models.records import MAX_NOTES, RecordNote
 
 
 class ApplicationDetailsView(BaseModel):
@@ -126,6 +127,13 @@ class ApplicationView(BaseModel):
     reminders_sent: list[str]
     findings: list[Finding]
     events: list[ApplicationEventRecord] = Field(description="Its own log, oldest first")
+    assignee: str | None = Field(
+        description="Who works on it (event assigned; null: nobody)", default=None
+    )
+    notes: list[RecordNote] = Field(
+        description=f"The latest {MAX_NOTES} notes (event note_added), oldest first",
+        default_factory=list,
+    )
     side_effects_pending: int = SIDE_EFFECTS_PENDING
     incidents: list[Incident] = INCIDENTS
 
@@ -181,6 +189,10 @@ class ApplicationListItem(BaseModel):
     next_deadline: date | None = Field(description="The last day of its soonest open clock")
     next_deadline_kind: str | None
     open_findings: int
+    assignee: str | None = Field(default=None, description="Who works on it (event assigned)")
+    status_since: date | None = Field(
+        default=None, description="The day it entered its current status"
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -30,6 +30,7 @@ from models.enrollment import (
 )
 from models.enrollment.state import ChangeRecord
 from models.forms import Form
+from models.records import MAX_NOTES, RecordNote
 
 
 class EnrollmentView(BaseModel):
@@ -94,6 +95,13 @@ class EnrollmentView(BaseModel):
     closed_clocks: list[ClosedClock]
     reminders_sent: list[str]
     events: list[EnrollmentEventRecord] = Field(description="This cycle's log, oldest first")
+    assignee: str | None = Field(
+        description="Who works on it (event assigned; null: nobody)", default=None
+    )
+    notes: list[RecordNote] = Field(
+        description=f"The latest {MAX_NOTES} notes (event note_added), oldest first",
+        default_factory=list,
+    )
     side_effects_pending: int = SIDE_EFFECTS_PENDING
     incidents: list[Incident] = INCIDENTS
     past_cycles: list[CycleSummary]
@@ -145,6 +153,10 @@ class EnrollmentListItem(BaseModel):
     next_deadline_kind: str | None
     open_clocks: int
     unbillable_days: int
+    assignee: str | None = Field(default=None, description="Who works on it (event assigned)")
+    status_since: date | None = Field(
+        default=None, description="The day it entered its current status"
+    )
     created_at: datetime
     updated_at: datetime
 

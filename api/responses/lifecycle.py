@@ -17,6 +17,14 @@ class LifecycleEvent(BaseModel):
         description="Operator events only: each field of `data`, whether it is required, and "
         "its JSON schema",
     )
+    bookkeeping: bool | MISSING = Field(
+        default=MISSING,
+        description="True: it keeps the record (assignee, notes) without moving it; it is "
+        "allowed in `states` and is never a transition",
+    )
+    states: list[str] | MISSING = Field(
+        default=MISSING, description="Bookkeeping events only: the states it may be recorded in"
+    )
 
 
 class LifecycleTransition(BaseModel):

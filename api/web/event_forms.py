@@ -26,6 +26,8 @@ class FormField:
     required: bool
     options: tuple[str, ...] = ()
     hint: str = ""
+    # Required but may be null (an assignee: empty unassigns): an empty field sends null.
+    nullable: bool = False
 
 
 def _resolve(spec: Mapping[str, Any], defs: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool]:
@@ -49,7 +51,7 @@ def event_fields(model: type[BaseModel]) -> tuple[FormField, ...]:
     for name, raw in schema.get("properties", {}).items():
         if name in COMMON:
             continue
-        spec, _ = _resolve(raw, defs)
+        spec, nullable = _resolve(raw, defs)
         hint = str(raw.get("description") or spec.get("description") or "").split("\n")[0]
         if "enum" in spec:
             kind, options = "choice", tuple(str(v) for v in spec["enum"])
@@ -65,7 +67,8 @@ def event_fields(model: type[BaseModel]) -> tuple[FormField, ...]:
         else:
             kind, options = "json", ()
             hint = hint or "A JSON object"
-        out.append(FormField(name, words(name).capitalize(), kind, name in required, options, hint))
+        label = words(name).capitalize()
+        out.append(FormField(name, label, kind, name in required, options, hint, nullable))
     return tuple(out)
 
 
@@ -88,6 +91,8 @@ def event_data(fields: Sequence[FormField], form: Mapping[str, Any]) -> dict[str
             continue
         text = raw.strip() if isinstance(raw, str) else ""
         if not text:
+            if f.required and f.nullable:
+                data[f.name] = None
             continue
         if f.kind == "lines":
             data[f.name] = [line.strip() for line in text.splitlines() if line.strip()]

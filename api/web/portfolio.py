@@ -1,6 +1,8 @@
 """Portfolio: where the workload bunches up. Revalidation due dates per month for the next 36
-months as a bar chart, enrollments and applications counted by status and MAC, and how long
-applications have sat since their last change. All from the read model, grouped in SQL."""
+months as a bar chart, enrollments and applications counted by status and MAC, open applications
+by how long they have been in their current status, and the unbillable days of the last 12
+months. All from the read model, grouped in SQL (the few enrollments with a billing gap are
+summed here: only the part of each gap inside the 12 months counts)."""
 
 from __future__ import annotations
 
@@ -23,15 +25,17 @@ from api.web.pages import render
 from api.web.session import Viewer
 from api.web.svg import Bar, bar_chart_svg
 from models.application.status import FINAL_STATUSES
-from models.calendar import add_months, local_date
-from models.read_model import ApplicationRow, EnrollmentRow
+from models.calendar import add_days, add_months, local_date
+from models.read_model import ApplicationRow, EnrollmentRow, parse_billing_gaps
 
 router = APIRouter(prefix="/app")
 
 MONTHS = 36
-# Days since an open application's last recorded change.
+# Days an open application has been in its current status (read-model status_since).
 AGES = ((0, 7, "under a week"), (7, 30, "1 to 4 weeks"), (30, 90, "1 to 3 months"))
 OLDEST = "over 3 months"
+# Rows projected before status_since existed (revision 0004) until their next projection.
+UNKNOWN_AGE = "not known yet"
 
 
 @dataclass
@@ -42,11 +46,26 @@ class Portfolio:
     ages: dict[str, int] = field(default_factory=dict)
     unbillable_days: int = 0
     enrollments_with_gaps: int = 0
+    # The same, counting only the days of each gap inside the last 12 months.
+    gap_days_12_months: int = 0
+    enrollments_with_gaps_12_months: int = 0
+    gap_window: tuple[date, date] | None = None
+
+
+def gap_days_within(gaps: list[tuple[date, date]], first: date, last: date) -> int:
+    """The days of `gaps` (each first and last day, inclusive) that fall in [first, last]."""
+    return sum(max(0, (min(b, last) - max(a, first)).days + 1) for a, b in gaps)
 
 
 def fetch_portfolio(
-    engine: Engine, first_month: date, now: datetime, organization_id: str | None
+    engine: Engine,
+    first_month: date,
+    now: datetime,
+    organization_id: str | None,
+    today: date | None = None,
 ) -> Portfolio:
+    """`today` (the portfolio's own zone) dates the ages and the 12 months of gaps."""
+    today = today or now.date()
     end = add_months(first_month, MONTHS)
     due = col(EnrollmentRow.revalidation_due_date)
     org_e = [col(EnrollmentRow.organization_id) == organization_id] if organization_id else []
@@ -69,14 +88,15 @@ def fetch_portfolio(
             .where(*org_a)
             .group_by(col(ApplicationRow.status), col(ApplicationRow.mac_jurisdiction))
         ).all()
+        since = col(ApplicationRow.status_since)
         ages: dict[str, int] = {}
         for low, high, label in AGES:
             ages[label] = int(
                 s.execute(
                     sql_select(func.count()).where(
                         open_apps,
-                        col(ApplicationRow.updated_at) <= now - timedelta(days=low),
-                        col(ApplicationRow.updated_at) > now - timedelta(days=high),
+                        since <= today - timedelta(days=low),
+                        since > today - timedelta(days=high),
                         *org_a,
                     )
                 ).scalar_one()
@@ -84,15 +104,29 @@ def fetch_portfolio(
         ages[OLDEST] = int(
             s.execute(
                 sql_select(func.count()).where(
-                    open_apps, col(ApplicationRow.updated_at) <= now - timedelta(days=90), *org_a
+                    open_apps, since <= today - timedelta(days=90), *org_a
                 )
             ).scalar_one()
         )
+        unknown = int(
+            s.execute(
+                sql_select(func.count()).where(open_apps, since.is_(None), *org_a)
+            ).scalar_one()
+        )
+        if unknown:
+            ages[UNKNOWN_AGE] = unknown
         gaps = s.execute(
             sql_select(
                 func.coalesce(func.sum(col(EnrollmentRow.unbillable_days)), 0), func.count()
             ).where(col(EnrollmentRow.unbillable_days) > 0, *org_e)
         ).one()
+        with_gaps = s.execute(
+            sql_select(col(EnrollmentRow.billing_gaps)).where(
+                col(EnrollmentRow.billing_gaps).is_not(None), *org_e
+            )
+        ).scalars()
+        window = (add_days(add_months(today, -12), 1), today)
+        in_window = [gap_days_within(parse_billing_gaps(g), *window) for g in with_gaps]
     per_month: Counter[date] = Counter()
     for day, n in by_day:
         per_month[day.replace(day=1)] += int(n)
@@ -103,6 +137,9 @@ def fetch_portfolio(
         ages=ages,
         unbillable_days=int(gaps[0]),
         enrollments_with_gaps=int(gaps[1]),
+        gap_days_12_months=sum(in_window),
+        enrollments_with_gaps_12_months=sum(1 for n in in_window if n),
+        gap_window=window,
     )
 
 
@@ -132,7 +169,7 @@ async def portfolio_page(
     first = today.replace(day=1)
     org = (organization or "").strip() or None
     data = await asyncio.to_thread(
-        fetch_portfolio, engine_of(request), first, now.astimezone(UTC), org
+        fetch_portfolio, engine_of(request), first, now.astimezone(UTC), org, today
     )
     bars = [
         Bar(

@@ -154,6 +154,8 @@ async def _page(
         recorded=request.query_params.get("recorded"),
         new_key=lambda: uuid.uuid4().hex,
         timeline=list(reversed(view.events)),
+        bookkeeping=kind.lifecycle.bookkeeping_events,
+        notes=list(reversed(view.notes)),
         notifications=notifications,
     )
 

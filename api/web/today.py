@@ -5,6 +5,7 @@ server-side paging, and the same list as CSV and as a calendar (api/deadline_fee
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -17,7 +18,7 @@ from api.responses.deadlines import DeadlinesView
 from api.routes.deadlines import STANDING
 from api.temporal import now_of, settings_of
 from api.web.pages import render
-from api.web.session import Viewer
+from api.web.session import Viewer, WebSession
 from api.web.today_query import EXPORT_LIMIT, PER_PAGE, TodayFilters, fetch_today
 from models.application import ApplicationStatus
 from models.calendar import ClockKind, EnrollmentClockKind, local_date
@@ -56,6 +57,7 @@ def _filters(
     status: Many = None,
     kind: Many = None,
     within: Annotated[str | None, Query(max_length=4)] = None,
+    assignee: Text = None,
 ) -> TodayFilters:
     """The filters of the page and of its exports, each value checked (a bad one answers 422
     naming the parameter and the values it takes); an empty value ("Any") is no filter."""
@@ -71,10 +73,19 @@ def _filters(
         statuses=tuple(choices("status", [s for s in status or [] if s not in blank], STATUSES)),
         kinds=tuple(choices("kind", [k for k in kind or [] if k not in blank], KINDS)),
         within_days=WITHIN[choices("within", [within], WITHIN)[0]] if within else None,
+        assignee=(assignee or "").strip() or None,
     )
 
 
+def mine(filters: TodayFilters, session: WebSession) -> TodayFilters:
+    """ "mine" stands for the signed-in actor (what an assignment to oneself records)."""
+    if filters.assignee == MINE:
+        return replace(filters, assignee=session.principal.actor)
+    return filters
+
+
 Filters = Annotated[TodayFilters, Depends(_filters)]
+MINE = "mine"
 
 
 @router.get("/today", response_class=HTMLResponse)
@@ -91,7 +102,7 @@ async def today_page(
     result = await asyncio.to_thread(
         fetch_today,
         engine_of(request),
-        filters,
+        mine(filters, session),
         today,
         settings.default_time_zone,
         page=page,
@@ -142,6 +153,7 @@ def _params(f: TodayFilters) -> dict[str, Any]:
         "status": list(f.statuses),
         "kind": list(f.kinds),
         "within": _within(f),
+        "assignee": f.assignee,
     }
     return {k: v for k, v in out.items() if v}
 
@@ -171,7 +183,7 @@ async def _export(request: Request, filters: TodayFilters) -> tuple[DeadlinesVie
 
 @router.get("/today.csv")
 async def today_csv(request: Request, session: Viewer, filters: Filters) -> Response:
-    view, _ = await _export(request, filters)
+    view, _ = await _export(request, mine(filters, session))
     return Response(
         deadlines_csv(view),
         media_type="text/csv",
@@ -181,7 +193,7 @@ async def today_csv(request: Request, session: Viewer, filters: Filters) -> Resp
 
 @router.get("/today.ics")
 async def today_ics(request: Request, session: Viewer, filters: Filters) -> Response:
-    view, now = await _export(request, filters)
+    view, now = await _export(request, mine(filters, session))
     return Response(
         deadlines_ics(view, now),
         media_type="text/calendar",

@@ -41,6 +41,8 @@ class TodayFilters:
     statuses: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     within_days: int | None = None
+    # Who works on the record (event assigned): a name as recorded, compared exactly.
+    assignee: str | None = None
 
 
 @dataclass
@@ -51,6 +53,7 @@ class TodayItem:
     web_tracking_id: str | None = None
     state: str | None = None
     mac: str | None = None
+    assignee: str | None = None
 
 
 @dataclass
@@ -114,6 +117,19 @@ def _clock_search(q: str) -> ColumnElement[bool]:
     )
 
 
+def _clock_assignee(who: str) -> ColumnElement[bool]:
+    """Clocks of the records assigned to `who`: found by the indexed assignee columns first,
+    then their clocks by workflow id (as the search does), so no join to count them."""
+    return or_(
+        col(DeadlineRow.workflow_id).in_(
+            sql_select(col(ApplicationRow.workflow_id)).where(col(ApplicationRow.assignee) == who)
+        ),
+        col(DeadlineRow.workflow_id).in_(
+            sql_select(col(EnrollmentRow.workflow_id)).where(col(EnrollmentRow.assignee) == who)
+        ),
+    )
+
+
 def _clock_columns() -> dict[str, Any]:
     return {
         "name": func.coalesce(col(ApplicationRow.legal_name), col(EnrollmentRow.legal_name)),
@@ -124,6 +140,7 @@ def _clock_columns() -> dict[str, Any]:
             col(ApplicationRow.mac_jurisdiction), col(EnrollmentRow.mac_jurisdiction)
         ),
         "form": func.coalesce(col(ApplicationRow.form), col(EnrollmentRow.form)),
+        "assignee": func.coalesce(col(ApplicationRow.assignee), col(EnrollmentRow.assignee)),
         "npi": col(DeadlineRow.npi),
         "record_id": col(DeadlineRow.record_id),
         "status": col(DeadlineRow.record_status),
@@ -138,6 +155,7 @@ def _standing_columns() -> dict[str, Any]:
         "state": col(EnrollmentRow.state),
         "mac": col(EnrollmentRow.mac_jurisdiction),
         "form": col(EnrollmentRow.form),
+        "assignee": col(EnrollmentRow.assignee),
         "npi": col(EnrollmentRow.npi),
         "record_id": col(EnrollmentRow.enrollment_id),
         "status": col(EnrollmentRow.status),
@@ -146,13 +164,18 @@ def _standing_columns() -> dict[str, Any]:
 
 
 def _conditions(
-    f: TodayFilters, columns: dict[str, Any], search: Callable[[str], ColumnElement[bool]]
+    f: TodayFilters,
+    columns: dict[str, Any],
+    search: Callable[[str], ColumnElement[bool]],
+    assigned: Callable[[str], ColumnElement[bool]],
 ) -> list[ColumnElement[bool]]:
     out: list[ColumnElement[bool]] = []
     if f.q:
         out.append(search(f.q))
     if f.organization_id:
         out.append(columns["organization_id"] == f.organization_id)
+    if f.assignee:
+        out.append(assigned(f.assignee))
     for name, values in (
         ("mac", f.macs),
         ("state", f.states),
@@ -175,10 +198,11 @@ def _clock_query(f: TodayFilters, today: date) -> Any:
             columns["web_tracking_id"],
             columns["state"],
             columns["mac"],
+            columns["assignee"],
         )
         .outerjoin(ApplicationRow, col(ApplicationRow.workflow_id) == col(DeadlineRow.workflow_id))
         .outerjoin(EnrollmentRow, col(EnrollmentRow.workflow_id) == col(DeadlineRow.workflow_id))
-        .where(*_conditions(f, columns, _clock_search))
+        .where(*_conditions(f, columns, _clock_search, _clock_assignee))
     )
     kinds = [k for k in f.kinds if k != STANDING]
     if f.kinds:
@@ -192,7 +216,9 @@ def _standing_query(f: TodayFilters) -> Any:
     columns = _standing_columns()
     return select(EnrollmentRow).where(
         col(EnrollmentRow.action_since).is_not(None),
-        *_conditions(f, columns, lambda q: _search(q, columns)),
+        *_conditions(
+            f, columns, lambda q: _search(q, columns), lambda who: columns["assignee"] == who
+        ),
     )
 
 
@@ -202,7 +228,7 @@ def _clock_count_query(f: TodayFilters, today: date) -> Any:
     if f.states or f.macs or f.forms:
         return _clock_query(f, today)
     query = sql_select(col(DeadlineRow.deadline_id)).where(
-        *_conditions(f, _clock_columns(), _clock_search)
+        *_conditions(f, _clock_columns(), _clock_search, _clock_assignee)
     )
     kinds = [k for k in f.kinds if k != STANDING]
     if f.kinds:
@@ -285,7 +311,9 @@ def fetch_today(
             )
             for e in rows:
                 d = standing_item(e, today, zone)
-                items.append(TodayItem(d, "standing", e.ptan, None, e.state, e.mac_jurisdiction))
+                items.append(
+                    TodayItem(d, "standing", e.ptan, None, e.state, e.mac_jurisdiction, e.assignee)
+                )
         room = per_page - len(items)
         key = decode_after(after) if after and not items else None
         if with_clocks and room > 0:
@@ -296,9 +324,9 @@ def fetch_today(
                 ordered = ordered.where(_after(key))
             else:
                 ordered = ordered.offset(max(0, start - n_standing))
-            for row, name, ptan, wtid, state, mac in s.execute(ordered.limit(room)):
+            for row, name, ptan, wtid, state, mac, assignee in s.execute(ordered.limit(room)):
                 d = clock_item(row, name, today)
-                items.append(TodayItem(d, bucket(d), ptan, wtid, state, mac))
+                items.append(TodayItem(d, bucket(d), ptan, wtid, state, mac, assignee))
     clock_items = [i for i in items if i.bucket != "standing"]
     next_after = encode_after(clock_items[-1].deadline) if clock_items else None
     return TodayPage(items, total, page, pages, next_after=next_after)

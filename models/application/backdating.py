@@ -49,6 +49,8 @@ def state_for_event(
         prior = prior.model_copy(deep=True)
         prior.events = [e.model_copy() for e in state.events]
         prior.reminders_sent = list(state.reminders_sent)
+        # Bookkeeping recorded since (assignee, notes) is no part of what is withdrawn.
+        prior.assignee, prior.notes = state.assignee, list(state.notes)
         # Keep the record whole: the withdrawn expiry is no closure, and the clocks the
         # consequence opened (the grace, an engine denial's windows) end as superseded.
         still_open = {c.clock_id for c in prior.clocks}

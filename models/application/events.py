@@ -21,7 +21,7 @@ from models.application.status import OPEN_AFTER_SUBMIT
 from models.application.status import ApplicationStatus as _S
 from models.identifiers import PTAN, EnrollmentId, MacCaseNumber, WebTrackingId
 from models.lifecycle import Row, row
-from models.records import OperatorEvent, event_models
+from models.records import Assignment, NoteAddition, OperatorEvent, event_models
 from models.signatures import SignerKind
 from models.text import Paragraph2000, Text100, Text500
 
@@ -338,6 +338,25 @@ class Withdrawn(ApplicationOperatorEvent):
 
     event: Literal["withdrawn"] = "withdrawn"
     requested_on: date | None = None
+
+
+# Bookkeeping (who works on the application, notes): in every state, final ones included. A
+# final application's workflow still runs while a clock is open (a denial's reconsideration
+# window, the late-recording grace of a rejection), and that is when the team works on it; once
+# the workflow completes the application is closed and takes no event at all.
+_EVERY_STATE: Rows = (row(*_S),)
+
+
+class Assigned(Assignment, ApplicationOperatorEvent):
+    rows: ClassVar[Rows] = _EVERY_STATE
+
+    event: Literal["assigned"] = "assigned"
+
+
+class NoteAdded(NoteAddition, ApplicationOperatorEvent):
+    rows: ClassVar[Rows] = _EVERY_STATE
+
+    event: Literal["note_added"] = "note_added"
 
 
 # Event name -> its payload model (the API documents and validates `data` per event with it).

@@ -6,7 +6,7 @@ from models.application.events import ApplicationOperatorEvent
 from models.application.status import FINAL_STATUSES, GUARDS, ApplicationStatus
 from models.application.timers import TIMERS
 from models.lifecycle import Lifecycle, assemble
-from models.records import operator_rows
+from models.records import bookkeeping_events, operator_rows
 
 APPLICATION_LIFECYCLE: Lifecycle[ApplicationStatus] = assemble(
     "application",
@@ -16,4 +16,5 @@ APPLICATION_LIFECYCLE: Lifecycle[ApplicationStatus] = assemble(
     guards=GUARDS,
     operator=operator_rows(ApplicationOperatorEvent.catalog),
     timers=[(t.event, t.rows) for t in TIMERS.values()],
+    bookkeeping=bookkeeping_events(ApplicationOperatorEvent.catalog),
 )

@@ -51,7 +51,7 @@ from models.calendar import ClockKind
 from models.checks import presubmission_findings
 from models.clocks import ClockStep
 from models.forms import application_fee
-from models.records import EventRefused, OperatorEvent, Outcome, event_notice
+from models.records import EventRefused, OperatorEvent, Outcome, event_notice, keep_record
 from models.rules import RuleKey
 
 _K = ClockKind
@@ -62,6 +62,19 @@ def apply_event(
 ) -> Outcome[ApplicationState]:
     """Apply an operator event that `check_event` accepted, then settle any clock it left
     already expired. Returns a new state; the input is not modified."""
+    if request.bookkeeping:  # keeps the record, moves nothing (models/records.py)
+        kept = state.model_copy(deep=True)
+        keep_record(
+            kept,
+            request,
+            now,
+            seq=len(kept.events) + 1,
+            status=kept.status,
+            today=kept.today(now),
+            line=ApplicationEventRecord,
+            events=kept.events,
+        )
+        return Outcome(state=kept)
     state, withdrawal, earlier = state_for_event(state, request, now)
     state = state.model_copy(deep=True)
     today = state.today(now)

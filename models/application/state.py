@@ -15,7 +15,7 @@ from models.clocks import ClosedClock, next_wake
 from models.contracts import Incident
 from models.data_checks import FindingDisposition
 from models.forms import FeeDecision, Form, Purpose
-from models.records import EventRecord
+from models.records import EventRecord, RecordNote
 
 
 class DevelopmentRequest(BaseModel):
@@ -88,6 +88,9 @@ class ApplicationState(BaseModel):
     # The facts of the findings already told in a notice (each is told once).
     findings_told: list[str] = Field(default_factory=list)
     events: list[ApplicationEventRecord] = Field(default_factory=list)
+    # Bookkeeping (models/records.py BookkeepingEvent): who works on it, the latest notes.
+    assignee: str | None = None
+    notes: list[RecordNote] = Field(default_factory=list)
     # The state just before the engine applied a consequence, kept while an on-time event
     # recorded late may still withdraw it (rule late_recording_grace).
     before_consequence: ApplicationState | None = None

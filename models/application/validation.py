@@ -30,7 +30,7 @@ from models.calendar import ClockKind
 from models.checks import blocking, presubmission_findings
 from models.clocks import open_clock_of
 from models.data_checks import blocking_external
-from models.records import OperatorEvent, Refusals, check_allowed
+from models.records import OperatorEvent, Refusals, check_allowed, check_bookkeeping
 from models.signatures import signer_problem
 
 _FLAGS = (
@@ -56,6 +56,9 @@ def merged_details(
 def check_event(state: ApplicationState, request: OperatorEvent, now: datetime) -> None:
     """Refuse (raise EventRefused) anything the lifecycle or the data do not allow.
     Pure and side-effect free: safe in a Temporal update validator."""
+    if request.bookkeeping:
+        check_bookkeeping(APPLICATION_LIFECYCLE, state.status, refusals(state), request.event, "")
+        return
     state, _, _ = state_for_event(state, request, now)
     refuse = refusals(state)
     allowed = allowed_events(state)

@@ -279,6 +279,12 @@ def next_cycle_state(state: EnrollmentState) -> EnrollmentStart:
         past_cycles=list(state.past_cycles),
         findings=list(state.findings),
         dispositions=list(state.dispositions),
+        status_since=next(
+            (e.event_date for e in reversed(state.events) if e.from_status != e.to_status),
+            state.status_since,
+        ),
+        assignee=state.assignee,
+        notes=list(state.notes),
     )
     return EnrollmentStart(
         enrollment_id=state.enrollment_id,

@@ -14,7 +14,7 @@ from models.enrollment.status import ENROLLED, NOT_ENDED, REVOCATION
 from models.enrollment.status import EnrollmentStatus as _N
 from models.identifiers import EnrollmentId
 from models.lifecycle import Row, row
-from models.records import OperatorEvent, event_models
+from models.records import Assignment, NoteAddition, OperatorEvent, event_models
 from models.rules import NO_BAR_YEARS, RuleKey, rule
 from models.text import Line, Paragraph2000, Text100
 
@@ -345,6 +345,24 @@ class VoluntarilyTerminated(EnrollmentOperatorEvent):
 
     event: Literal["voluntarily_terminated"] = "voluntarily_terminated"
     effective_date: date
+
+
+# Bookkeeping (who works on the enrollment, notes): in every state, ended ones included, while
+# the workflow runs (an ended enrollment's bar or reactivation clocks still need an owner); the
+# assignee and the latest notes are carried across continue-as-new (cycle.next_cycle_state).
+_EVERY_STATE: Rows = (row(*_N),)
+
+
+class Assigned(Assignment, EnrollmentOperatorEvent):
+    rows: ClassVar[Rows] = _EVERY_STATE
+
+    event: Literal["assigned"] = "assigned"
+
+
+class NoteAdded(NoteAddition, EnrollmentOperatorEvent):
+    rows: ClassVar[Rows] = _EVERY_STATE
+
+    event: Literal["note_added"] = "note_added"
 
 
 # Event name -> its payload model (the API documents and validates `data` per event with it).

@@ -6,7 +6,7 @@ from models.enrollment.events import EnrollmentOperatorEvent
 from models.enrollment.status import FINAL_STATUSES, GUARDS, EnrollmentStatus
 from models.enrollment.timers import TIMERS
 from models.lifecycle import Lifecycle, assemble
-from models.records import operator_rows
+from models.records import bookkeeping_events, operator_rows
 
 ENROLLMENT_LIFECYCLE: Lifecycle[EnrollmentStatus] = assemble(
     "enrollment",
@@ -16,4 +16,5 @@ ENROLLMENT_LIFECYCLE: Lifecycle[EnrollmentStatus] = assemble(
     guards=GUARDS,
     operator=operator_rows(EnrollmentOperatorEvent.catalog),
     timers=[(t.event, t.rows) for t in TIMERS.values()],
+    bookkeeping=bookkeeping_events(EnrollmentOperatorEvent.catalog),
 )

@@ -63,7 +63,7 @@ from models.enrollment.state import ChangeRecord, EnrollmentEventRecord, Enrollm
 from models.enrollment.status import EnrollmentStatus
 from models.enrollment.timers import CYCLE_CLOCKS
 from models.forms import Form, is_dmepos
-from models.records import EventRefused, OperatorEvent, Outcome, event_notice
+from models.records import EventRefused, OperatorEvent, Outcome, event_notice, keep_record
 from models.rules import RuleKey
 
 _K = EnrollmentClockKind
@@ -75,6 +75,19 @@ def apply_event(
 ) -> Outcome[EnrollmentState]:
     """Apply an event `check_event` accepted, then settle any clock already due."""
     state = state.model_copy(deep=True)
+    if request.bookkeeping:  # keeps the record, moves nothing (models/records.py)
+        state.seq += 1
+        keep_record(
+            state,
+            request,
+            now,
+            seq=state.seq,
+            status=state.status,
+            today=state.today(now),
+            line=EnrollmentEventRecord,
+            events=state.events,
+        )
+        return Outcome(state=state)
     event = request.event
     today = state.today(now)
     when = request.event_date() or today

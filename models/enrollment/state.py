@@ -32,7 +32,7 @@ from models.identifiers import (
     StateCode,
     is_provisional_enrollment_id,
 )
-from models.records import Actor, EventRecord, Reason
+from models.records import Actor, EventRecord, Reason, RecordNote
 from models.text import Text200, Text300
 
 MAX_CYCLE_SUMMARIES = 40  # 200 years of 5-year cycles: bounded, never trimmed in practice
@@ -141,6 +141,11 @@ class CycleCarryOver(BaseModel):
     past_cycles: list[CycleSummary] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     dispositions: list[FindingDisposition] = Field(default_factory=list)
+    # Who works on the enrollment and the latest notes outlive the cycle, and so does the day
+    # it entered its status (the next run's log starts with a "continued" line).
+    status_since: date | None = None
+    assignee: str | None = None
+    notes: list[RecordNote] = Field(default_factory=list)
 
 
 class EnrollmentStart(BaseModel):
@@ -253,6 +258,11 @@ class EnrollmentState(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     # Operators' decisions on suspected exclusion matches (update record_finding_disposition).
     dispositions: list[FindingDisposition] = Field(default_factory=list)
+    # The day the status was entered, as carried from an earlier run (None: in this run's log).
+    status_since: date | None = None
+    # Bookkeeping (models/records.py BookkeepingEvent): who works on it, the latest notes.
+    assignee: str | None = None
+    notes: list[RecordNote] = Field(default_factory=list)
     # Set when a revalidation is approved: the workflow should continue as new.
     cycle_completed: bool = False
     # Whether a revocation takes effect 30 days after its notice with CAP and reconsideration

@@ -34,7 +34,7 @@ from models.enrollment.lifecycle import ENROLLMENT_LIFECYCLE
 from models.enrollment.state import EnrollmentState
 from models.enrollment.status import EnrollmentStatus
 from models.forms import revalidates
-from models.records import OperatorEvent, Refusals, check_allowed
+from models.records import OperatorEvent, Refusals, check_allowed, check_bookkeeping
 from models.rules import RuleKey, rule
 
 _K = EnrollmentClockKind
@@ -44,6 +44,9 @@ def check_event(state: EnrollmentState, request: OperatorEvent, now: datetime) -
     """Refuse (raise EventRefused) what the lifecycle or the data do not allow. Pure."""
     refuse = refusals(state)
     ended = " The enrollment has ended." if state.is_final else ""
+    if request.bookkeeping:
+        check_bookkeeping(ENROLLMENT_LIFECYCLE, state.status, refuse, request.event, ended)
+        return
     check_allowed(ENROLLMENT_LIFECYCLE, allowed_events(state), refuse, request.event, ended)
     today = state.today(now)
     when = request.event_date() or today

@@ -231,6 +231,17 @@ async def test_every_error_is_a_problem_with_a_type(stack: Stack) -> None:
     submit = await stack.event(app_id, "submit", web_tracking_id="WT-2026-000001")
     closed = assert_problem(submit, 409, "record-closed")
     assert closed["state"] == "withdrawn" and closed["allowed_events"] == []
+    # A closed record takes no bookkeeping either: it is history (reopening is an admin's
+    # audited correction).
+    assign = await stack.event(app_id, "assigned", assignee="bea@example.org")
+    assert assert_problem(assign, 409, "record-closed")["state"] == "withdrawn"
+
+    table = (await stack.http.get("/v1/lifecycle", headers=AUTH)).json()["application"]
+    (assigned,) = [e for e in table["events"] if e["name"] == "assigned"]
+    assert assigned["bookkeeping"] is True and "withdrawn" in assigned["states"]
+    assert assigned["data_fields"]["assignee"]["required"] is True
+    assert "bookkeeping" not in next(e for e in table["events"] if e["name"] == "submit")
+    assert not [t for t in table["transitions"] if t["event"] in ("assigned", "note_added")]
 
 
 async def test_a_failure_no_route_foresaw_is_a_500_problem_without_its_text(

@@ -385,5 +385,46 @@ async def test_recorded_histories_give_a_verifiable_timeline(name: str) -> None:
         assert "synthesized" not in engine["details"]
 
 
+async def test_assignee_and_notes_are_in_the_timeline(stack: Stack) -> None:
+    """Bookkeeping events are audited like any other: who, when, why, and what they kept."""
+    app_id = f"audit-{uuid.uuid4().hex[:8]}"
+    created = await stack.http.post(
+        "/v1/applications",
+        json={
+            "application_id": app_id,
+            "form": "CMS-855I",
+            "purpose": "initial",
+            "details": {"legal_name": "Jane Q. Doe", "npi": "1234567893", "state": "FL"},
+            "reason": "new hire",
+        },
+        headers=headers("operator"),
+    )
+    assert created.status_code == 201, created.text
+    r = await stack.event(app_id, "assigned", "triage", assignee="bea@example.org")
+    assert r.status_code == 200, r.text
+    r = await stack.event(app_id, "note_added", "call", "admin", text=f"EIN {EIN} on file")
+    assert r.status_code == 200, r.text
+    export = (await stack.http.get(f"/v1/audit/{app_id}", headers=headers("auditor"))).json()
+    kept = [e for e in export["timeline"] if e.get("event") in ("assigned", "note_added")]
+    assert [(e["event"], e["actor"], e["reason"], e["summary"]) for e in kept] == [
+        (
+            "assigned",
+            KEYS["operator"][1],
+            "triage",
+            f"assigned by {KEYS['operator'][1]} (operator): Assigned to bea@example.org. "
+            "(stays draft)",
+        ),
+        (
+            "note_added",
+            KEYS["admin"][1],
+            "call",
+            f"note_added by {KEYS['admin'][1]} (admin): Note added. (stays draft)",
+        ),
+    ]
+    assert kept[0]["details"]["data"] == {"assignee": "bea@example.org"}
+    # The note's text is in the audit, with a TIN-shaped value masked as everywhere.
+    assert EIN not in json.dumps(export) and "on file" in kept[1]["details"]["data"]["text"]
+
+
 def test_mask_text() -> None:
     assert mask_text(f"ssn {SSN} ein {EIN}") == "ssn ***-**-6789 ein **-***6789"

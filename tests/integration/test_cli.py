@@ -148,6 +148,17 @@ async def test_applications_create_get_event_list_and_refusals(
     run = await enroll(stack, "applications", "get", first)
     assert run.status == 0, run.stderr
     assert "pending_signature" in run.stdout and "Open deadlines" in run.stdout
+    assert "assignee" not in run.stdout and "Notes" not in run.stdout
+
+    # Assignee and notes: audited events like any other, shown by `get`.
+    for event, pair in (("assigned", "assignee=bea@example.org"), ("note_added", "text=W-9 due")):
+        run = await enroll(stack, "applications", "event", first, event, "-d", pair, "-r", "x")
+        assert run.status == 0, run.stderr
+        assert f"recorded {event} → pending_signature" in run.stderr, run.stderr
+    run = await enroll(stack, "applications", "get", first)
+    assert run.status == 0, run.stderr
+    assert "bea@example.org" in run.stdout and "Notes (latest 5)" in run.stdout
+    assert "W-9 due" in run.stdout and "pending_signature" in run.stdout
 
     # An event the state does not allow: one red line naming the state and the allowed events.
     run = await enroll(stack, "applications", "event", first, "development_responded", "-r", "sent")

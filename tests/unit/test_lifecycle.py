@@ -59,7 +59,10 @@ def test_every_state_is_reachable_from_draft():
 
 def test_every_state_and_event_appears_in_the_table():
     assert {t.source for t in L.transitions} | {t.target for t in L.transitions} == set(S)
-    assert {t.event for t in L.transitions} == set(E)
+    # Bookkeeping events loop on every state: looked up, never part of the course.
+    assert {t.event for t in L.transitions} == set(E) - set(L.bookkeeping_events)
+    for e in L.bookkeeping_events:
+        assert all(L.allows(s, e) for s in S)
 
 
 def test_no_duplicate_rows():
@@ -311,7 +314,8 @@ def test_allowed_events_are_the_operator_rows_without_duplicates(state):
     with_timers = L.allowed_events(state, include_timer_events=True)
     assert set(with_timers) == {t.event for t in L.transitions if t.source == state}
     for e in E:
-        assert L.allows(state, e) == (e in with_timers)
+        assert L.allows(state, e) == (e in with_timers or e in L.bookkeeping_allowed(state))
+    assert L.bookkeeping_allowed(state) == ["assigned", "note_added"]
 
 
 def test_allowed_events_examples():

@@ -8,7 +8,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-TAKEN = ("web-today", "web-record", "web-refused", "web-portfolio", "web-import", "web-auditor")
+TAKEN = (
+    "web-today",
+    "web-record",
+    "web-refused",
+    "web-portfolio",
+    "web-import",
+    "web-auditor",
+    "web-record-assigned",
+    "web-today-mine",
+)
 
 
 def test_the_readme_shows_each_web_app_screenshot_and_each_file_exists() -> None:

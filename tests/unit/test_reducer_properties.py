@@ -37,7 +37,11 @@ L = APPLICATION_LIFECYCLE
 S = ApplicationStatus
 K = ClockKind
 EVENTS = TypeAdapter(ApplicationEventRequest)
-OPERATOR_EVENTS = [e for e in ApplicationEvent if L.is_operator_event(e)]
+# The events of the record's course; bookkeeping (assigned, note_added) moves nothing and is
+# tested in tests/unit/test_bookkeeping.py.
+OPERATOR_EVENTS = [
+    e for e in ApplicationEvent if L.is_operator_event(e) and e not in L.bookkeeping_events
+]
 ZONES = ["America/New_York", "America/Los_Angeles"]
 CLOSING_EVENTS = {"withdrawn", "rejected", "returned"}
 

@@ -127,3 +127,37 @@ async def test_an_enrollment_event_is_recorded_from_its_form(web_stack: WebStack
         )
         assert bad.status_code == 422
         assert "was not recorded" in bad.text and "data.kind" in bad.text
+
+
+async def test_an_enrollment_is_assigned_noted_and_unassigned_from_its_page(
+    web_stack: WebStack,
+) -> None:
+    stack = web_stack
+    enrollment_id = f"I2024{random.randrange(10**10):010d}"
+    today = await stack.today()
+    await stack.enrollment(
+        enrollment_id, npi(806), last_day_of_month(add_months(today, 14)), legal_name="Di Desk"
+    )
+    async with _signed_in(stack) as http:
+        base = f"/app/enrollments/{enrollment_id}"
+        csrf = re.search(r'name="csrf" value="([^"]+)"', (await http.get(base)).text)
+        assert csrf
+        for n, (event, data) in enumerate(
+            (
+                ("assigned", {"data.assignee": "di@example.org"}),
+                ("note_added", {"data.text": "PTAN letter scanned"}),
+                ("assigned", {"data.assignee": ""}),  # empty: unassigned
+            )
+        ):
+            r = await http.post(
+                f"{base}/events",
+                data={"csrf": csrf.group(1), "idempotency_key": f"k{n}", "event": event,
+                      "reason": "desk", **data},
+            )  # fmt: skip
+            assert r.status_code == 303, r.text
+            page = (await http.get(r.headers["location"])).text
+            if n == 1:
+                assert '<strong id="assignee">di@example.org</strong>' in page
+        assert '<strong id="assignee">nobody</strong>' in page
+        assert "PTAN letter scanned" in page and "Unassigned." in page
+        assert '<span class="state" id="state">active</span>' in page

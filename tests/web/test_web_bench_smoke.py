@@ -21,6 +21,7 @@ async def test_the_web_pages_benchmark_produces_figures(tmp_path: Path) -> None:
     assert [c.name for c in cases] == [
         "Today, first page",
         "Today, search 'Provider 77777'",
+        "Today, assignee 'agent-2@example.org'",
         "Today, page 1,000",
         "Today, last page by its Next link",
         "Record page (application)",

@@ -45,6 +45,15 @@ def _seed(engine: Engine) -> None:  # noqa: F811
                     effective_date=date(2021, 1, 1),
                     revalidation_due_date=due,
                     unbillable_days=n % 3,
+                    assignee="ana@example.org" if n % 4 == 0 else None,
+                    # Every fifth: a gap that ends 2025-12-10 (straddles the 12 months' start,
+                    # 2025-12-01) and one inside them; every tenth also one long before.
+                    billing_gaps=(
+                        ("2024-01-01/2024-02-29 " if n % 10 == 0 else "")
+                        + "2025-11-21/2025-12-10 2026-03-01/2026-03-31"
+                    )
+                    if n % 5 == 0
+                    else None,
                     created_at=NOW,
                     updated_at=NOW - timedelta(days=n),
                 )
@@ -152,3 +161,44 @@ def test_the_portfolio_counts_what_the_rows_hold(engine: Engine) -> None:  # noq
     assert data.unbillable_days == sum(e.unbillable_days for e in enrollments)
     only = fetch_portfolio(engine, first, NOW, "org-e")
     assert sum(only.applications.values()) == 0 and sum(only.enrollments.values()) == 40
+
+
+def test_the_portfolio_ages_and_gap_days_of_the_last_12_months(engine: Engine) -> None:  # noqa: F811
+    _seed(engine)
+    data = fetch_portfolio(engine, TODAY.replace(day=1), NOW, None, TODAY)
+    with Session(engine) as s:
+        apps = list(s.exec(select(ApplicationRow)))
+    final = {"approved", "denied", "rejected", "returned", "withdrawn"}
+    ages = Counter()
+    for a in apps:
+        if a.status in final:
+            continue
+        assert a.status_since is not None
+        days = (TODAY - a.status_since).days
+        ages[
+            "under a week"
+            if days < 7
+            else "1 to 4 weeks"
+            if days < 30
+            else "1 to 3 months"
+            if days < 90
+            else "over 3 months"
+        ] += 1
+    assert {k: n for k, n in data.ages.items() if n} == dict(ages) and len(ages) >= 3
+    # 8 enrollments with gaps: 10 days of the first inside 2025-12-01..2026-11-30, all 31 of the
+    # second; the 2024 gap is outside.
+    assert data.gap_window == (date(2025, 12, 1), TODAY)
+    assert (data.gap_days_12_months, data.enrollments_with_gaps_12_months) == (8 * 41, 8)
+
+
+def test_today_filters_by_assignee(engine: Engine) -> None:  # noqa: F811
+    _seed(engine)
+    with Session(engine) as s:
+        apps = {a.workflow_id: a for a in s.exec(select(ApplicationRow))}
+        clocks = list(s.exec(select(DeadlineRow)))
+    who = "agent-2@example.org"
+    want = {c.deadline_id for c in clocks if apps[c.workflow_id].assignee == who}
+    assert want and set(_all(engine, TodayFilters(assignee=who))) == want
+    # An enrollment that needs action now, assigned to Ana (every fourth of org-e).
+    standing = _all(engine, TodayFilters(assignee="ana@example.org"))
+    assert standing and all(i.endswith("/standing") for i in standing)

@@ -570,3 +570,26 @@ async def test_an_enrollment_has_an_audit_timeline(driver: EnrollmentDriver) -> 
         ("created", "created", None, "active"),
         ("event", "claim_activity", "active", "active"),
     ]
+
+
+async def test_assignee_notes_and_status_since_outlive_continue_as_new(
+    driver: EnrollmentDriver,
+) -> None:
+    handle = await driver.start(form="CMS-855I")
+    first_run = (await handle.describe()).run_id
+    state = await driver.send(handle, "assigned", assignee="bea@example.org")
+    assert state.assignee == "bea@example.org" and state.status == S.ACTIVE
+    await driver.send(handle, "note_added", text="Revalidation packet in the shared drive")
+    state = await driver.state(handle)  # its projection done
+    row = driver.row(state.enrollment_id)
+    assert row is not None and row.assignee == "bea@example.org"
+    assert row.status_since == state.effective_date  # active since it took effect
+    await _one_cycle(driver, handle)
+    state = await driver.state(handle)
+    assert (await handle.describe()).run_id != first_run and state.cycle == 2
+    assert state.assignee == "bea@example.org"
+    assert [n.text for n in state.notes] == ["Revalidation packet in the shared drive"]
+    assert state.events[0].event == "continued"  # this run's log starts anew...
+    row = driver.row(state.enrollment_id)
+    assert row is not None and row.assignee == "bea@example.org"
+    assert row.status_since == state.effective_date  # ...but it has been active all along

@@ -18,6 +18,8 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.converter import DataConverter
 
+from models.application import APPLICATION_LIFECYCLE
+from models.enrollment import ENROLLMENT_LIFECYCLE
 from models.privacy import mask, mask_text
 from models.records import EventRecord as _AnyRecord
 
@@ -104,6 +106,13 @@ def event_data(request: dict[str, Any]) -> dict[str, Any]:
     return masked
 
 
+# Events that keep a record without moving it (assignee, notes): their summary says what they
+# kept. No recorded history holds one, so the golden audits do not change.
+BOOKKEEPING = frozenset(
+    APPLICATION_LIFECYCLE.bookkeeping_events + ENROLLMENT_LIFECYCLE.bookkeeping_events
+)
+
+
 def status_text(before: str | None, after: str | None) -> str:
     if before is None:
         return f"-> {after}"
@@ -161,6 +170,9 @@ class TimelineBuilder:
                     break
         status = status_text(record.from_status, record.to_status)
         who = "engine" if engine else f"{record.actor} ({record.role or 'no role'})"
+        if record.event in BOOKKEEPING and record.from_status == record.to_status:
+            # What it kept ("Assigned to ...", "Note added."): it moved nothing.
+            status = f"{mask_text(' '.join(record.notes))} ({status})"
         self.add(
             event,
             "engine" if engine else ("created" if record.event == "created" else "event"),
