@@ -9,6 +9,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from models.rule_model import RuleRef
+
 
 class NoticeKind(StrEnum):
     EVENT = "event"
@@ -26,3 +28,6 @@ class Notice(BaseModel):
     status: str
     clock_id: str | None = None
     due_date: date | None = None
+    # The rule that set the clock behind a reminder or a consequence (None for an event line
+    # and for notices recorded before notices carried it): the message cites it.
+    rule: RuleRef | None = None
