@@ -18,10 +18,12 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from activities.channels import channel_from_settings
 from activities.checks import check_application
 from activities.database import create_db_engine, create_schema
-from activities.notifications import Channel, NotificationActivities
+from activities.notifications import Channel, NotificationActivities, Router
 from activities.projection import ProjectionActivities
+from activities.routing import router_from_settings
 from activities.structured_logging import configure_logging
 from workflows.application import ApplicationWorkflow
 from workflows.client import connect
@@ -35,10 +37,19 @@ log = structlog.get_logger("worker")
 
 
 def build_worker(
-    client: Client, engine: Engine, *, task_queue: str, channel: Channel | None = None
+    client: Client,
+    engine: Engine,
+    *,
+    task_queue: str,
+    channel: Channel | None = None,
+    router: Router | None = None,
+    base_url: str | None = None,
 ) -> Worker:
-    """The worker; `channel` is where notices go out (default: log lines)."""
-    notifications = NotificationActivities(engine, channel)
+    """The worker; `channel` is where notices go out (default: log lines), `router` whom they
+    go to (activities/routing.py), `base_url` where messages link records to."""
+    notifications = NotificationActivities(
+        engine, channel, router=router, base_url=base_url or Settings().notify_base_url
+    )
     projection = ProjectionActivities(engine)
     return Worker(
         client,
@@ -116,7 +127,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             # A production cluster may not let workers change the namespace: then an operator
             # registers them once (README, "Visibility").
             log.warning("search attributes not registered", error=str(exc))
-    worker = build_worker(client, engine, task_queue=settings.task_queue)
+    worker = build_worker(
+        client,
+        engine,
+        task_queue=settings.task_queue,
+        channel=channel_from_settings(settings),
+        router=router_from_settings(settings),
+        base_url=settings.notify_base_url,
+    )
     log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
     async with worker:
         await stop.wait()

@@ -23,6 +23,7 @@ failed (an incident; an operator's re-run tries again).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -37,7 +38,14 @@ from temporalio.exceptions import ApplicationError
 
 from activities.database import read_model_errors, session
 from models.contracts import RECORD_NOTIFICATION, NotificationRequest
-from models.read_model import NotificationRow, OutboxState
+from models.notification import (
+    MacCallFacts,
+    Notification,
+    Recipient,
+    mac_call_facts,
+    notification_for,
+)
+from models.read_model import ApplicationRow, EnrollmentRow, NotificationRow, OutboxState
 
 __all__ = [
     "LEASE",
@@ -48,6 +56,7 @@ __all__ = [
     "Delivery",
     "LogChannel",
     "NotificationActivities",
+    "Router",
 ]
 
 # How long a claim keeps others off a row: well past one attempt's start-to-close timeout
@@ -62,11 +71,19 @@ _INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.in
 
 @dataclass(frozen=True)
 class Delivery:
-    """One notice on its way out. `id` is the outbox key: the same for every attempt."""
+    """One notice on its way out. `id` is the outbox key: the same for every attempt.
+    `notification` is its message (models/notification.py); `recipients` are whom routing
+    (activities/routing.py) sends it to."""
 
     id: str
     channel: str
     request: NotificationRequest
+    notification: Notification
+    recipients: tuple[Recipient, ...] = ()
+
+
+# Whom a notice goes to (activities/routing.py); the default: nobody named (the log channel).
+Router = Callable[[NotificationRequest], Sequence[Recipient]]
 
 
 class ChannelRefused(Exception):
@@ -107,13 +124,26 @@ class LogChannel:
         )
 
 
+def _nobody(request: NotificationRequest) -> Sequence[Recipient]:
+    return ()
+
+
 class NotificationActivities:
-    def __init__(self, engine: Engine, channel: Channel | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        channel: Channel | None = None,
+        *,
+        router: Router | None = None,
+        base_url: str = "http://127.0.0.1:8000",
+    ) -> None:
         if engine.dialect.name not in _INSERTS:
             raise ValueError(f"no outbox claim for the {engine.dialect.name} dialect")
         self._engine = engine
         self._insert = _INSERTS[engine.dialect.name]
         self._channel: Channel = channel or LogChannel()
+        self._router: Router = router or _nobody
+        self._base_url = base_url
 
     @activity.defn(name=RECORD_NOTIFICATION)
     async def record_notification(self, req: NotificationRequest) -> bool:
@@ -197,8 +227,30 @@ class NotificationActivities:
             type=NOTICE_CLAIMED,
         )
 
+    def _facts(self, req: NotificationRequest) -> MacCallFacts:
+        """The record's phone facts from the read model (its row may not be there yet)."""
+        with read_model_errors("the record's row"), session(self._engine) as s:
+            row: ApplicationRow | EnrollmentRow | None
+            if req.record_kind == "application":
+                row = s.get(ApplicationRow, req.record_id)
+            else:
+                row = s.get(EnrollmentRow, req.record_id)
+            return mac_call_facts(row) if row is not None else MacCallFacts(npi=req.npi)
+
     def _deliver(self, req: NotificationRequest, claimant: str) -> None:
-        delivery = Delivery(id=req.idempotency_key, channel=self._channel.name, request=req)
+        notification = notification_for(
+            req,
+            today=datetime.now(UTC).date(),
+            base_url=self._base_url,
+            facts=self._facts(req),
+        )
+        delivery = Delivery(
+            id=req.idempotency_key,
+            channel=self._channel.name,
+            request=req,
+            notification=notification,
+            recipients=tuple(self._router(req)),
+        )
         try:
             self._channel.deliver(delivery)
         except ChannelRefused as exc:
