@@ -11,6 +11,7 @@ from cli.engine import api, dev, reindex, sandbox, worker
 from cli.enrollments import enrollments_app
 from cli.imports import import_roster
 from cli.lifecycle import lifecycle
+from cli.notifications import notifications_app
 
 app = typer.Typer(no_args_is_help=True, help="Medicare enrollment lifecycle engine.")
 for command in (dev, sandbox, reindex, worker, api):
@@ -21,6 +22,7 @@ app.add_typer(enrollments_app, name="enrollments")
 app.command("deadlines")(deadlines)
 app.command("lifecycle")(lifecycle)
 app.command("import")(import_roster)
+app.add_typer(notifications_app, name="notifications")
 
 
 def main() -> None:

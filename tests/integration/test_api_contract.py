@@ -51,6 +51,9 @@ OPERATION_IDS = {
     "getAuditExport",
     "listIncidents",
     "retryIncidents",
+    "listNotifications",
+    "resendNotification",
+    "acknowledgeNotification",
     "getHealth",
     "getReadiness",
 }

@@ -18,6 +18,7 @@ from api.routes.codec import SessionBody
 from api.routes.enrollments import EnrollmentEventBody, EnrollmentImportBody
 from api.routes.imports import ImportBody
 from api.routes.incidents import RetryRequest
+from api.routes.notifications import AckRequest, ResendRequest
 from models.application import ApplicationDetails
 from models.application.events import ApplicationOperatorEvent
 from models.enrollment.events import EnrollmentOperatorEvent
@@ -33,6 +34,8 @@ REQUEST_BODIES: list[type[BaseModel]] = [
     EnrollmentEventBody,
     ImportBody,
     RetryRequest,
+    ResendRequest,
+    AckRequest,
 ]
 CONTROLS = [chr(c) for c in [*range(0x20), 0x7F, 0x85, 0x9F]]
 
