@@ -77,9 +77,10 @@ class Delivery:
 
     id: str
     channel: str
-    request: NotificationRequest
     notification: Notification
     recipients: tuple[Recipient, ...] = ()
+    # The outbox notice it came from (None for a digest, which belongs to no one record).
+    request: NotificationRequest | None = None
 
 
 # Whom a notice goes to (activities/routing.py); the default: nobody named (the log channel).
@@ -107,20 +108,19 @@ class LogChannel:
     name = "log"
 
     def deliver(self, delivery: Delivery) -> None:
-        req = delivery.request
-        notice = req.notice
+        n = delivery.notification
         structlog.get_logger(__name__).info(
             "notification",
             channel=self.name,
             delivery_id=delivery.id,
-            workflow_id=req.workflow_id,
-            organization_id=req.organization_id,
-            record_kind=req.record_kind,
-            record_id=req.record_id,
-            kind=notice.kind.value,
-            key=req.idempotency_key,
-            subject=notice.subject,
-            due_date=notice.due_date.isoformat() if notice.due_date else None,
+            workflow_id=delivery.request.workflow_id if delivery.request else None,
+            organization_id=n.organization_id,
+            record_kind=n.record_kind,
+            record_id=n.record_id,
+            kind=n.kind.value,
+            key=delivery.id,
+            subject=n.happened,
+            due_date=n.due_by.isoformat() if n.due_by else None,
         )
 
 
@@ -165,24 +165,35 @@ class NotificationActivities:
 
     # --- the three steps, each its own transaction ---------------------------------------------
 
+    @staticmethod
+    def _columns(req: NotificationRequest, channel: str) -> dict[str, Any]:
+        notice = req.notice
+        return {
+            "idempotency_key": req.idempotency_key,
+            "workflow_id": req.workflow_id,
+            "record_kind": req.record_kind,
+            "record_id": req.record_id,
+            "organization_id": req.organization_id,
+            "npi": req.npi,
+            "kind": notice.kind.value,
+            "subject": notice.subject,
+            "body": notice.body,
+            "record_status": notice.status,
+            "clock_id": notice.clock_id,
+            "due_date": notice.due_date,
+            "channel": channel,
+        }
+
     def _claim(self, req: NotificationRequest, claimant: str, now: datetime) -> bool:
         """Take the row (True), or find it sent (False); raise if another holds it."""
+        return self.claim(self._columns(req, self._channel.name), claimant, now)
+
+    def claim(self, columns: dict[str, Any], claimant: str, now: datetime) -> bool:
+        """Claim the outbox row of `columns` (its idempotency_key and what the row holds)."""
         table = NotificationRow.__table__  # type: ignore[attr-defined]
-        notice = req.notice
+        key = columns["idempotency_key"]
         insert = self._insert(table).values(
-            idempotency_key=req.idempotency_key,
-            workflow_id=req.workflow_id,
-            record_kind=req.record_kind,
-            record_id=req.record_id,
-            organization_id=req.organization_id,
-            npi=req.npi,
-            kind=notice.kind.value,
-            subject=notice.subject,
-            body=notice.body,
-            record_status=notice.status,
-            clock_id=notice.clock_id,
-            due_date=notice.due_date,
-            channel=self._channel.name,
+            **columns,
             created_at=now,
             state=OutboxState.CLAIMED.value,
             claimed_by=claimant,
@@ -208,16 +219,14 @@ class NotificationActivities:
             )
             & (row.state != OutboxState.SENT.value),
         ).returning(row.id)
-        what = f"notice {notice.key}"
+        what = f"notice {key.rsplit('/', 1)[-1]}"
         with read_model_errors(what), session(self._engine) as s:
             won = s.execute(claim).first() is not None
             s.commit()
             if won:
                 return True
             state = s.exec(
-                select(NotificationRow.state).where(
-                    NotificationRow.idempotency_key == req.idempotency_key
-                )
+                select(NotificationRow.state).where(NotificationRow.idempotency_key == key)
             ).first()
         if state == OutboxState.SENT.value:
             return False
@@ -237,7 +246,12 @@ class NotificationActivities:
                 row = s.get(EnrollmentRow, req.record_id)
             return mac_call_facts(row) if row is not None else MacCallFacts(npi=req.npi)
 
-    def _deliver(self, req: NotificationRequest, claimant: str) -> None:
+    def _deliver(
+        self,
+        req: NotificationRequest,
+        claimant: str,
+        recipients: Sequence[Recipient] | None = None,
+    ) -> None:
         notification = notification_for(
             req,
             today=datetime.now(UTC).date(),
@@ -247,25 +261,33 @@ class NotificationActivities:
         delivery = Delivery(
             id=req.idempotency_key,
             channel=self._channel.name,
-            request=req,
             notification=notification,
-            recipients=tuple(self._router(req)),
+            recipients=tuple(self._router(req) if recipients is None else recipients),
+            request=req,
         )
+        self.send(delivery, claimant, f"notice {req.notice.key}")
+
+    def send(self, delivery: Delivery, claimant: str, what: str) -> None:
+        """Hand a claimed row's delivery to the channel; on failure put the row back (pending,
+        or failed for a refusal) with the reason, and fail the attempt."""
         try:
             self._channel.deliver(delivery)
         except ChannelRefused as exc:
-            self._release(req.idempotency_key, claimant, OutboxState.FAILED, str(exc))
+            self._release(delivery.id, claimant, OutboxState.FAILED, str(exc))
             raise ApplicationError(
-                f"the {self._channel.name} channel refused notice {req.notice.key}: {exc}",
+                f"the {self._channel.name} channel refused {what}: {exc}",
                 type=NOTICE_REFUSED,
                 non_retryable=True,
             ) from None
         except Exception as exc:
             why = f"{type(exc).__name__} from the {self._channel.name} channel"
-            self._release(req.idempotency_key, claimant, OutboxState.PENDING, why)
+            self._release(delivery.id, claimant, OutboxState.PENDING, why)
             raise ApplicationError(
-                f"notice {req.notice.key} was not delivered: {why}", type="NoticeNotDelivered"
+                f"{what} was not delivered: {why}", type="NoticeNotDelivered"
             ) from None
+
+    def mark(self, key: str, claimant: str) -> None:
+        self._mark(key, claimant)
 
     def _mark(self, key: str, claimant: str) -> None:
         sent = self._owned(key, claimant).values(
