@@ -252,20 +252,24 @@ class NotificationActivities:
         claimant: str,
         recipients: Sequence[Recipient] | None = None,
     ) -> None:
+        delivery = self.delivery(req, self._router(req) if recipients is None else recipients)
+        self.send(delivery, claimant, f"notice {req.notice.key}")
+
+    def delivery(self, req: NotificationRequest, recipients: Sequence[Recipient]) -> Delivery:
+        """A notice's delivery: its message (with the record's facts) and its recipients."""
         notification = notification_for(
             req,
             today=datetime.now(UTC).date(),
             base_url=self._base_url,
             facts=self._facts(req),
         )
-        delivery = Delivery(
+        return Delivery(
             id=req.idempotency_key,
             channel=self._channel.name,
             notification=notification,
-            recipients=tuple(self._router(req) if recipients is None else recipients),
+            recipients=tuple(recipients),
             request=req,
         )
-        self.send(delivery, claimant, f"notice {req.notice.key}")
 
     def send(self, delivery: Delivery, claimant: str, what: str) -> None:
         """Hand a claimed row's delivery to the channel; on failure put the row back (pending,

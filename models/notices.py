@@ -16,6 +16,9 @@ class NoticeKind(StrEnum):
     EVENT = "event"
     REMINDER = "reminder"
     CONSEQUENCE = "consequence"
+    # Sent by the daily notification sweep, never by a reducer (activities/notification_sweep.py).
+    ESCALATION = "escalation"
+    DIGEST = "digest"
 
 
 class Notice(BaseModel):

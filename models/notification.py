@@ -44,9 +44,10 @@ class Severity(StrEnum):
 
 
 def severity(notice: Notice, today: date) -> Severity:
-    """A consequence took effect: urgent. A reminder: urgent within a week of its last day,
-    a warning before. An event line: for information."""
-    if notice.kind == NoticeKind.CONSEQUENCE:
+    """A consequence took effect, or nobody acknowledged a deadline (escalation): urgent.
+    A reminder: urgent within a week of its last day, a warning before. An event line: for
+    information."""
+    if notice.kind in (NoticeKind.CONSEQUENCE, NoticeKind.ESCALATION):
         return Severity.URGENT
     if notice.kind == NoticeKind.REMINDER and notice.due_date is not None:
         days_left = (notice.due_date - today).days

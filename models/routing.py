@@ -72,6 +72,9 @@ class RoutingTable(BaseModel):
             if p.role == role and p.organization == organization_id and p.looks_after(npi)
         ]
 
+    def routed_roles(self, organization_id: str, kind: NoticeKind) -> set[str]:
+        return {role for r in self.routes if r.matches(organization_id, kind) for role in r.roles}
+
     def recipients(
         self, organization_id: str, npi: str | None, kind: NoticeKind
     ) -> tuple[Recipient, ...]:
