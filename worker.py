@@ -11,23 +11,29 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import structlog
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.channels import channel_from_settings
 from activities.checks import check_application
 from activities.database import create_db_engine, create_schema
+from activities.notification_sweep import NotificationSweep
 from activities.notifications import Channel, NotificationActivities, Router
 from activities.projection import ProjectionActivities
-from activities.routing import router_from_settings
+from activities.routing import load_routes, router_from_settings, table_router
 from activities.structured_logging import configure_logging
+from models.contracts import SweepSchedule
+from models.routing import RoutingTable
 from workflows.application import ApplicationWorkflow
 from workflows.client import connect
 from workflows.enrollment import EnrollmentWorkflow
+from workflows.notification_sweep import NOTIFICATION_SWEEP_ID, NotificationSweepWorkflow
 from workflows.search_attributes import register as register_search_attributes
 from workflows.settings import Settings
 
@@ -44,23 +50,38 @@ def build_worker(
     channel: Channel | None = None,
     router: Router | None = None,
     base_url: str | None = None,
+    routes: RoutingTable | None = None,
 ) -> Worker:
     """The worker; `channel` is where notices go out (default: log lines), `router` whom they
-    go to (activities/routing.py), `base_url` where messages link records to."""
+    go to (activities/routing.py; default: by `routes`), `base_url` where messages link records
+    to. With `routes` it also runs the daily notification sweep (escalations, digests)."""
+    if router is None and routes is not None:
+        router = table_router(routes)
     notifications = NotificationActivities(
         engine, channel, router=router, base_url=base_url or Settings().notify_base_url
     )
     projection = ProjectionActivities(engine)
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=[
-            check_application,
-            notifications.record_notification,
-            projection.project_application,
-            projection.project_enrollment,
-        ],
+    activities: list[Any] = [
+        check_application,
+        notifications.record_notification,
+        projection.project_application,
+        projection.project_enrollment,
+    ]
+    workflows: list[type] = list(WORKFLOWS)
+    if routes is not None:
+        activities.append(NotificationSweep(notifications, routes).sweep)
+        workflows.append(NotificationSweepWorkflow)
+    return Worker(client, task_queue=task_queue, workflows=workflows, activities=activities)
+
+
+async def start_notification_sweep(client: Client, settings: Settings) -> None:
+    """Start the daily sweep once per deployment (a running one is kept as it is)."""
+    await client.start_workflow(
+        NotificationSweepWorkflow.run,
+        SweepSchedule(time_zone=settings.default_time_zone, hour=settings.notify_sweep_hour),
+        id=NOTIFICATION_SWEEP_ID,
+        task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
 
 
@@ -127,6 +148,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             # A production cluster may not let workers change the namespace: then an operator
             # registers them once (README, "Visibility").
             log.warning("search attributes not registered", error=str(exc))
+    routes = load_routes(settings.notify_routes_file) if settings.notify_routes_file else None
     worker = build_worker(
         client,
         engine,
@@ -134,7 +156,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         channel=channel_from_settings(settings),
         router=router_from_settings(settings),
         base_url=settings.notify_base_url,
+        routes=routes,
     )
+    if routes is not None:
+        await start_notification_sweep(client, settings)
     log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
     async with worker:
         await stop.wait()

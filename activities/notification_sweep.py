@@ -27,7 +27,7 @@ from temporalio import activity
 
 from activities.notifications import Delivery, NotificationActivities
 from models.business_days import business_days_before, is_business_day
-from models.contracts import NotificationRequest
+from models.contracts import SWEEP_NOTIFICATIONS, NotificationRequest
 from models.digest import DIGEST_DAYS, DigestLine, render_digest
 from models.notices import Notice, NoticeKind
 from models.notification import Notification, Severity
@@ -36,8 +36,6 @@ from models.routing import RoutingTable
 from models.rules import RuleKey, rule
 
 __all__ = ["SWEEP_NOTIFICATIONS", "NotificationSweep", "SweepResult"]
-
-SWEEP_NOTIFICATIONS = "sweep_notifications"
 
 
 class SweepResult(BaseModel):

@@ -79,3 +79,5 @@ class Settings(BaseSettings):
     smtp_ca_file: Path | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = Field(default=None, repr=False)
+    # The daily sweep (escalations, digests; only with a routing file) runs at this local hour.
+    notify_sweep_hour: int = Field(default=7, ge=0, le=23)
