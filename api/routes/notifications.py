@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, Body, Path, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
@@ -66,6 +66,30 @@ def failing() -> ColumnElement[bool]:
             col(NotificationRow.last_error).is_not(None),
         ),
     )
+
+
+ViewT = TypeVar("ViewT", bound=BaseModel)
+
+
+async def with_failing_notifications(request: Request, view: ViewT) -> ViewT:
+    """A record's view with the count of its failing notices (None if the read model is down:
+    the record's own view answers from Temporal whatever the read model does)."""
+    workflow_id = getattr(view, "workflow_id")  # noqa: B009 - both views have it
+
+    def count(engine: Engine) -> int:
+        with Session(engine) as s:
+            query = (
+                select(func.count())
+                .select_from(NotificationRow)
+                .where(col(NotificationRow.workflow_id) == workflow_id, failing())
+            )
+            return int(s.exec(query).one())
+
+    try:
+        n: int | None = await asyncio.to_thread(count, engine_of(request))
+    except SQLAlchemyError:
+        n = None
+    return view.model_copy(update={"notifications_failing": n})
 
 
 def _item(row: NotificationRow, ack: NotificationAckRow | None) -> NotificationItem:

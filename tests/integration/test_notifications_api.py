@@ -81,6 +81,8 @@ async def test_a_refused_notice_is_listed_as_failed_then_resent_on_demand(
             r = await http.get("/v1/notifications", params={"status": "sent"})
             assert workflow_id not in [i["workflow_id"] for i in r.json()["items"]]
 
+            view = await http.get(f"/v1/applications/{app_id}")
+            assert view.json()["notifications_failing"] == 2
             code, out, err = await _enroll(http, "notifications", "list", "--failed")
             assert code == 0, err
             assert f"{item['id']}" in out and "failed !" in out and "refused the notice" in out
@@ -97,6 +99,8 @@ async def test_a_refused_notice_is_listed_as_failed_then_resent_on_demand(
                 return (await _failed(http, workflow_id))["items"] == []
 
             await eventually(none_failing, "the notices re-sent", 30)
+            view = await http.get(f"/v1/applications/{app_id}")
+            assert view.json()["notifications_failing"] == 0
             again = await http.post(
                 f"/v1/notifications/{item['id']}/resend", json={"reason": "once more"}
             )
