@@ -83,6 +83,7 @@ async def test_a_refused_notice_is_listed_as_failed_then_resent_on_demand(
 
             view = await http.get(f"/v1/applications/{app_id}")
             assert view.json()["notifications_failing"] == 2
+            assert view.json()["incidents"] != []  # the round failed: an incident, as well
             code, out, err = await _enroll(http, "notifications", "list", "--failed")
             assert code == 0, err
             assert f"{item['id']}" in out and "failed !" in out and "refused the notice" in out
