@@ -242,8 +242,10 @@ class NotificationActivities:
             row: ApplicationRow | EnrollmentRow | None
             if req.record_kind == "application":
                 row = s.get(ApplicationRow, req.record_id)
-            else:
+            elif req.record_kind == "enrollment":
                 row = s.get(EnrollmentRow, req.record_id)
+            else:  # the organisation itself: no record row, no phone facts
+                row = None
             return mac_call_facts(row) if row is not None else MacCallFacts(npi=req.npi)
 
     def _deliver(

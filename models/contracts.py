@@ -39,7 +39,8 @@ class NotificationRequest(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     workflow_id: str
-    record_kind: RecordKind
+    # "organization": a notice about the organisation itself (PECOS access hygiene).
+    record_kind: RecordKind | Literal["organization"]
     record_id: str
     organization_id: str
     npi: str | None = None
