@@ -40,6 +40,7 @@ from api.routes import enrollments as enrollment_routes
 from api.routes import imports as import_routes
 from api.routes import incidents as incident_routes
 from api.routes import notifications as notification_routes
+from api.routes import pecos_access as pecos_access_routes
 from workflows.client import connect
 from workflows.settings import Settings
 
@@ -65,6 +66,7 @@ TAGS = [
     {"name": "audit", "description": "Audit timelines and verifiable exports"},
     {"name": "incidents", "description": "Records whose side effects keep failing, and re-runs"},
     {"name": "notifications", "description": "Notices sent or failing: list, re-send, acknowledge"},
+    {"name": "pecos-access", "description": "Who can act for an organisation in PECOS"},
     {"name": "sandbox", "description": "The sandbox clock (only in `enroll sandbox`)"},
     {"name": "health", "description": "Liveness and readiness"},
 ]
@@ -153,6 +155,7 @@ def create_app(
     app.include_router(incident_routes.router)
     app.include_router(codec_routes.router)
     app.include_router(notification_routes.router)
+    app.include_router(pecos_access_routes.router)
 
     @app.get("/healthz", operation_id="getHealth", tags=["health"], summary="The API process is up")
     async def healthz() -> Health:

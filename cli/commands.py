@@ -12,6 +12,7 @@ from cli.enrollments import enrollments_app
 from cli.imports import import_roster
 from cli.lifecycle import lifecycle
 from cli.notifications import notifications_app
+from cli.pecos_access import pecos_access_app
 
 app = typer.Typer(no_args_is_help=True, help="Medicare enrollment lifecycle engine.")
 for command in (dev, sandbox, reindex, worker, api):
@@ -23,6 +24,7 @@ app.command("deadlines")(deadlines)
 app.command("lifecycle")(lifecycle)
 app.command("import")(import_roster)
 app.add_typer(notifications_app, name="notifications")
+app.add_typer(pecos_access_app, name="pecos-access")
 
 
 def main() -> None:

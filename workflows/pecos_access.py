@@ -39,13 +39,14 @@ def pecos_access_id(organization_id: str) -> str:
 
 @workflow.defn(name="PecosAccessWorkflow")
 class PecosAccessWorkflow:
-    def __init__(self) -> None:
-        self._state: AccessState | None = None
+    @workflow.init
+    def __init__(self, start: AccessState) -> None:
+        # Set before any update: the first event may arrive with the start (update-with-start).
+        self._state: AccessState = start
         self._changed = False
 
     @workflow.run
     async def run(self, start: AccessState) -> None:
-        self._state = start
         while True:
             today = local_date(workflow.now(), start.time_zone)
             self._state, notices = due_access_notices(self._state, today)
@@ -69,7 +70,6 @@ class PecosAccessWorkflow:
                 pass
 
     async def _notify(self, notice: Notice) -> None:
-        assert self._state is not None
         req = NotificationRequest(
             workflow_id=workflow.info().workflow_id,
             record_kind="organization",
@@ -87,14 +87,12 @@ class PecosAccessWorkflow:
 
     @workflow.update
     def record(self, event: AccessEvent) -> AccessState:
-        assert self._state is not None
         self._state = apply_access_event(self._state, event)
         self._changed = True
         return self._state
 
     @record.validator
     def _check(self, event: AccessEvent) -> None:
-        assert self._state is not None
         try:
             apply_access_event(self._state, event)
         except ValueError as exc:
@@ -107,5 +105,4 @@ class PecosAccessWorkflow:
 
     @workflow.query
     def state(self) -> AccessState:
-        assert self._state is not None
         return self._state

@@ -54,6 +54,8 @@ OPERATION_IDS = {
     "listNotifications",
     "resendNotification",
     "acknowledgeNotification",
+    "getPecosAccess",
+    "recordPecosAccessEvent",
     "getHealth",
     "getReadiness",
 }

@@ -22,6 +22,7 @@ from api.routes.notifications import AckRequest, ResendRequest
 from models.application import ApplicationDetails
 from models.application.events import ApplicationOperatorEvent
 from models.enrollment.events import EnrollmentOperatorEvent
+from models.pecos_access import AccessEvent
 from models.records import Actor, Reason
 from models.text import Line, Paragraph, Text300
 from workflows.settings import Settings
@@ -36,6 +37,7 @@ REQUEST_BODIES: list[type[BaseModel]] = [
     RetryRequest,
     ResendRequest,
     AckRequest,
+    AccessEvent,
 ]
 CONTROLS = [chr(c) for c in [*range(0x20), 0x7F, 0x85, 0x9F]]
 
