@@ -36,3 +36,28 @@ def test_the_reasons_the_readme_quotes_are_the_ones_the_tests_assert() -> None:
     assert len(reasons) == 3
     for reason in reasons:
         assert f'"{reason}"' in tests, reason
+
+
+def test_the_pecos_access_section_says_what_the_model_does() -> None:
+    from models.pecos_access import (
+        LOCK_DAYS,
+        LOGIN_REMINDER_DAYS,
+        MIN_ACTORS,
+        PASSWORD_DAYS,
+        PASSWORD_REMINDER_DAYS,
+        AccessEvent,
+        PecosRole,
+    )
+
+    section = SECTION[SECTION.index("### PECOS access hygiene") :]
+    text = " ".join(section.split())
+    assert f"expires ({PASSWORD_DAYS} days after" in text
+    assert f"locks ({LOCK_DAYS} days without a login)" in text
+    assert (
+        "reminds {} and {} days before a password expires".format(*PASSWORD_REMINDER_DAYS) in text
+    )
+    assert "and {} and {} days before a lock".format(*LOGIN_REMINDER_DAYS) in text
+    assert MIN_ACTORS == 2 and "fewer than two can act" in text
+    events = AccessEvent.model_fields["event"].annotation.__args__  # type: ignore[union-attr]
+    for name in (*events, *(r.value for r in PecosRole)):
+        assert f"`{name}`" in section, name
