@@ -20,15 +20,16 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from activities.channels import channel_from_settings
+from activities.channels import EmailChannel, SmtpConfig, WebhookChannel
 from activities.checks import check_application
 from activities.database import create_db_engine, create_schema
 from activities.notification_sweep import NotificationSweep
-from activities.notifications import Channel, NotificationActivities, Router
+from activities.notifications import Channel, LogChannel, NotificationActivities, Router
 from activities.projection import ProjectionActivities
-from activities.routing import load_routes, router_from_settings, table_router
+from activities.routing import load_routes, table_router
 from activities.structured_logging import configure_logging
 from models.contracts import SweepSchedule
+from models.notification import Recipient
 from models.routing import RoutingTable
 from workflows.application import ApplicationWorkflow
 from workflows.client import connect
@@ -85,6 +86,51 @@ async def start_notification_sweep(client: Client, settings: Settings) -> None:
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
+
+
+def channel_from_settings(settings: Settings) -> Channel:
+    """The channel the settings name; a channel named without what it needs fails at start (a
+    worker that would silently drop notices is worse than one that does not start)."""
+    kind = settings.notify_channel
+    if kind == "log":
+        return LogChannel()
+    if kind == "email":
+        if not settings.smtp_host or not settings.smtp_from:
+            raise ValueError(
+                "ENROLL_NOTIFY_CHANNEL=email needs ENROLL_SMTP_HOST and ENROLL_SMTP_FROM"
+            )
+        return EmailChannel(
+            SmtpConfig(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                sender=settings.smtp_from,
+                security=settings.smtp_security,
+                username=settings.smtp_username,
+                password=settings.smtp_password,
+                timeout_seconds=settings.notify_timeout_seconds,
+                ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
+            )
+        )
+    if not settings.webhook_url or not settings.webhook_secret:
+        raise ValueError(
+            "ENROLL_NOTIFY_CHANNEL=webhook needs ENROLL_WEBHOOK_URL and ENROLL_WEBHOOK_SECRET"
+        )
+    return WebhookChannel(
+        settings.webhook_url,
+        settings.webhook_secret.encode(),
+        timeout_seconds=settings.notify_timeout_seconds,
+    )
+
+
+def router_from_settings(settings: Settings) -> Router | None:
+    if settings.notify_routes_file is not None:
+        return table_router(load_routes(settings.notify_routes_file))
+    if settings.notify_to:
+        everyone = tuple(
+            Recipient(address=a.strip()) for a in settings.notify_to.split(",") if a.strip()
+        )
+        return lambda request: everyone
+    return None
 
 
 async def reindex(

@@ -27,9 +27,8 @@ from typing import Literal
 import httpx
 import structlog
 
-from activities.notifications import Channel, ChannelRefused, Delivery, LogChannel
+from activities.notifications import ChannelRefused, Delivery
 from models.notification import render_html, render_text
-from workflows.settings import Settings
 
 __all__ = [
     "DELIVERY_ID_HEADER",
@@ -38,7 +37,6 @@ __all__ = [
     "EmailChannel",
     "SmtpConfig",
     "WebhookChannel",
-    "channel_from_settings",
     "sign",
 ]
 
@@ -178,40 +176,3 @@ class WebhookChannel:
         if code in (408, 429) or code >= 500:
             raise ConnectionError(f"the webhook answered {code}")
         raise ChannelRefused(f"the webhook refused the notice ({code})")
-
-
-# --- From the settings ---------------------------------------------------------------------------
-
-
-def channel_from_settings(settings: Settings) -> Channel:
-    """The channel the settings name; a channel named without what it needs fails at start (a
-    worker that would silently drop notices is worse than one that does not start)."""
-    kind = settings.notify_channel
-    if kind == "log":
-        return LogChannel()
-    if kind == "email":
-        if not settings.smtp_host or not settings.smtp_from:
-            raise ValueError(
-                "ENROLL_NOTIFY_CHANNEL=email needs ENROLL_SMTP_HOST and ENROLL_SMTP_FROM"
-            )
-        return EmailChannel(
-            SmtpConfig(
-                host=settings.smtp_host,
-                port=settings.smtp_port,
-                sender=settings.smtp_from,
-                security=settings.smtp_security,
-                username=settings.smtp_username,
-                password=settings.smtp_password,
-                timeout_seconds=settings.notify_timeout_seconds,
-                ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
-            )
-        )
-    if not settings.webhook_url or not settings.webhook_secret:
-        raise ValueError(
-            "ENROLL_NOTIFY_CHANNEL=webhook needs ENROLL_WEBHOOK_URL and ENROLL_WEBHOOK_SECRET"
-        )
-    return WebhookChannel(
-        settings.webhook_url,
-        settings.webhook_secret.encode(),
-        timeout_seconds=settings.notify_timeout_seconds,
-    )

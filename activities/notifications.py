@@ -38,14 +38,15 @@ from temporalio.exceptions import ApplicationError
 
 from activities.database import read_model_errors, session
 from models.contracts import RECORD_NOTIFICATION, NotificationRequest
-from models.notification import (
-    MacCallFacts,
-    Notification,
-    Recipient,
-    mac_call_facts,
-    notification_for,
+from models.notification import MacCallFacts, Notification, Recipient, notification_for
+from models.read_model import (
+    ApplicationRow,
+    ApplicationRowData,
+    EnrollmentRow,
+    EnrollmentRowData,
+    NotificationRow,
+    OutboxState,
 )
-from models.read_model import ApplicationRow, EnrollmentRow, NotificationRow, OutboxState
 
 __all__ = [
     "LEASE",
@@ -57,6 +58,7 @@ __all__ = [
     "LogChannel",
     "NotificationActivities",
     "Router",
+    "mac_call_facts",
 ]
 
 # How long a claim keeps others off a row: well past one attempt's start-to-close timeout
@@ -81,6 +83,30 @@ class Delivery:
     recipients: tuple[Recipient, ...] = ()
     # The outbox notice it came from (None for a digest, which belongs to no one record).
     request: NotificationRequest | None = None
+
+
+def mac_call_facts(row: ApplicationRowData | EnrollmentRowData | None) -> MacCallFacts:
+    """The phone facts of a record, from its read-model row (None: the row is not there yet)."""
+    if row is None:
+        return MacCallFacts()
+    if isinstance(row, EnrollmentRowData):
+        dates = [("Effective date", row.effective_date)]
+        if row.revalidation_due_date:
+            dates.append(("Revalidation due", row.revalidation_due_date))
+        return MacCallFacts(npi=row.npi, ptan=row.ptan, key_dates=tuple(dates))
+    labelled = [
+        ("Submitted", row.submitted_on),
+        ("Received by the MAC", row.receipt_date),
+        ("Approved", row.approval_date),
+        ("Effective date", row.effective_date),
+    ]
+    return MacCallFacts(
+        npi=row.npi,
+        ptan=row.ptan,
+        web_tracking_id=row.web_tracking_id,
+        case_number=row.case_number,
+        key_dates=tuple((label, on) for label, on in labelled if on is not None),
+    )
 
 
 # Whom a notice goes to (activities/routing.py); the default: nobody named (the log channel).

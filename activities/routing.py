@@ -11,9 +11,8 @@ from activities.notifications import Router
 from models.contracts import NotificationRequest
 from models.notification import Recipient
 from models.routing import RoutingTable
-from workflows.settings import Settings
 
-__all__ = ["load_routes", "router_from_settings", "table_router"]
+__all__ = ["load_routes", "table_router"]
 
 
 def load_routes(path: Path) -> RoutingTable:
@@ -34,14 +33,3 @@ def table_router(table: RoutingTable) -> Router:
         return table.recipients(request.organization_id, request.npi, request.notice.kind)
 
     return route
-
-
-def router_from_settings(settings: Settings) -> Router | None:
-    if settings.notify_routes_file is not None:
-        return table_router(load_routes(settings.notify_routes_file))
-    if settings.notify_to:
-        everyone = tuple(
-            Recipient(address=a.strip()) for a in settings.notify_to.split(",") if a.strip()
-        )
-        return lambda request: everyone
-    return None

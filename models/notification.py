@@ -4,7 +4,7 @@ A message tells the reader what happened, what is due and by when, why (the rule
 citation), and what they need at hand on the phone with the MAC: NPI, PTAN, Web Tracking ID,
 case number and the record's key dates (docs/regulation.md). It never carries an SSN, a TIN or a
 date of birth: the model has no field that could hold one, and its facts come from the read
-model, which holds none (models/read_model.py).
+model, which holds none (activities/notifications.py mac_call_facts).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict
 
 from models.contracts import NotificationRequest
 from models.notices import Notice, NoticeKind
-from models.read_model import ApplicationRowData, EnrollmentRowData
 from models.rule_model import RuleRef
 
 __all__ = [
@@ -26,7 +25,6 @@ __all__ = [
     "Notification",
     "Recipient",
     "Severity",
-    "mac_call_facts",
     "notification_for",
     "render_html",
     "render_text",
@@ -164,30 +162,6 @@ def render_html(n: Notification) -> str:
         parts.append(f"<h2>On the phone with the MAC, have at hand</h2><ul>{call}</ul>")
     parts.append(f"<p><small>Delivery id: {e(n.delivery_id)}</small></p></body></html>")
     return "".join(parts)
-
-
-def mac_call_facts(row: ApplicationRowData | EnrollmentRowData | None) -> MacCallFacts:
-    """The phone facts of a record, from its read-model row (None: the row is not there yet)."""
-    if row is None:
-        return MacCallFacts()
-    if isinstance(row, EnrollmentRowData):
-        dates = [("Effective date", row.effective_date)]
-        if row.revalidation_due_date:
-            dates.append(("Revalidation due", row.revalidation_due_date))
-        return MacCallFacts(npi=row.npi, ptan=row.ptan, key_dates=tuple(dates))
-    labelled = [
-        ("Submitted", row.submitted_on),
-        ("Received by the MAC", row.receipt_date),
-        ("Approved", row.approval_date),
-        ("Effective date", row.effective_date),
-    ]
-    return MacCallFacts(
-        npi=row.npi,
-        ptan=row.ptan,
-        web_tracking_id=row.web_tracking_id,
-        case_number=row.case_number,
-        key_dates=tuple((label, on) for label, on in labelled if on is not None),
-    )
 
 
 def notification_for(

@@ -16,10 +16,9 @@ from sqlmodel import Session, select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.channels import EmailChannel, SmtpConfig, WebhookChannel, channel_from_settings
+from activities.channels import EmailChannel, SmtpConfig, WebhookChannel
 from activities.notifications import NOTICE_REFUSED, LogChannel, NotificationActivities
 from activities.projection import ProjectionActivities
-from activities.routing import router_from_settings
 from models.contracts import NotificationRequest
 from models.notification import Recipient
 from models.read_model import NotificationRow, OutboxState
@@ -33,6 +32,7 @@ from tests.integration.receivers import (
     webhook_server,
 )
 from tests.integration.test_read_model import _notification, _projection, history
+from worker import channel_from_settings, router_from_settings
 from workflows.settings import Settings
 
 __all__ = ["history"]  # a fixture, used by name

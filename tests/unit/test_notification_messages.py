@@ -8,6 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from activities.notifications import mac_call_facts
 from models.application import (
     APPLICATION_LIFECYCLE,
     ApplicationCreate,
@@ -26,7 +27,6 @@ from models.notices import Notice, NoticeKind
 from models.notification import (
     Notification,
     Severity,
-    mac_call_facts,
     notification_for,
     render_html,
     render_text,

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from activities.routing import load_routes, router_from_settings
+from activities.routing import load_routes
 from models.contracts import NotificationRequest
 from models.notices import Notice, NoticeKind
+from worker import router_from_settings
 from workflows.settings import Settings
 
 FILE = """{
