@@ -95,6 +95,11 @@ def channel_from_settings(settings: Settings) -> Channel:
     if kind == "log":
         return LogChannel()
     if kind == "email":
+        if not settings.notify_to and not settings.notify_routes_file:
+            raise ValueError(
+                "ENROLL_NOTIFY_CHANNEL=email needs recipients: ENROLL_NOTIFY_TO or "
+                "ENROLL_NOTIFY_ROUTES_FILE"
+            )
         if not settings.smtp_host or not settings.smtp_from:
             raise ValueError(
                 "ENROLL_NOTIFY_CHANNEL=email needs ENROLL_SMTP_HOST and ENROLL_SMTP_FROM"

@@ -193,10 +193,12 @@ def test_the_channel_and_recipients_come_from_the_settings() -> None:
     assert isinstance(channel_from_settings(Settings()), LogChannel)
     with pytest.raises(ValueError, match="ENROLL_WEBHOOK_SECRET"):
         channel_from_settings(Settings(notify_channel="webhook", webhook_url="http://x"))
+    with pytest.raises(ValueError, match="ENROLL_NOTIFY_TO or ENROLL_NOTIFY_ROUTES_FILE"):
+        channel_from_settings(Settings(notify_channel="email", smtp_host="m", smtp_from="e@x"))
     with pytest.raises(ValueError, match="ENROLL_SMTP_HOST"):
-        channel_from_settings(Settings(notify_channel="email"))
+        channel_from_settings(Settings(notify_channel="email", notify_to="a@x.example"))
     email = channel_from_settings(
-        Settings(notify_channel="email", smtp_host="mail", smtp_from="e@x.example")
+        Settings(notify_channel="email", smtp_host="mail", smtp_from="e@x.example", notify_to="a@x")
     )
     assert email.name == "email"
     route = router_from_settings(Settings(notify_to="a@x.example, b@x.example"))
