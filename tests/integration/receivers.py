@@ -69,8 +69,9 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
 
 class Mailbox:
     """An aiosmtpd handler that keeps what it accepts. `refuse` holds addresses it answers 550
-    for. With `hold` set, the first DATA waits for it to be set (the test kills the sender
-    meanwhile) and is then dropped: a server that never answered 250 has not taken it."""
+    for. With `hold` given, the first DATA waits for it to be set (the test kills the sender
+    meanwhile), as does every DATA until it is set, and each is then dropped: a server that never
+    answered 250 has not taken the message."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
@@ -88,8 +89,9 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        hold, self.hold = self.hold, None
-        if hold is not None:
+        hold = self.hold
+        if hold is not None and not hold.is_set():
+            # Every DATA that comes while held waits, and is dropped: no 250 before the cut.
             self.in_data.set()
             await asyncio.get_running_loop().run_in_executor(None, hold.wait)
             return "451 4.3.0 the sender went away"

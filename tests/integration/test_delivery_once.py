@@ -13,8 +13,10 @@ import sys
 import threading
 import uuid
 from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -49,6 +51,9 @@ def _rows(engine: Engine) -> list[NotificationRow]:
 
 
 async def _file_and_submit(http: httpx.AsyncClient, app_id: str) -> None:
+    """File an application and record its submission 15 days ago without signatures: the
+    20-day signature window's 7-day reminder is due at once (42 CFR 424.510; docs/regulation.md,
+    "The application"). Two notices: the submission's event line and that reminder."""
     r = await http.post(
         "/v1/applications",
         json={
@@ -59,14 +64,14 @@ async def _file_and_submit(http: httpx.AsyncClient, app_id: str) -> None:
         },
     )
     assert r.status_code == 201, r.text
+    submitted = datetime.now(ZoneInfo(ZONE)).date() - timedelta(days=15)
     r = await http.post(
         f"/v1/applications/{app_id}/events",
-        json={"event": "submit", "data": {"web_tracking_id": "WT-2026-000777"}, "reason": "t"},
-    )
-    assert r.status_code == 200, r.text
-    r = await http.post(
-        f"/v1/applications/{app_id}/events",
-        json={"event": "signatures_completed", "data": {}, "reason": "t"},
+        json={
+            "event": "submit",
+            "data": {"web_tracking_id": "WT-2026-000777", "submitted_on": submitted.isoformat()},
+            "reason": "t",
+        },
     )
     assert r.status_code == 200, r.text
 
@@ -74,6 +79,10 @@ async def _file_and_submit(http: httpx.AsyncClient, app_id: str) -> None:
 async def _all_sent(engine: Engine, at_least: int = 1) -> bool:
     rows = await asyncio.to_thread(_rows, engine)
     return len(rows) >= at_least and all(row.state == OutboxState.SENT for row in rows)
+
+
+def _one_reminder(rows: list[NotificationRow]) -> None:
+    assert sorted(row.kind for row in rows) == ["event", "reminder"]
 
 
 def _smtp(port: int) -> SmtpConfig:
@@ -142,6 +151,7 @@ async def test_one_email_per_notice_when_the_activity_is_retried_after_the_send(
         engine.dispose()
     rows = _rows(direct)
     direct.dispose()
+    _one_reminder(rows)
     sent = Counter(mailbox.delivery_ids())
     assert [k for k, n in sent.items() if n != 1] == [], sent
     assert set(sent) == {row.idempotency_key for row in rows}
@@ -212,6 +222,7 @@ async def test_one_email_per_notice_when_the_worker_is_killed_mid_send(
                 proc.wait()
     rows = _rows(engine)
     engine.dispose()
+    _one_reminder(rows)
     sent = Counter(mailbox.delivery_ids())
     assert [k for k, n in sent.items() if n != 1] == [], sent
     assert set(sent) == {row.idempotency_key for row in rows}
@@ -236,10 +247,13 @@ async def test_a_webhook_that_fails_twice_then_answers_gets_each_notice_once_sig
             await _file_and_submit(http, unique("hook"))
             await eventually(lambda: _all_sent(sqlite_engine, 2), "every notice sent", 30)
     rows = _rows(sqlite_engine)
+    _one_reminder(rows)
     accepted = hook.accepted()
     ids = Counter(headers["Enroll-Delivery-Id"] for headers, _ in accepted)
     assert ids == Counter({row.idempotency_key: 1 for row in rows})
     assert [code for code, _, _ in hook.requests][:3] == [503, 503, 200]
     verify = readme_verify()
     assert all(verify(SECRET, headers, body) for headers, body in accepted)
-    assert rows[0].attempts == 3 and rows[0].last_error is None
+    # The two 503s were two failed attempts (notices go out side by side), each retried.
+    assert sum(row.attempts for row in rows) == len(rows) + 2
+    assert all(row.last_error is None for row in rows)
