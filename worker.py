@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -37,7 +38,7 @@ from workflows.enrollment import EnrollmentWorkflow
 from workflows.notification_sweep import NOTIFICATION_SWEEP_ID, NotificationSweepWorkflow
 from workflows.pecos_access import PecosAccessWorkflow
 from workflows.search_attributes import register as register_search_attributes
-from workflows.settings import Settings
+from workflows.settings import Settings, SettingsError, load_settings
 
 WORKFLOWS = [ApplicationWorkflow, EnrollmentWorkflow]
 
@@ -53,10 +54,14 @@ def build_worker(
     router: Router | None = None,
     base_url: str | None = None,
     routes: RoutingTable | None = None,
+    graceful_shutdown: timedelta = timedelta(0),
 ) -> Worker:
     """The worker; `channel` is where notices go out (default: log lines), `router` whom they
     go to (activities/routing.py; default: by `routes`), `base_url` where messages link records
-    to. With `routes` it also runs the daily notification sweep (escalations, digests)."""
+    to. With `routes` it also runs the daily notification sweep (escalations, digests).
+    `graceful_shutdown`: on shutdown the worker stops polling, then lets in-flight activities
+    run this long before cancelling them (Temporal retries a cancelled or lost one on another
+    worker; the outbox keeps notices exactly-once)."""
     if router is None and routes is not None:
         router = table_router(routes)
     notifications = NotificationActivities(
@@ -74,7 +79,13 @@ def build_worker(
     if routes is not None:
         activities.append(NotificationSweep(notifications, routes).sweep)
         workflows.append(NotificationSweepWorkflow)
-    return Worker(client, task_queue=task_queue, workflows=workflows, activities=activities)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=workflows,
+        activities=activities,
+        graceful_shutdown_timeout=graceful_shutdown,
+    )
 
 
 async def start_notification_sweep(client: Client, settings: Settings) -> None:
@@ -210,17 +221,19 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         router=router_from_settings(settings),
         base_url=settings.notify_base_url,
         routes=routes,
+        graceful_shutdown=timedelta(seconds=settings.worker_shutdown_grace_seconds),
     )
     if routes is not None:
         await start_notification_sweep(client, settings)
     log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
     async with worker:
         await stop.wait()
+        log.info("worker draining", grace_seconds=settings.worker_shutdown_grace_seconds)
     log.info("worker stopped")
 
 
 async def _main() -> None:
-    settings = Settings()
+    settings = load_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stop = asyncio.Event()
@@ -234,6 +247,10 @@ def main() -> None:
     status = 0
     try:
         asyncio.run(_main())
+    except SettingsError as exc:
+        # A configuration it cannot start with: the variables and what to do, no traceback.
+        print(f"enroll worker: bad configuration\n{exc}", file=sys.stderr)
+        status = 2
     except Exception:
         log.exception("worker failed")
         status = 1

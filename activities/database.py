@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import (
     DataError,
@@ -21,7 +21,7 @@ from sqlalchemy.exc import (
     StatementError,
 )
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 from temporalio.exceptions import ApplicationError
 
 import models.read_model  # noqa: F401  (registers the read-model tables on SQLModel.metadata)
@@ -97,45 +97,20 @@ def _sqlite_engine(url: str, args: dict[str, Any], *, echo: bool) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Deferred: the write lock is taken by the first write, waiting up to the busy timeout.
-        conn.exec_driver_sql("BEGIN")
+        # The migrations ask for "BEGIN IMMEDIATE" (activities/migrations).
+        conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
 
     return engine
 
 
-# Columns added to a table after it first shipped, with what the rows written before hold in
-# them. `create_all` never alters a table, and the outbox cannot be rebuilt like the rest of the
-# read model (it records what was delivered): notices recorded before the outbox had states
-# were delivered when recorded, so they are `sent`. A stopgap until Alembic migrations.
-_ADDED_COLUMNS: dict[str, dict[str, str | None]] = {
-    "notification": {
-        "state": "'sent'",
-        "claimed_by": None,
-        "lease_until": None,
-        "attempts": "1",
-        "last_error": None,
-    },
-}
-
-
 def create_schema(engine: Engine) -> None:
-    """Create the read-model tables that do not exist yet, and add the columns in
-    `_ADDED_COLUMNS` to tables created before them.
+    """Bring the read model's schema to the newest migration (activities/migrations), on
+    SQLite and PostgreSQL alike: the schema always comes from the migrations, never from
+    `create_all`, so what the tests run on is what production runs on. Safe to call from
+    several processes at once (the upgrade holds a lock), and a no-op at head."""
+    from activities.migrations import upgrade
 
-    `create_all` only adds missing tables; it never alters existing ones. Alembic migrations
-    replace this in a later issue."""
-    SQLModel.metadata.create_all(engine)
-    inspector = inspect(engine)
-    for table_name, columns in _ADDED_COLUMNS.items():
-        present = {c["name"] for c in inspector.get_columns(table_name)}
-        table = SQLModel.metadata.tables[table_name]
-        with engine.begin() as conn:
-            for name, backfill in columns.items():
-                if name in present:
-                    continue
-                kind = table.c[name].type.compile(dialect=engine.dialect)
-                conn.exec_driver_sql(f"ALTER TABLE {table_name} ADD COLUMN {name} {kind}")
-                if backfill is not None:
-                    conn.exec_driver_sql(f"UPDATE {table_name} SET {name} = {backfill}")
+    upgrade(engine)
 
 
 def session(engine: Engine) -> Session:

@@ -13,7 +13,9 @@ deterministic idempotency key. One attempt of the activity:
 3. **marks** it sent.
 
 A retry after a failed mark (the database went away in between) finds the heartbeat and only
-marks: the notice goes out once. A deliverer killed between delivering and marking leaves a
+marks: the notice goes out once. (The server keeps a failed attempt's last heartbeat for its
+retry from Temporal Server 1.16; the Java time-skipping test server does not, so there a retry
+delivers again, with the same id.) A deliverer killed between delivering and marking leaves a
 claimed row; after its lease another attempt takes it over and may deliver again, with the same
 id: the one case a receiver sees a repeat, and why the id travels with every delivery. A channel
 that fails for a while puts the row back to pending; one that refuses it for good marks it
@@ -37,7 +39,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.database import read_model_errors, session
-from models.contracts import RECORD_NOTIFICATION, NotificationRequest
+from models.contracts import NOTICE_REFUSED, RECORD_NOTIFICATION, NotificationRequest
 from models.notification import MacCallFacts, Notification, Recipient, notification_for
 from models.read_model import (
     ApplicationRow,
@@ -65,7 +67,6 @@ __all__ = [
 # (workflows/effects.py ATTEMPT_TIMEOUT, 10 s), so only a deliverer that is gone loses it.
 LEASE = timedelta(seconds=60)
 NOTICE_CLAIMED = "NoticeBeingDelivered"
-NOTICE_REFUSED = "NoticeRefused"
 _DELIVERED = "delivered"  # the heartbeat detail of an attempt that delivered
 
 _INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}

@@ -21,6 +21,7 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
 from activities.database import create_db_engine, create_schema
+from api import web
 from api.access_log import AccessLogMiddleware
 from api.auth import parse_api_keys
 from api.problems import (
@@ -42,7 +43,7 @@ from api.routes import incidents as incident_routes
 from api.routes import notifications as notification_routes
 from api.routes import pecos_access as pecos_access_routes
 from workflows.client import connect
-from workflows.settings import Settings
+from workflows.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from api.sandbox import SandboxClock
@@ -97,7 +98,7 @@ def create_app(
 
     Raises `ApiKeyError` (a ValueError naming the entry, never the key) when
     `settings.api_keys` (ENROLL_API_KEYS) cannot be used."""
-    settings = settings or Settings()
+    settings = settings or load_settings()
     api_keys = parse_api_keys(settings.api_keys)
     owns_engine = engine is None
     db = engine if engine is not None else create_db_engine(settings.resolved_database_url())
@@ -154,6 +155,7 @@ def create_app(
     app.include_router(audit_routes.router)
     app.include_router(incident_routes.router)
     app.include_router(codec_routes.router)
+    app.include_router(web.router)  # the operations web app, under /app (api/web/)
     app.include_router(notification_routes.router)
     app.include_router(pecos_access_routes.router)
 

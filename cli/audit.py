@@ -17,7 +17,7 @@ from cli.keys import stored_keyring
 from cli.process import exit_process, run_async
 from cli.render import console, print_error
 from workflows.client import connect
-from workflows.settings import Settings
+from workflows.settings import Settings, load_settings
 
 audit_app = typer.Typer(
     no_args_is_help=True,
@@ -29,7 +29,7 @@ audit_app = typer.Typer(
 def _client_settings() -> Settings:
     """Settings whose payload keys decrypt what the workflows wrote (the dev key file when
     ENROLL_PAYLOAD_KEYS is unset)."""
-    settings = Settings()
+    settings = load_settings()
     if not settings.payload_keys:
         ring = stored_keyring(settings)
         if ring is not None:
@@ -135,7 +135,7 @@ def audit_verify(
         from workflows.audit import verify_export
         from workflows.converter import build_data_converter
 
-        ring = None if offline else stored_keyring(Settings())
+        ring = None if offline else stored_keyring(load_settings())
         converter = build_data_converter(ring) if ring is not None else None
         result = await verify_export(
             export_file.read_text(encoding="utf-8", errors="replace"), converter=converter

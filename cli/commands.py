@@ -6,6 +6,8 @@ import typer
 
 from cli.applications import applications_app
 from cli.audit import audit_app
+from cli.config import config_app
+from cli.db import db_app
 from cli.deadlines import deadlines
 from cli.engine import api, dev, reindex, sandbox, worker
 from cli.enrollments import enrollments_app
@@ -18,6 +20,8 @@ app = typer.Typer(no_args_is_help=True, help="Medicare enrollment lifecycle engi
 for command in (dev, sandbox, reindex, worker, api):
     app.command()(command)
 app.add_typer(audit_app, name="audit")
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
 app.add_typer(applications_app, name="applications")
 app.add_typer(enrollments_app, name="enrollments")
 app.command("deadlines")(deadlines)

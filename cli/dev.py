@@ -18,7 +18,7 @@ from cli.render import console
 from cli.stack import complete_settings, print_startup_panel, wheel_binary
 from workflows.client import connect
 from workflows.search_attributes import register as register_search_attributes
-from workflows.settings import Settings
+from workflows.settings import Settings, load_settings
 
 
 async def _wait_for_temporal(settings: Settings, server: asyncio.subprocess.Process) -> Client:
@@ -45,7 +45,7 @@ async def run_dev(
     from api.app import create_app
     from worker import build_worker
 
-    settings = Settings(data_dir=data_dir, temporal_address=f"{host}:{temporal_port}")
+    settings = load_settings(data_dir=data_dir, temporal_address=f"{host}:{temporal_port}")
     generated_keys = complete_settings(settings, lambda: dev_payload_keys(data_dir))
     log_file = (data_dir / "temporal.log").open("ab")
     server = await asyncio.create_subprocess_exec(

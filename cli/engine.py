@@ -13,7 +13,7 @@ from activities.structured_logging import configure_logging
 from cli.process import run_async
 from cli.render import console
 from workflows.client import connect
-from workflows.settings import Settings
+from workflows.settings import load_settings
 
 
 def dev(
@@ -50,7 +50,7 @@ def reindex() -> None:
     async def main() -> int:
         from worker import reindex as rebuild
 
-        settings = Settings()
+        settings = load_settings()
         engine = create_db_engine(settings.resolved_database_url())
         create_schema(engine)
         client = await connect(settings)
@@ -81,10 +81,16 @@ def api(
     async def main() -> int:
         from api.app import create_app
 
-        settings = Settings()
+        settings = load_settings()
         configure_logging(settings.log_level, json=settings.log_json)
         config = uvicorn.Config(
-            create_app(settings), host=host, port=port, log_config=None, access_log=False
+            create_app(settings),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            # SIGTERM: stop accepting, let in-flight requests finish for this long.
+            timeout_graceful_shutdown=int(settings.api_shutdown_grace_seconds),
         )
         await uvicorn.Server(config).serve()
         return 0

@@ -25,7 +25,7 @@ from cli.stack import complete_settings, print_startup_panel, wheel_binary
 from workflows.client import keyring_from
 from workflows.converter import KeyRing, build_data_converter
 from workflows.search_attributes import register as register_search_attributes
-from workflows.settings import Settings
+from workflows.settings import Settings, load_settings
 
 SANDBOX_DB = "sandbox-read-model.db"
 
@@ -110,7 +110,7 @@ async def run_sandbox(data_dir: Path, api_port: int, host: str) -> int:
     /v1/sandbox/clock shows the sandbox's date). For training and what-if: nothing is kept
     between runs (workflows live in memory, the sandbox read model is recreated at start); the
     API keys are the dev stack's, kept in the data dir (or ENROLL_API_KEYS)."""
-    settings = Settings(data_dir=data_dir)
+    settings = load_settings(data_dir=data_dir)
     settings.database_url = _fresh_read_model(data_dir)
     # Payload keys in memory only, like the workflows they encrypt.
     generated_keys = complete_settings(settings, lambda: KeyRing.generate("sandbox").to_config())

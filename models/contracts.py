@@ -90,7 +90,9 @@ class OpenApplication(BaseModel):
 # succeed by retrying; an unavailable database can.
 READ_MODEL_DATA_REJECTED = "ReadModelDataRejected"
 READ_MODEL_UNAVAILABLE = "ReadModelUnavailable"
-NON_RETRYABLE_EFFECT_ERRORS = (READ_MODEL_DATA_REJECTED,)
+# A notice its channel refuses for good (a bounced address): parked like a refused row.
+NOTICE_REFUSED = "NoticeRefused"
+NON_RETRYABLE_EFFECT_ERRORS = (READ_MODEL_DATA_REJECTED, NOTICE_REFUSED)
 
 
 class Incident(BaseModel):

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Index
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -81,12 +81,19 @@ class ApplicationRowData(SQLModel):
 
 class ApplicationRow(ApplicationRowData, table=True):
     __tablename__ = "application"
+    # The list's keyset order (api/reads.py), overall and within an organisation.
+    __table_args__ = (
+        Index("ix_application_updated_at_application_id", "updated_at", "application_id"),
+        Index("ix_application_organization_id_updated_at", "organization_id", "updated_at"),
+    )
 
 
 class DeadlineRow(SQLModel, table=True):
     """One open clock of one workflow: the morning screen is `ORDER BY last_day`."""
 
     __tablename__ = "deadline"
+    # An organisation's morning screen: its deadlines by last day.
+    __table_args__ = (Index("ix_deadline_organization_id_last_day", "organization_id", "last_day"),)
 
     deadline_id: str = Field(primary_key=True, max_length=200)  # "<workflow_id>/<clock_id>"
     workflow_id: str = Field(index=True, max_length=100)
@@ -281,6 +288,10 @@ class EnrollmentRowData(SQLModel):
 
 class EnrollmentRow(EnrollmentRowData, table=True):
     __tablename__ = "enrollment"
+    __table_args__ = (
+        Index("ix_enrollment_updated_at_enrollment_id", "updated_at", "enrollment_id"),
+        Index("ix_enrollment_organization_id_updated_at", "organization_id", "updated_at"),
+    )
 
 
 class EnrollmentProjection(BaseModel):

@@ -187,7 +187,7 @@ async def create_application(
             organization_id=organization_id,
             form=body.form,
             purpose=body.purpose,
-            time_zone=body.time_zone or settings.default_time_zone,
+            time_zone=body.time_zone or settings.time_zone_for(organization_id),
             details=body.details,
             actor=principal.actor,
             role=principal.role,

@@ -137,10 +137,11 @@ async def import_enrollment(
     body: Annotated[EnrollmentImportBody, Body()],
 ) -> EnrollmentView:
     settings = settings_of(request)
+    organization_id = body.organization_id or settings.default_organization
     try:
         start = EnrollmentStart(
             enrollment_id=body.enrollment_id,
-            organization_id=body.organization_id or settings.default_organization,
+            organization_id=organization_id,
             npi=body.npi,
             ptan=body.ptan,
             form=body.form,
@@ -148,7 +149,7 @@ async def import_enrollment(
             provider_type=body.provider_type,
             state=body.state,
             effective_date=body.effective_date,
-            time_zone=body.time_zone or settings.default_time_zone,
+            time_zone=body.time_zone or settings.time_zone_for(organization_id),
             revalidation_due_date=body.revalidation_due_date,
             actor=principal.actor,
             reason=body.reason,

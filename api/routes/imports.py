@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from api.auth import AUTH_RESPONSES, Writer
+from api.auth import AUTH_RESPONSES, Principal, Writer
 from api.bodies import OperatorBody
 from api.problems import Problem, field_errors, invalid, problem_responses
 from api.records import identity_differences, query_enrollment, start_enrollment
@@ -121,6 +122,18 @@ class ImportBody(OperatorBody):
 async def import_roster(
     request: Request, principal: Writer, body: Annotated[ImportBody, Body()]
 ) -> ImportReport:
+    return await run_import(request, principal, body)
+
+
+async def run_import(
+    request: Request,
+    principal: Principal,
+    body: ImportBody,
+    on_row: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """The import behind POST /v1/imports (and the web app's Import page, which passes
+    `on_row` to show progress: called with (rows done, good rows) as each row's workflow
+    answers)."""
     settings = settings_of(request)
     organization_id = body.organization_id or settings.default_organization
     try:
@@ -133,10 +146,11 @@ async def import_roster(
     client = client_of(request)
     limit = asyncio.Semaphore(CONCURRENCY)
     now = await now_of(request)
+    done = 0
 
     async def one(row: RosterRow) -> ImportedRow:
         async with limit:
-            return await _import_row(
+            result = await _import_row(
                 client,
                 settings.task_queue,
                 row,
@@ -145,6 +159,11 @@ async def import_roster(
                 reason=body.reason,
                 now=now,
             )
+        nonlocal done
+        done += 1
+        if on_row is not None:
+            on_row(done, len(parsed.rows))
+        return result
 
     results = await asyncio.gather(*(one(row) for row in parsed.rows))
     counts = {outcome: 0 for outcome in OUTCOMES}

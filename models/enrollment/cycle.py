@@ -263,8 +263,16 @@ def next_cycle_state(state: EnrollmentState) -> EnrollmentStart:
         last_claim_date=state.last_claim_date,
         clocks=list(state.clocks),
         reminders_sent=[k for k in state.reminders_sent if k.split(":", 1)[0] in open_ids],
-        changes=[c for c in state.changes if c.reported_on is None],
-        stays=state.open_stays(),
+        # A new cycle starts with the changes still to report; a run that ends mid-cycle (its
+        # history bound) keeps the cycle's reported ones too, as it keeps its stays.
+        changes=(
+            [c for c in state.changes if c.reported_on is None]
+            if state.cycle_completed
+            else list(state.changes)
+        ),
+        # Every stay of the cycle: a run may end mid-cycle (its history bound), and a stay that
+        # ended this cycle is still the record's (start_next_cycle keeps only open ones).
+        stays=list(state.stays),
         deactivation=state.deactivation,
         revocation=state.revocation,
         gaps=list(state.gaps),

@@ -1,14 +1,17 @@
-"""The event-latency benchmark's core, small: it drives `enroll dev` and yields figures.
+"""The benchmarks' cores, small: they drive the engine's processes and yield figures.
 
 Checks numbers, never timings: a timing goes in the benchmark, against its own baseline.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 
-from bench import event_latency
+import pytest
+
+from bench import event_latency, throughput
 from bench.event_latency import BASELINE, CREATE, EVENTS, SEQUENCE
 
 
@@ -35,3 +38,19 @@ def test_event_latency_benchmark_produces_figures() -> None:
     table = event_latency.table(run)
     for name in rows:
         assert name.strip() in table
+
+
+@pytest.mark.postgres
+def test_throughput_benchmark_produces_figures() -> None:
+    # Its core, small: one round with each worker count, on the scale-out test's processes.
+    results = asyncio.run(throughput.measure(applications=2, concurrency=2, rounds=1, warmup=0))
+    assert [(r.workers, r.applications) for r in results] == [(1, 2), (2, 2)]
+    assert all(r.events == 2 * (len(throughput.SEQUENCE) + 1) for r in results)
+    summary = json.loads(json.dumps(throughput.summary(results)))
+    assert set(summary["by_workers"]) == {"1", "2"}
+    for row in summary["by_workers"].values():
+        assert row["applications_per_s"] > 0 and row["events_per_s"] > 0
+        assert row["cpu_seconds_per_application"]["workers"] > 0
+        assert row["cpu_seconds_per_application"]["temporal server"] > 0
+        assert row["ceiling_applications_per_s"] > 0
+    assert summary["ratio_2_over_1"] > 0

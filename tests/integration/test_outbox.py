@@ -27,6 +27,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.database import create_db_engine, create_schema
+from activities.migrations import upgrade
 from activities.notifications import (
     LEASE,
     NOTICE_CLAIMED,
@@ -189,7 +190,8 @@ async def test_a_claim_is_kept_for_its_lease_then_taken_over(
     [row] = _rows(engine)
     assert (row.state, row.claimed_by) == (OutboxState.PENDING, None)
 
-    # A deliverer that died holding the claim: others wait for its lease...
+    # A deliverer that died holding the claim: others wait for its lease (the README's 60 s)...
+    assert timedelta(seconds=60) == LEASE
     now = datetime.now(UTC)
     _claim_as(engine, req.idempotency_key, "gone/run/1", now + LEASE)
     with pytest.raises(ApplicationError) as held:
@@ -229,26 +231,19 @@ async def test_a_notice_the_channel_refuses_is_failed_until_rerun(
 
 # --- An outbox written before it had states ------------------------------------------------------
 
-OLD_OUTBOX = """
-CREATE TABLE notification (
-    id INTEGER PRIMARY KEY, idempotency_key VARCHAR(300) NOT NULL UNIQUE,
-    workflow_id VARCHAR(100) NOT NULL, record_kind VARCHAR(16) NOT NULL,
-    record_id VARCHAR(64) NOT NULL, organization_id VARCHAR(64) NOT NULL, npi VARCHAR(10),
-    kind VARCHAR(16) NOT NULL, subject VARCHAR(500) NOT NULL, body VARCHAR NOT NULL,
-    record_status VARCHAR(32) NOT NULL, clock_id VARCHAR(80), due_date DATE,
-    channel VARCHAR(16) NOT NULL, created_at DATETIME NOT NULL, delivered_at DATETIME)
-"""
-
 
 @pytest.fixture
 def old_outbox(tmp_path: Path) -> Iterator[Engine]:
+    """A read model at revision 0002 (before the outbox had states) holding one notice."""
     engine = create_db_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0002")
     with engine.begin() as conn:
-        conn.exec_driver_sql(OLD_OUTBOX)
         conn.exec_driver_sql(
-            "INSERT INTO notification VALUES (1, 'application-a/event-1', 'application-a', "
-            "'application', 'a', 'acme', NULL, 'event', 's', 'b', 'draft', NULL, NULL, 'log', "
-            "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            "INSERT INTO notification (id, idempotency_key, workflow_id, record_kind, record_id, "
+            "organization_id, npi, kind, subject, body, record_status, clock_id, due_date, "
+            "channel, created_at, delivered_at) VALUES (1, 'application-a/event-1', "
+            "'application-a', 'application', 'a', 'acme', NULL, 'event', 's', 'b', 'draft', "
+            "NULL, NULL, 'log', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
         )
     yield engine
     engine.dispose()

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
-from models.contracts import READ_MODEL_DATA_REJECTED, READ_MODEL_UNAVAILABLE
+from models.contracts import NOTICE_REFUSED, READ_MODEL_DATA_REJECTED, READ_MODEL_UNAVAILABLE
 from models.notices import Notice, NoticeKind
 from workflows.effects import (
     PROJECTION,
@@ -86,10 +87,11 @@ def test_a_failed_effect_is_parked_with_an_incident_and_retried_on_schedule() ->
     assert q.incidents == {} and q.settled
 
 
-def test_a_refused_write_waits_for_an_operator_after_a_few_rounds() -> None:
+@pytest.mark.parametrize("refusal", [READ_MODEL_DATA_REJECTED, NOTICE_REFUSED])
+def test_a_refused_write_waits_for_an_operator_after_a_few_rounds(refusal: str) -> None:
     q = EffectQueue()
     q.queue_projection()
-    rejected = activity_failure(READ_MODEL_DATA_REJECTED, "refused", non_retryable=True)
+    rejected = activity_failure(refusal, "refused", non_retryable=True)
     at = NOW
     for rounds in range(1, REJECTED_ROUNDS + 1):
         q.take(at)

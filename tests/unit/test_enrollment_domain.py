@@ -193,6 +193,23 @@ def test_due_date_boundary_and_stay():
     assert s.stays[0].deactivation_effective == date(2029, 1, 31)
 
 
+def test_a_run_ending_mid_cycle_carries_the_stays_that_ended():
+    s = fire(_near_due(), day_start(date(2029, 2, 1)))
+    s = do(s, "revalidation_submitted", noon(date(2029, 3, 2)), receipt_date="2029-03-02")
+    assert not s.cycle_completed  # a run bounded by its history, not by a new cycle
+    nxt = new_enrollment(next_cycle_state(s), noon(date(2029, 3, 3)))
+    assert [(x.clock_id, x.outcome) for x in nxt.stays] == [(s.stays[0].clock_id, "cured")]
+
+
+def test_a_run_ending_mid_cycle_carries_the_changes_reported_in_it():
+    s = enrolled(now=noon(date(2024, 3, 1)))
+    s = do(s, "change_occurred", noon(date(2024, 3, 1)), kind="other", change_date="2024-03-01")
+    s = do(s, "change_reported", noon(date(2024, 3, 5)), reported_on="2024-03-05")
+    assert not s.cycle_completed
+    nxt = new_enrollment(next_cycle_state(s), noon(date(2024, 3, 6)))
+    assert [c.reported_on for c in nxt.changes] == [date(2024, 3, 5)]
+
+
 def test_stay_cured_on_its_last_day():
     s = fire(_near_due(), day_start(date(2029, 2, 1)))
     s = do(s, "revalidation_submitted", noon(date(2029, 3, 2)), receipt_date="2029-03-02")

@@ -143,3 +143,15 @@ def test_every_string_of_every_request_body_refuses_a_nul() -> None:
 )
 def test_every_string_of_every_operator_event_refuses_a_nul(event: type[BaseModel]) -> None:
     assert _unguarded(event) == []
+
+
+def test_the_openapi_document_carries_the_rule_as_a_pattern() -> None:
+    defs = create_app(Settings(log_json=False)).openapi()["components"]["schemas"]
+    [name] = [
+        s
+        for s in defs["ApplicationDetails"]["properties"]["legal_name"]["anyOf"]
+        if s.get("type") == "string"
+    ]
+    assert name["pattern"] == "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    reason = defs["EventBody"]["properties"]["reason"]
+    assert reason["pattern"] == "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
