@@ -45,6 +45,8 @@ router = APIRouter(
     },
 )
 
+# A row number: positive and within a 64-bit integer (the databases' BIGINT).
+NotificationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 DEFAULT_PAGE = 50
 MAX_PAGE = 500
 Status = Literal["pending", "claimed", "sent", "failed"]
@@ -135,7 +137,7 @@ async def list_notifications(
     status: Annotated[Status | None, Query(description="pending, claimed, sent or failed")] = None,
     workflow_id: Annotated[str | None, Query(max_length=100)] = None,
     organization_id: Annotated[str | None, Query(max_length=64)] = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> NotificationPage:
     query = select(NotificationRow, NotificationAckRow).outerjoin(
@@ -190,7 +192,7 @@ def _row(engine: Engine, notification_id: int) -> NotificationRow:
 async def resend_notification(
     request: Request,
     principal: Writer,
-    notification_id: Annotated[int, Path(ge=1)],
+    notification_id: NotificationId,
     body: Annotated[ResendRequest, Body()],
 ) -> ResendAnswer:
     row = await asyncio.to_thread(_row, engine_of(request), notification_id)
@@ -231,7 +233,7 @@ async def resend_notification(
 async def acknowledge_notification(
     request: Request,
     principal: Writer,
-    notification_id: Annotated[int, Path(ge=1)],
+    notification_id: NotificationId,
     body: Annotated[AckRequest | None, Body()] = None,
 ) -> AckAnswer:
     engine = engine_of(request)

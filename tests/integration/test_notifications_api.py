@@ -115,6 +115,8 @@ async def test_a_refused_notice_is_listed_as_failed_then_resent_on_demand(
             assert twice.json()["acknowledged_at"] == acked.json()["acknowledged_at"]
             missing = await http.post("/v1/notifications/999999/resend", json={"reason": "x"})
             assert missing.status_code == 404
+            huge = await http.post(f"/v1/notifications/{2**63}/ack")  # past BIGINT: not a 500
+            assert huge.status_code == 422 and "notification_id" in huge.text
             bad = await http.get("/v1/notifications", params={"status": "lost"})
             assert bad.status_code == 422 and "status" in bad.text
     ids = [h["Enroll-Delivery-Id"] for h, _ in hook.accepted()]
