@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from models.calendar import local_date
 from models.contracts import SWEEP_NOTIFICATIONS, SweepSchedule
@@ -47,6 +47,11 @@ async def test_the_sweep_runs_once_a_day_at_its_local_hour_across_runs(
         start = await env.get_current_time()
         await env.sleep(timedelta(days=5, hours=1))
         desc = await handle.describe()
+        history = await handle.fetch_history()
+    replayer = Replayer(
+        workflows=[NotificationSweepWorkflow], data_converter=env.client.data_converter
+    )
+    await replayer.replay_workflow(history)  # the current run replays on this code
     assert desc.status == WorkflowExecutionStatus.RUNNING
     days = [d for d, _ in swept]
     first = local_date(start, ZONE)

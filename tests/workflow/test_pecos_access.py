@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from activities.notifications import Delivery, NotificationActivities
 from models.calendar import local_date
@@ -111,6 +111,11 @@ async def test_password_reminders_and_the_finding_on_both_sides_of_60_days(
                 AccessEvent(event="login_recorded", user="zed", on=t),
             )
         assert "no PECOS user 'zed'" in str(refused.value.cause)
+        # Its history replays on this code (timers, updates, activities: deterministic).
+        replayer = Replayer(
+            workflows=[PecosAccessWorkflow], data_converter=env.client.data_converter
+        )
+        await replayer.replay_workflow(await handle.fetch_history())
     finally:
         await worker.__aexit__(None, None, None)
 
