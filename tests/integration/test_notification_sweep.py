@@ -6,13 +6,18 @@ sweep runs."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import uuid
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
-from temporalio.testing import ActivityEnvironment
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.notification_sweep import NotificationSweep, SweepResult
 from activities.notifications import Delivery, NotificationActivities
@@ -22,8 +27,12 @@ from models.contracts import NotificationRequest
 from models.notices import Notice, NoticeKind
 from models.read_model import NotificationAckRow, NotificationRow, application_projection
 from models.routing import RoutingTable
+from tests.conftest import TEST_KEYRING
 from tests.integration.test_api_reads import npi
 from tests.integration.test_read_model import NOW, _step, history
+from worker import run_worker
+from workflows.notification_sweep import NOTIFICATION_SWEEP_ID
+from workflows.settings import Settings
 
 __all__ = ["history"]  # a fixture, used by name
 
@@ -187,3 +196,44 @@ async def test_a_daily_digest_per_recipient_of_what_is_due_in_30_days(
     assert "app-2" in ben.notification.detail
     assert "123-45-6789" not in ana.notification.detail + ben.notification.detail
     assert (await _sweep(sweep, date(2025, 3, 11))).digests == 2  # a new day, a new digest
+
+
+async def test_a_worker_with_a_routing_file_starts_the_daily_sweep_once(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """run_worker (what `enroll worker` runs): with ENROLL_NOTIFY_ROUTES_FILE it registers the
+    sweep and starts its workflow; a second worker keeps the running one."""
+    routes = tmp_path / "routes.json"
+    routes.write_text(ROUTES.model_dump_json())
+    settings = Settings(
+        temporal_address=dev_env.client.service_client.config.target_host,
+        task_queue=f"sweep-{uuid.uuid4()}",
+        database_url=f"sqlite:///{tmp_path / 'read_model.db'}",
+        payload_keys=TEST_KEYRING.to_config(),
+        register_search_attributes=False,
+        notify_routes_file=routes,
+        notify_sweep_hour=6,
+    )
+    handle = dev_env.client.get_workflow_handle(NOTIFICATION_SWEEP_ID)
+    runs = []
+    try:
+        for _ in range(2):
+            stop = asyncio.Event()
+            worker = asyncio.create_task(run_worker(settings, stop))
+            deadline = asyncio.get_running_loop().time() + 20
+            while True:
+                try:
+                    desc = await handle.describe()
+                    if desc.status == WorkflowExecutionStatus.RUNNING:
+                        break
+                except RPCError:
+                    pass
+                assert asyncio.get_running_loop().time() < deadline, "no sweep workflow"
+                await asyncio.sleep(0.1)
+            runs.append(desc.run_id)
+            stop.set()
+            await worker
+        assert runs[0] == runs[1]
+        assert desc.workflow_type == "NotificationSweepWorkflow"
+    finally:
+        await handle.terminate(reason="test over")
