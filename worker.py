@@ -26,6 +26,7 @@ from activities.checks import check_application
 from activities.database import create_db_engine, create_schema
 from activities.notification_sweep import NotificationSweep
 from activities.notifications import Channel, LogChannel, NotificationActivities, Router
+from activities.private_files import PRIVATE_UMASK, private_dir
 from activities.projection import ProjectionActivities
 from activities.routing import load_routes, table_router
 from activities.structured_logging import configure_logging
@@ -33,7 +34,7 @@ from models.contracts import SweepSchedule
 from models.notification import Recipient
 from models.routing import RoutingTable
 from workflows.application import ApplicationWorkflow
-from workflows.client import connect
+from workflows.client import INSECURE_WARNING, MissingKeyRing, connect, require_keyring
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.notification_sweep import NOTIFICATION_SWEEP_ID, NotificationSweepWorkflow
 from workflows.pecos_access import PecosAccessWorkflow
@@ -232,10 +233,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     log.info("worker stopped")
 
 
-async def _main() -> None:
+async def _main(insecure_no_encryption: bool) -> None:
     settings = load_settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Before anything is created or reached: without a key ring, payloads would go in clear.
+    if require_keyring(settings, insecure_no_encryption=insecure_no_encryption) is None:
+        log.warning(INSECURE_WARNING)
+    os.umask(PRIVATE_UMASK)  # the read model, the archive: private from their creation
+    private_dir(settings.data_dir)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -243,10 +248,13 @@ async def _main() -> None:
     await run_worker(settings, stop)
 
 
-def main() -> None:
+def main(insecure_no_encryption: bool = False) -> None:
     status = 0
     try:
-        asyncio.run(_main())
+        asyncio.run(_main(insecure_no_encryption))
+    except MissingKeyRing as exc:
+        log.error(str(exc))
+        status = 1
     except SettingsError as exc:
         # A configuration it cannot start with: the variables and what to do, no traceback.
         print(f"enroll worker: bad configuration\n{exc}", file=sys.stderr)
@@ -261,4 +269,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(insecure_no_encryption="--insecure-no-encryption" in sys.argv[1:])

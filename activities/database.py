@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -25,6 +26,7 @@ from sqlmodel import Session, create_engine
 from temporalio.exceptions import ApplicationError
 
 import models.read_model  # noqa: F401  (registers the read-model tables on SQLModel.metadata)
+from activities.private_files import create_private_file
 from models.contracts import READ_MODEL_DATA_REJECTED, READ_MODEL_UNAVAILABLE
 
 __all__ = [
@@ -69,6 +71,10 @@ def _sqlite_engine(url: str, args: dict[str, Any], *, echo: bool) -> Engine:
     args.setdefault("check_same_thread", False)
     database = make_url(url).database
     in_memory = not database or database == ":memory:" or database.startswith("file::memory:")
+    if not in_memory and database and not database.startswith("file:"):
+        # The read model holds names and NPIs: the file (and so its -wal and -shm files, which
+        # SQLite creates with the database file's mode) is private from its creation.
+        create_private_file(Path(database))
     engine = create_engine(
         url,
         connect_args=args,

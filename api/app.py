@@ -6,35 +6,44 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi_offline import FastAPIOffline
-from sqlalchemy import text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
-from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
 from activities.database import create_db_engine, create_schema
-from api import web
+from activities.private_files import private_dir
+from api import readiness, web
 from api.access_log import AccessLogMiddleware
 from api.auth import parse_api_keys
+from api.body_limit import BodyLimitMiddleware
+from api.outages import (
+    OUTAGE_HANDLERS,
+    EventPending,
+    bounded,
+    event_pending_handler,
+)
 from api.problems import (
     Problem,
+    document_common_problems,
     http_exception_handler,
+    known_query_parameters,
     problem_handler,
     problem_responses,
     problem_schemas,
     request_validation_handler,
     unexpected_error_handler,
 )
+from api.readiness import first_line
 from api.responses.health import Health, Readiness
-from api.routes import applications, deadlines, lifecycle, providers, support
+from api.routes import applications, deadlines, event_outcomes, lifecycle, providers, support
 from api.routes import audit as audit_routes
 from api.routes import codec as codec_routes
 from api.routes import enrollments as enrollment_routes
@@ -72,8 +81,8 @@ TAGS = [
     {"name": "health", "description": "Liveness and readiness"},
 ]
 
-# How long /readyz waits for each dependency before calling it down.
-READY_TIMEOUT = timedelta(seconds=3)
+# Routes that answer from the code alone (never 503).
+STATIC_PATHS = ("/v1/lifecycle",)
 
 log = structlog.get_logger("api")
 
@@ -115,7 +124,7 @@ def create_app(
             )
         if owns_engine:
             await asyncio.to_thread(_prepare_schema, settings, db)
-        app.state.client = client or await connect(settings)
+        app.state.client = bounded(client or await connect(settings, lazy=True))
         try:
             yield
         finally:
@@ -130,18 +139,24 @@ def create_app(
         # The sandbox's routes (and so its tag) exist only in a sandbox.
         openapi_tags=[t for t in TAGS if t["name"] != "sandbox" or sandbox is not None],
         lifespan=lifespan,
+        dependencies=[Depends(known_query_parameters)],
     )
     app.state.settings = settings
     app.state.engine = db
     app.state.api_keys = api_keys
     app.state.now = sandbox.now if sandbox is not None else wall_clock
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(AccessLogMiddleware)  # outermost: it logs the 413s too
     app.add_exception_handler(Problem, problem_handler)
     app.add_exception_handler(RequestValidationError, request_validation_handler)
     app.add_exception_handler(HTTPException, http_exception_handler)
+    for error, handler in OUTAGE_HANDLERS.items():
+        app.add_exception_handler(error, handler)
+    app.add_exception_handler(EventPending, event_pending_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)
     app.include_router(applications.router)
     app.include_router(enrollment_routes.router)
+    app.include_router(event_outcomes.router)
     app.include_router(import_routes.router)
     app.include_router(deadlines.router)
     app.include_router(lifecycle.router)
@@ -163,42 +178,25 @@ def create_app(
     async def healthz() -> Health:
         return Health(status="ok")
 
-    @app.get(
+    app.add_api_route(
         "/readyz",
+        readiness.readyz,
+        methods=["GET"],
         operation_id="getReadiness",
         tags=["health"],
-        summary="Temporal and the read-model database both answer",
+        summary="Temporal answers, a worker polls, and the read model can be written",
         response_model=Readiness,
         responses=problem_responses({503: "A dependency is down (names it and what to check)"}),
     )
-    async def readyz(request: Request) -> Any:
-        temporal, database = await asyncio.gather(
-            _check_temporal(request.app.state.client, settings),
-            _check_database(request.app.state.engine),
-        )
-        checks = {"temporal": temporal, "database": database}
-        down = [name for name, check in checks.items() if check["status"] != "ok"]
-        if not down:
-            return Readiness.model_validate({"status": "ready", "checks": checks})
-        return Problem(
-            503,
-            "Not ready",
-            "Down: "
-            + "; ".join(
-                f"{name} ({checks[name]['error']}): {checks[name]['check']}" for name in down
-            ),
-            kind="not-ready",
-            down=down,
-            checks=checks,
-        ).response(request)
 
     document = app.openapi
 
     def openapi() -> dict[str, Any]:
         """FastAPI's document, plus the problem schemas the routes' error answers refer to."""
         if app.openapi_schema is None:
-            schemas = document().setdefault("components", {}).setdefault("schemas", {})
-            schemas.update(problem_schemas())
+            built = document()
+            built.setdefault("components", {}).setdefault("schemas", {}).update(problem_schemas())
+            document_common_problems(built, static_paths=STATIC_PATHS)
         return document()
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -207,57 +205,10 @@ def create_app(
 
 def _prepare_schema(settings: Settings, engine: Engine) -> None:
     if engine.dialect.name == "sqlite" and not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
     try:
         create_schema(engine)
     except SQLAlchemyError as exc:
         # Start anyway: /readyz reports the database as down until it answers, and the worker
         # creates the schema too when it starts.
-        log.warning("read-model schema not created", error=_first_line(exc))
-
-
-def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-
-
-async def _check_temporal(client: Client, settings: Settings) -> dict[str, Any]:
-    target = f"{settings.temporal_address} namespace {settings.temporal_namespace}"
-    try:
-        await asyncio.wait_for(
-            client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=READY_TIMEOUT),
-            READY_TIMEOUT.total_seconds() + 1,
-        )
-    except Exception as exc:
-        return {
-            "status": "down",
-            "error": f"{type(exc).__name__}: {_first_line(exc)}"[:300],
-            "check": f"is the Temporal frontend at {target} running and reachable from the API "
-            "(TEMPORAL_ADDRESS, TLS/API key settings)?",
-        }
-    return {"status": "ok"}
-
-
-def _select_one(engine: Engine) -> None:
-    with engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
-
-
-async def _check_database(engine: Engine) -> dict[str, Any]:
-    where = make_url(engine.url).render_as_string(hide_password=True)
-    try:
-        await asyncio.wait_for(
-            asyncio.to_thread(_select_one, engine), READY_TIMEOUT.total_seconds()
-        )
-    except Exception as exc:
-        if isinstance(exc, TimeoutError):
-            error = f"no answer within {READY_TIMEOUT.total_seconds():g} s"
-        else:
-            error = f"{type(exc).__name__}: {_first_line(exc)}"
-        return {
-            "status": "down",
-            "error": error[:300],
-            "check": f"is the read-model database at {where} running and reachable, with the "
-            "credentials in ENROLL_DATABASE_URL?",
-        }
-    return {"status": "ok"}
+        log.warning("read-model schema not created", error=first_line(exc))

@@ -7,6 +7,7 @@ and failures nobody foresaw. The schemas below document them in the OpenAPI docu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
@@ -164,6 +165,46 @@ def problem_responses(described: dict[int, str]) -> dict[int | str, dict[str, An
 MALFORMED = problem_responses({422: "Malformed request (names each field and why)"})
 
 
+# What every route that reaches Temporal or the read model may answer when one is down
+# (api/outages.py), and what every route that takes a body answers when it is too large
+# (api/body_limit.py). Added to the document by `document_common_problems`.
+UNAVAILABLE = 503
+TOO_LARGE = 413
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "required": True,
+        "description": "Seconds to wait before retrying",
+        "schema": {"type": "string"},
+    }
+}
+
+
+def document_common_problems(document: dict[str, Any], *, static_paths: Iterable[str]) -> None:
+    """Document on every operation the problems no route raises itself: 413 where there is a
+    body, 503 (with Retry-After) where Temporal or the read model is reached (every /v1 and
+    /codec operation but `static_paths`, which answer from the code alone)."""
+    static = tuple(static_paths)
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            if method not in _HTTP_METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            if "requestBody" in operation:
+                responses.setdefault(
+                    str(TOO_LARGE),
+                    problem_response(TOO_LARGE, "The body is larger than the route takes"),
+                )
+            reaches = path.startswith(("/v1/", "/codec")) and not path.startswith(static)
+            if reaches and str(UNAVAILABLE) not in responses:
+                answer = problem_response(
+                    UNAVAILABLE,
+                    "Temporal, the worker or the read model is down or slow: names what, and "
+                    "Retry-After says when to try again",
+                )
+                answer["headers"] = RETRY_AFTER_HEADER
+                responses[str(UNAVAILABLE)] = answer
+
+
 # --- Building them -------------------------------------------------------------------------------
 
 
@@ -226,6 +267,9 @@ async def http_exception_handler(request: Request, exc: Exception) -> JSONRespon
     API does not have (404), a method a path does not take (405)."""
     assert isinstance(exc, HTTPException)
     where = f"{request.method} {request.url.path}"
+    if isinstance(exc.__cause__, Problem):
+        # A refusal met while FastAPI read the body (e.g. api/body_limit.py's 413).
+        return exc.__cause__.response(request)
     if exc.status_code == 400:
         # FastAPI's answer to a body it cannot even decode (not UTF-8, ...): malformed, so 422
         # like any other body that is not the JSON the route takes, with the decoder's reason.
@@ -241,13 +285,16 @@ async def http_exception_handler(request: Request, exc: Exception) -> JSONRespon
             kind="unknown-path",
         )
     elif exc.status_code == 405:
+        allowed = _allowed_methods(request) or (exc.headers or {}).get("Allow", "")
         problem = Problem(
             405,
             "Method not allowed",
             f"{request.url.path} does not take {request.method}; it takes "
-            f"{(exc.headers or {}).get('Allow', 'other methods')} (see /docs).",
+            f"{allowed or 'other methods'} (see /docs).",
             kind="method-not-allowed",
         )
+        problem.headers = {**(exc.headers or {}), "Allow": allowed}
+        return problem.response(request)
     else:
         phrase = HTTPStatus(exc.status_code).phrase
         problem = Problem(
@@ -258,6 +305,45 @@ async def http_exception_handler(request: Request, exc: Exception) -> JSONRespon
         )
     problem.headers = dict(exc.headers or {})
     return problem.response(request)
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+async def known_query_parameters(request: Request) -> None:
+    """An app-wide dependency: a query parameter a /v1 route does not take is refused (422 naming
+    it), not ignored: a misspelt filter (`?stauts=...`) must not silently list everything."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or not request.url.path.startswith("/v1/"):
+        return  # the JSON API only: the web app's pages read their own query strings
+    known = _query_names(dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) or "none"
+        raise invalid(
+            f"Unknown query parameter(s): {', '.join(unknown)}. This route takes: {takes}.",
+            [{"field": name, "reason": "not a parameter of this route"} for name in unknown],
+        )
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the API documents at this path (Starlette's own 405 names only the first
+    route's): e.g. GET and POST for /v1/applications."""
+    paths: dict[str, dict[str, Any]] = request.app.openapi().get("paths", {})
+    methods: set[str] = set()
+    for template, operations in paths.items():
+        pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {m.upper() for m in operations if m.lower() in _HTTP_METHODS}
+    return ", ".join(sorted(methods))
+
+
+_HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:

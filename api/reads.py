@@ -12,13 +12,14 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
 from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from api.bodies import IsoDate
 from api.problems import bad_parameter
 from models.checks import KnownEnrollment
 from models.forms import Form, parse_form
@@ -95,14 +96,28 @@ class RecordFilters:
         return conditions
 
 
+def one_of(values: Iterable[str]) -> dict[str, Any]:
+    """What the document says a repeatable filter takes (`json_schema_extra`): its values, the
+    canonical spellings (the API also reads e.g. `855i` or `jn`)."""
+    return {"items": {"type": "string", "enum": sorted(values)}}
+
+
 def record_filters(
-    form: Annotated[list[str] | None, Query()] = None,
-    state: Annotated[list[str] | None, Query(description="US state code, e.g. FL")] = None,
-    mac: Annotated[list[str] | None, Query(description="MAC jurisdiction, e.g. JN")] = None,
-    npi: Annotated[str | None, Query()] = None,
+    form: Annotated[
+        list[str] | None, Query(json_schema_extra=one_of(f.value for f in Form))
+    ] = None,
+    state: Annotated[
+        list[str] | None,
+        Query(description="US state code, e.g. FL", json_schema_extra=one_of(US_STATE_CODES)),
+    ] = None,
+    mac: Annotated[
+        list[str] | None,
+        Query(description="MAC jurisdiction, e.g. JN", json_schema_extra=one_of(MAC_JURISDICTIONS)),
+    ] = None,
+    npi: Annotated[str | None, Query(json_schema_extra={"pattern": "^[0-9]{10}$"})] = None,
     organization_id: Annotated[str | None, Query(max_length=64)] = None,
     deadline_before: Annotated[
-        date | None, Query(description="Soonest open deadline strictly before this date")
+        IsoDate | None, Query(description="Soonest open deadline strictly before this date")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(max_length=400)] = None,

@@ -3,21 +3,34 @@ that records an operator event on a workflow, turning its refusals into problems
 
 from __future__ import annotations
 
-import uuid
+import asyncio
+import hashlib
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from fastapi import Request
-from pydantic import ValidationError
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from pydantic import BaseModel, ValidationError
+from temporalio.client import (
+    Client,
+    RPCTimeoutOrCancelledError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateHandle,
+    WorkflowUpdateStage,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import Principal
+from api.outages import CALL_BOUND, EventPending
 from api.problems import Problem, from_validation_error, invalid, problem_responses
+from api.responses.common import event_accepted
 from models.lifecycle import Lifecycle
 from models.records import EventRefused, OperatorEvent
+from workflows.record import KEY_REUSED
+from workflows.requests import DERIVED, KEYED
 from workflows.settings import Settings
 
 # Refusal types raised by the workflows' update validators and handlers.
@@ -128,22 +141,108 @@ def operator_event(
         raise from_validation_error(exc, ("data",)) from None
 
 
+def event_id(method: str, path: str, body: BaseModel, idempotency_key: str | None) -> str:
+    """The update id an event is recorded under, derived from the request so that a retry of
+    the same request is the same update, applied once (Temporal refuses a second update with
+    an id it has seen; the workflow remembers recent ids across continue-as-new).
+
+    Without an Idempotency-Key: `req-` + SHA-256 of the method, the path and the canonical body
+    (its JSON with sorted keys and no whitespace, as validated). With one: `key-` + a digest of
+    the key + a digest of that request, so the workflow can tell the same key sent with another
+    body (409 naming the key) from a retry."""
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    request_digest = _digest(f"{method.upper()}\n{path}\n{canonical}")
+    if idempotency_key is None:
+        return DERIVED + request_digest[:40]
+    return f"{KEYED}{_digest(idempotency_key)[:24]}-{request_digest[:16]}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 async def execute_event(
     handle: WorkflowHandle[Any, Any],
     update: Any,
     payload: OperatorEvent,
-    idempotency_key: str | None,
+    update_id: str,
     closed: Callable[[], Awaitable[Problem]],
+    poll_url: str,
+    idempotency_key: str | None = None,
 ) -> Any:
-    """Record an event as a workflow update (the key de-duplicates retries). A refusal becomes
-    a 409/422 problem; a workflow that no longer takes updates becomes `closed()`'s problem."""
+    """Record an event as a workflow update with id `update_id` (which de-duplicates retries).
+    A refusal becomes a 409/422 problem; a workflow that no longer takes updates becomes
+    `closed()`'s problem. Bounded: an update no worker accepts within CALL_BOUND is a 503
+    naming what is down; one accepted but not finished within the bound again is EventPending
+    (202 with `poll_url`)."""
     try:
-        return await handle.execute_update(update, payload, id=idempotency_key or str(uuid.uuid4()))
+        accepted = await handle.start_update(
+            update,
+            payload,
+            id=update_id,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            rpc_timeout=CALL_BOUND,
+        )
     except WorkflowUpdateFailedError as exc:
-        raise refusal(exc) from None
+        raise update_refusal(exc, idempotency_key) from None
     except RPCError as exc:
         if is_not_found(exc):
             raise await closed() from None
+        raise
+    return await update_outcome(accepted, update_id, poll_url, idempotency_key)
+
+
+def update_refusal(exc: WorkflowUpdateFailedError, idempotency_key: str | None) -> Problem:
+    """The problem a refused update answers: a reused Idempotency-Key (409 naming it), else
+    the workflow's refusal (409/422)."""
+    cause = exc.cause
+    if isinstance(cause, ApplicationError) and cause.type == KEY_REUSED:
+        return Problem(
+            409,
+            "Idempotency-Key already used",
+            f"Idempotency-Key '{idempotency_key}' was already used on this record for another "
+            "request (another event or other data); nothing was recorded. Use a new key for a "
+            "new event, or send the first request again unchanged.",
+            kind="idempotency-key-reused",
+        )
+    return refusal(exc)
+
+
+async def update_outcome(
+    accepted: WorkflowUpdateHandle[Any],
+    update_id: str,
+    poll_url: str,
+    idempotency_key: str | None = None,
+) -> Any:
+    """The result of an accepted update; EventPending when it takes longer than the bound."""
+    try:
+        return await asyncio.wait_for(
+            accepted.result(rpc_timeout=CALL_BOUND), CALL_BOUND.total_seconds() + 1
+        )
+    except WorkflowUpdateFailedError as exc:
+        raise update_refusal(exc, idempotency_key) from None
+    except (TimeoutError, RPCTimeoutOrCancelledError):
+        raise EventPending(poll_url, update_id) from None
+
+
+async def poll_event(
+    handle: WorkflowHandle[Any, Any], update: Any, update_id: str, poll_url: str
+) -> Any:
+    """The outcome of an event sent earlier (the 202's link): its result once applied, its
+    refusal as it was answered, 404 for an id the record never received."""
+    try:
+        return await update_outcome(
+            handle.get_update_handle_for(update, update_id), update_id, poll_url
+        )
+    except RPCError as exc:
+        if is_not_found(exc):
+            raise Problem(
+                404,
+                "Unknown event",
+                f"No event with id '{update_id}' was received by '{handle.id}' (in its current "
+                "run). Send the event again with the same request: it applies once.",
+                kind="not-found",
+            ) from None
         raise
 
 
@@ -156,14 +255,21 @@ def event_route_docs(record: str) -> dict[str, Any]:
             "Needs the operator or admin role; the actor and role recorded are the API key's. "
             "An event the lifecycle does not allow in the current state answers 409 with the "
             "state and `allowed_events`; data the event cannot use answers 422 naming the field. "
-            "An `Idempotency-Key` header makes a retried event apply once."
+            "A retried request applies once: the event's id is derived from the request "
+            "(method, path and body) or, with an `Idempotency-Key` header, from the key; a key "
+            "sent again with another body answers 409 naming the key. An event the workflow "
+            "accepted but has not finished within a few seconds answers 202 with a link to poll "
+            "for its outcome; an outage answers 503 naming what is down, with Retry-After."
         ),
-        "responses": problem_responses(
-            {
-                404: f"No such {record}",
-                409: f"Not allowed in this state, or the {record} is closed (names the state "
-                "and the allowed events)",
-                422: "Malformed request, or event data refused (names the field)",
-            }
-        ),
+        "responses": {
+            202: event_accepted("Accepted, not yet applied: poll the Location for the outcome"),
+            **problem_responses(
+                {
+                    404: f"No such {record}",
+                    409: f"Not allowed in this state, or the {record} is closed (names the state "
+                    "and the allowed events)",
+                    422: "Malformed request, or event data refused (names the field)",
+                }
+            ),
+        },
     }

@@ -14,7 +14,8 @@ from temporalio.client import Client
 
 from activities.database import create_db_engine, create_schema
 from cli.keys import dev_payload_keys
-from cli.render import console
+from cli.process import check_ports_free, dies_with_parent
+from cli.render import console, print_error
 from cli.stack import complete_settings, print_startup_panel, wheel_binary
 from workflows.client import connect
 from workflows.search_attributes import register as register_search_attributes
@@ -38,6 +39,28 @@ async def _wait_for_temporal(settings: Settings, server: asyncio.subprocess.Proc
     raise RuntimeError(f"the Temporal dev server did not answer within 30 s: {last}")
 
 
+async def _serve_while_server_runs(
+    api: uvicorn.Server, server: asyncio.subprocess.Process, settings: Settings
+) -> int:
+    """Serve the API until Ctrl-C (0), or until the Temporal server exits under it: then the
+    stack stops, saying so (1), rather than answer every request with Temporal down."""
+    serving = asyncio.create_task(api.serve())
+    server_exit = asyncio.create_task(server.wait())
+    await asyncio.wait({serving, server_exit}, return_when=asyncio.FIRST_COMPLETED)
+    if serving.done():
+        server_exit.cancel()
+        await serving
+        return 0
+    print_error(
+        f"the Temporal dev server exited (status {server.returncode}); stopping the stack. "
+        f"See {settings.data_dir / 'temporal.log'}, then start `enroll dev` again (every "
+        "workflow is kept in the data dir)."
+    )
+    api.should_exit = True
+    await serving
+    return 1
+
+
 async def run_dev(
     data_dir: Path, api_port: int, temporal_port: int, ui_port: int, host: str
 ) -> int:
@@ -45,6 +68,11 @@ async def run_dev(
     from api.app import create_app
     from worker import build_worker
 
+    # A port in use (often a Temporal server a killed stack left) is refused before anything
+    # starts: the stack would otherwise attach to that server and its data dir.
+    check_ports_free(
+        host, {"--api-port": api_port, "--temporal-port": temporal_port, "--ui-port": ui_port}
+    )
     settings = load_settings(data_dir=data_dir, temporal_address=f"{host}:{temporal_port}")
     generated_keys = complete_settings(settings, lambda: dev_payload_keys(data_dir))
     log_file = (data_dir / "temporal.log").open("ab")
@@ -74,6 +102,7 @@ async def run_dev(
         stdout=log_file,
         stderr=log_file,
         start_new_session=True,  # Ctrl-C reaches us; we stop the server in order
+        preexec_fn=dies_with_parent(),  # and a SIGKILLed stack leaves no server behind
     )
     try:
         client = await _wait_for_temporal(settings, server)
@@ -103,9 +132,9 @@ async def run_dev(
                 ),
                 closing="Stop with Ctrl-C.",
             )
-            await api.serve()
+            status = await _serve_while_server_runs(api, server, settings)
         console.print("stopping the Temporal dev server…")
-        return 0
+        return status
     finally:
         if server.returncode is None:
             with contextlib.suppress(ProcessLookupError):

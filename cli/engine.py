@@ -3,16 +3,19 @@ machine), `worker` and `api` (one part each, against a Temporal cluster), and `r
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import structlog
 import typer
 import uvicorn
 
 from activities.database import create_db_engine, create_schema
+from activities.private_files import PRIVATE_UMASK
 from activities.structured_logging import configure_logging
 from cli.process import run_async
 from cli.render import console
-from workflows.client import connect
+from workflows.client import INSECURE_WARNING, connect, require_keyring
 from workflows.settings import load_settings
 
 
@@ -64,25 +67,38 @@ def reindex() -> None:
     run_async(main)
 
 
-def worker() -> None:
-    """Run a worker against TEMPORAL_ADDRESS (all workflows and activities)."""
+INSECURE = typer.Option(
+    False,
+    "--insecure-no-encryption",
+    help="Run without ENROLL_PAYLOAD_KEYS: payloads (names, SSNs...) stored IN CLEAR.",
+)
+
+
+def worker(insecure_no_encryption: bool = INSECURE) -> None:
+    """Run a worker against TEMPORAL_ADDRESS (all workflows and activities). Refuses to start
+    without ENROLL_PAYLOAD_KEYS unless --insecure-no-encryption."""
     from worker import main as worker_main
 
-    worker_main()
+    worker_main(insecure_no_encryption)
 
 
 def api(
     port: int = typer.Option(8000, help="HTTP port."),
     host: str = typer.Option("127.0.0.1", help="Address to bind."),
+    insecure_no_encryption: bool = INSECURE,
 ) -> None:
     """Run the HTTP API against TEMPORAL_ADDRESS and the read-model database; API keys come from
-    ENROLL_API_KEYS."""
+    ENROLL_API_KEYS. Refuses to start without ENROLL_PAYLOAD_KEYS unless
+    --insecure-no-encryption."""
 
     async def main() -> int:
         from api.app import create_app
 
         settings = load_settings()
         configure_logging(settings.log_level, json=settings.log_json)
+        if require_keyring(settings, insecure_no_encryption=insecure_no_encryption) is None:
+            structlog.get_logger("api").warning(INSECURE_WARNING)
+        os.umask(PRIVATE_UMASK)  # the read model (SQLite) and its data dir: private
         config = uvicorn.Config(
             create_app(settings),
             host=host,

@@ -10,6 +10,7 @@ import os
 import secrets
 from pathlib import Path
 
+from activities.private_files import write_private_file
 from workflows.converter import KeyRing
 from workflows.settings import Settings
 
@@ -25,8 +26,7 @@ def dev_payload_keys(data_dir: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     spec = KeyRing.generate("dev1").to_config()
-    path.write_text(spec + "\n")
-    path.chmod(0o600)
+    write_private_file(path, spec + "\n")  # 0600 from its creation, never readable to others
     return spec
 
 
@@ -53,9 +53,7 @@ def dev_api_keys(data_dir: Path) -> str:
         for role, actor in DEV_ACTORS.items()
     }
     text = json.dumps(keys, indent=2) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
+    write_private_file(path, text)
     return text
 
 

@@ -5,6 +5,7 @@ panel that says where everything is."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
+from activities.private_files import PRIVATE_UMASK, private_dir
 from activities.structured_logging import configure_logging
 from cli.keys import API_KEYS_FILE, DEV_ACTORS, dev_api_keys
 from cli.render import console
@@ -41,7 +43,10 @@ def complete_settings(settings: Settings, payload_keys: Callable[[], str]) -> bo
     logging. True when the API keys are the data dir's (the panel then shows them)."""
     from api.auth import parse_api_keys
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Everything the stack and its Temporal server create (databases, logs, the archive) is
+    # private to this user; the data dir too.
+    os.umask(PRIVATE_UMASK)
+    private_dir(settings.data_dir)
     if not settings.payload_keys:
         settings.payload_keys = payload_keys()
     generated = not settings.api_keys

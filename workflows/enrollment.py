@@ -20,6 +20,7 @@ from temporalio.workflow import ParentClosePolicy
 
 from workflows.effects import Link
 from workflows.record import RecordWorkflow
+from workflows.requests import REQUESTS_PATCH
 
 with workflow.unsafe.imports_passed_through():
     from models.application import ApplicationCreate, application_workflow_id
@@ -73,7 +74,7 @@ class EnrollmentWorkflow(RecordWorkflow[EnrollmentState]):
         state = new_enrollment(start, workflow.now())
         # Added after histories were recorded (tests/workflow/test_replay.py).
         state.revocation_appeals = workflow.patched("revocation-appeals")
-        self._start(state, start.effects)
+        self._start(state, start.effects, start.recent_requests)
 
     @workflow.run
     async def run(self, start: EnrollmentStart) -> EnrollmentState:
@@ -205,7 +206,9 @@ class EnrollmentWorkflow(RecordWorkflow[EnrollmentState]):
 
     def _handover_at(self) -> datetime | None:
         info = workflow.info()
-        if info.run_timeout is None:
+        # A run started by continue-as-new reports no run timeout as 0, not None: without this
+        # every continued run handed over at once, again and again (a continue-as-new loop).
+        if not info.run_timeout:
             return None
         return info.start_time + info.run_timeout - RUN_TIMEOUT_MARGIN
 
@@ -218,6 +221,10 @@ class EnrollmentWorkflow(RecordWorkflow[EnrollmentState]):
         following = next_cycle_state(self._state)
         if self._queued:
             following = following.model_copy(update={"effects": self._effects.carried()})
+        # Added after histories were recorded: the next run knows the events this one applied,
+        # so a retry that arrives after the hand-over is not applied twice (workflows/requests.py).
+        if workflow.patched(REQUESTS_PATCH):
+            following = following.model_copy(update={"recent_requests": self._requests.carried()})
         return following
 
     def _projection(self) -> tuple[str, BaseModel]:

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
 
 from workflows.effects import (
     ATTEMPT_TIMEOUT,
@@ -49,8 +50,15 @@ with workflow.unsafe.imports_passed_through():
     from workflows.search_attributes import OPEN_INCIDENTS
 
 from workflows import legacy_effects
+from workflows.requests import RecentRequests
 
 EFFECTS_PATCH = "effects-queue"
+KEY_REUSED = "IdempotencyKeyReused"
+
+
+def _update_id() -> str | None:
+    info = workflow.current_update_info()
+    return info.id if info is not None else None
 
 
 class RecordState(Protocol):
@@ -128,8 +136,14 @@ class RecordWorkflow(Generic[StateT]):
 
     # --- set-up ------------------------------------------------------------------------------
 
-    def _start(self, state: StateT, carried: CarriedEffects | None = None) -> None:
+    def _start(
+        self,
+        state: StateT,
+        carried: CarriedEffects | None = None,
+        requests: dict[str, str] | None = None,
+    ) -> None:
         self._state = state
+        self._requests = RecentRequests(requests)
         self._lock = asyncio.Lock()  # only the inline (legacy) effects await under it
         self._changed = False
         self._visible: list[object] | None = None
@@ -190,9 +204,14 @@ class RecordWorkflow(Generic[StateT]):
         return self._state
 
     async def _record_event(self, request: OperatorEvent, *, checks: bool = False) -> StateT:
-        """The update path: refuse, apply, queue the side effects, answer."""
+        """The update path: refuse, apply, queue the side effects, answer. A retry of an event
+        an earlier run applied (its update id remembered) is answered, not applied again."""
+        update_id = _update_id()
+        if update_id in self._requests:
+            return self._view()
         async with self._lock:
             now = workflow.now()
+            self._refuse_reused_key(update_id)
             try:
                 # Re-checked: a clock may have fired since the validator ran.
                 self._check(request, now)
@@ -202,6 +221,8 @@ class RecordWorkflow(Generic[StateT]):
             outcome = self._apply(request, now)
             self._state = outcome.state
             self._changed = True
+            if update_id is not None:
+                self._requests.remember(update_id, now.date())
             await self._after_change(outcome.notices, checks=checks)
             self._hand_over_if_due()
             for key, link in self._links(before, request):
@@ -238,10 +259,23 @@ class RecordWorkflow(Generic[StateT]):
             self._handing_over = True
 
     def _validate_event(self, request: OperatorEvent) -> None:
+        update_id = _update_id()
+        if update_id in self._requests:
+            return  # a retry of an event already applied: answered with the record as it is
+        self._refuse_reused_key(update_id)
         try:
             self._check(request, workflow.now())
         except EventRefused as exc:
             raise refusal(exc) from None
+
+    def _refuse_reused_key(self, update_id: str | None) -> None:
+        if update_id is not None and self._requests.reuses_key(update_id):
+            raise ApplicationError(
+                "This Idempotency-Key was already used for another request on this record.",
+                {"field": "Idempotency-Key"},
+                type=KEY_REUSED,
+                non_retryable=True,
+            )
 
     def _retry_side_effects(self) -> int:
         count = self._effects.retry_now(workflow.now())

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, PlainSerializer, WithJsonSchema, computed_field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, computed_field
 
 from models.calendar import Clock
 
@@ -40,6 +40,35 @@ def created(description: str) -> dict[str, Any]:
                 "description": "The URL of the record created (GET it for its state)",
                 "schema": {"type": "string", "format": "uri"},
             }
+        },
+    }
+
+
+class EventAccepted(BaseModel):
+    """202: the workflow accepted the event but had not finished applying it within the bound."""
+
+    status: Literal["accepted"]
+    event_id: str = Field(description="The event's update id (derived from the request)")
+    poll: str = Field(description="GET it for the outcome: 200 once applied, 202 until then")
+    detail: str
+
+
+def event_accepted(description: str) -> dict[str, Any]:
+    """The documented 202 answer of a route that records an event."""
+    return {
+        "model": EventAccepted,
+        "description": description,
+        "headers": {
+            "Location": {
+                "required": True,
+                "description": "The poll URL (GET it for the event's outcome)",
+                "schema": {"type": "string", "format": "uri"},
+            },
+            "Retry-After": {
+                "required": True,
+                "description": "Seconds to wait before polling",
+                "schema": {"type": "string"},
+            },
         },
     }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
+import json
 from datetime import date
 from typing import Annotated, Any
 
@@ -17,13 +17,14 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api.auth import ADMIN, AUTH_RESPONSES, Principal, Reader, Writer, require
 from api.bodies import OperatorBody
 from api.problems import MALFORMED, Problem, from_validation_error, invalid, problem_responses
-from api.reads import RecordQuery, choices, keyset_page, known_enrollments
+from api.reads import RecordQuery, choices, keyset_page, known_enrollments, one_of
 from api.records import query_application
 from api.responses.applications import ApplicationListItem, ApplicationPage, ApplicationView
 from api.responses.common import created
 from api.routes.notifications import with_failing_notifications
 from api.temporal import (
     client_of,
+    event_id,
     event_refusal,
     event_route_docs,
     execute_event,
@@ -65,6 +66,14 @@ def idempotent_application_id(organization_id: str, idempotency_key: str) -> str
     names the same application, so a retried create finds the workflow the first one started."""
     digest = hashlib.sha256(f"{organization_id}\n{idempotency_key}".encode()).hexdigest()
     return f"idem-{digest[:24]}"
+
+
+def request_application_id(organization_id: str, body: ApplicationCreateBody) -> str:
+    """The application id a create without id or key stands for: a digest of the organization
+    and the canonical body (sorted keys, no whitespace), the same for every retry."""
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(f"{organization_id}\n{canonical}".encode()).hexdigest()
+    return f"req-{digest[:24]}"
 
 
 class ApplicationCreateBody(OperatorBody):
@@ -175,7 +184,10 @@ async def create_application(
     elif idempotency_key:
         application_id = idempotent_application_id(organization_id, idempotency_key)
     else:
-        application_id = uuid.uuid4().hex[:16]
+        # Neither: the id is derived from the request, so that a create retried without a key
+        # finds the workflow the first one started (Temporal keeps one workflow per id) instead
+        # of making a second application. The same body sent twice is the same application.
+        application_id = request_application_id(organization_id, body)
     known = (
         await known_enrollments(request, body.details.npi)
         if body.purpose == Purpose.INITIAL
@@ -304,8 +316,19 @@ async def record_event(
         )
 
     handle = client.get_workflow_handle(application_workflow_id(application_id))
+    update_id = event_id(request.method, request.url.path, body, idempotency_key)
     state = await execute_event(
-        handle, ApplicationWorkflow.record_event, payload, idempotency_key, closed
+        handle,
+        ApplicationWorkflow.record_event,
+        payload,
+        update_id,
+        closed,
+        idempotency_key=idempotency_key,
+        poll_url=str(
+            request.url_for(
+                "poll_application_event", application_id=application_id, event_id=update_id
+            )
+        ),
     )
     return ApplicationView.of(state)
 
@@ -383,8 +406,19 @@ async def correct_application(
             kind="record-closed",
         )
 
+    update_id = event_id(request.method, request.url.path, body, idempotency_key)
     state = await execute_event(
-        handle, ApplicationWorkflow.record_event, payload, idempotency_key, closed
+        handle,
+        ApplicationWorkflow.record_event,
+        payload,
+        update_id,
+        closed,
+        idempotency_key=idempotency_key,
+        poll_url=str(
+            request.url_for(
+                "poll_application_event", application_id=application_id, event_id=update_id
+            )
+        ),
     )
     return ApplicationView.of(state)
 
@@ -406,7 +440,10 @@ async def list_applications(
     request: Request,
     principal: Reader,
     filters: RecordQuery,
-    status_: Annotated[list[str] | None, Query(alias="status")] = None,
+    status_: Annotated[
+        list[str] | None,
+        Query(alias="status", json_schema_extra=one_of(s.value for s in ApplicationStatus)),
+    ] = None,
 ) -> ApplicationPage:
     statuses = choices("status", status_, (s.value for s in ApplicationStatus))
     conditions = filters.conditions(ApplicationRow)

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from api.auth import AUTH_RESPONSES, READ_ROLES, require
 from api.deadline_feeds import deadlines_csv, deadlines_ics
 from api.problems import problem_responses
-from api.reads import choices, engine_of
+from api.reads import choices, engine_of, one_of
 from api.responses.deadlines import Deadline, DeadlineRecord, DeadlineRule, DeadlinesView
 from api.temporal import now_of, settings_of
 from models.calendar import ClockKind, EnrollmentClockKind, local_date, start_of_day
@@ -35,6 +35,9 @@ router = APIRouter(
         **problem_responses({422: "A bad parameter (names it and the values it accepts)"}),
     },
 )
+
+# Every clock kind the deadlines screen lists, and `standing`.
+KINDS = [*(k.value for k in ClockKind), *(k.value for k in EnrollmentClockKind), STANDING]
 
 MAX_WITHIN_DAYS = 3650
 DEFAULT_LIMIT = 1000
@@ -72,17 +75,16 @@ async def list_deadlines(
     request: Request,
     within_days: Annotated[int | None, Query(ge=0, le=MAX_WITHIN_DAYS)] = None,
     organization_id: Annotated[str | None, Query(max_length=64)] = None,
-    kind: Annotated[list[str] | None, Query(description="Clock kind; may be repeated")] = None,
+    kind: Annotated[
+        list[str] | None,
+        Query(description="Clock kind; may be repeated", json_schema_extra=one_of(KINDS)),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     format: Annotated[
         Literal["json", "csv", "ics"], Query(description="json, csv or ics (iCalendar)")
     ] = "json",
 ) -> Any:
-    kinds = choices(
-        "kind",
-        kind,
-        [*(k.value for k in ClockKind), *(k.value for k in EnrollmentClockKind), STANDING],
-    )
+    kinds = choices("kind", kind, KINDS)
     settings = settings_of(request)
     now = await now_of(request)
     today = local_date(now, settings.default_time_zone)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response, status
@@ -10,15 +9,16 @@ from pydantic import ConfigDict, Field, ValidationError
 from sqlmodel import col
 
 from api.auth import AUTH_RESPONSES, Reader, Writer
-from api.bodies import OperatorBody
+from api.bodies import IsoDate, OperatorBody
 from api.problems import MALFORMED, Problem, from_validation_error, problem_responses
-from api.reads import RecordQuery, choices, keyset_page
+from api.reads import RecordQuery, choices, keyset_page, one_of
 from api.records import identity_differences, query_enrollment, start_enrollment
 from api.responses.common import created
 from api.responses.enrollments import EnrollmentListItem, EnrollmentPage, EnrollmentView
 from api.routes.notifications import with_failing_notifications
 from api.temporal import (
     client_of,
+    event_id,
     event_route_docs,
     execute_event,
     operator_event,
@@ -78,8 +78,8 @@ class EnrollmentImportBody(OperatorBody):
     ptan: PTAN
     form: FormInput
     state: StateCode
-    effective_date: date
-    revalidation_due_date: date | None = Field(
+    effective_date: IsoDate
+    revalidation_due_date: IsoDate | None = Field(
         default=None,
         description="From the CMS Revalidation Due Date List (data.cms.gov), a month end. "
         "Omitted: computed from the effective date (5 years, 3 for DMEPOS), the first not past.",
@@ -245,8 +245,19 @@ async def record_enrollment_event(
         )
 
     handle = client.get_workflow_handle(enrollment_workflow_id(enrollment_id))
+    update_id = event_id(request.method, request.url.path, body, idempotency_key)
     state = await execute_event(
-        handle, EnrollmentWorkflow.record_event, payload, idempotency_key, closed
+        handle,
+        EnrollmentWorkflow.record_event,
+        payload,
+        update_id,
+        closed,
+        idempotency_key=idempotency_key,
+        poll_url=str(
+            request.url_for(
+                "poll_enrollment_event", enrollment_id=enrollment_id, event_id=update_id
+            )
+        ),
     )
     return EnrollmentView.of(state)
 
@@ -269,9 +280,12 @@ async def list_enrollments(
     request: Request,
     principal: Reader,
     filters: RecordQuery,
-    status_: Annotated[list[str] | None, Query(alias="status")] = None,
+    status_: Annotated[
+        list[str] | None,
+        Query(alias="status", json_schema_extra=one_of(s.value for s in EnrollmentStatus)),
+    ] = None,
     due_before: Annotated[
-        date | None, Query(description="Revalidation due date strictly before this date")
+        IsoDate | None, Query(description="Revalidation due date strictly before this date")
     ] = None,
 ) -> EnrollmentPage:
     statuses = choices("status", status_, (s.value for s in EnrollmentStatus))

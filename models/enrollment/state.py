@@ -170,6 +170,8 @@ class EnrollmentStart(BaseModel):
     replaces: str | None = None
     # Side effects a previous run still owed when it continued as new (workflows/effects.py).
     effects: CarriedEffects | None = None
+    # Update ids the previous runs applied (workflows/requests.py): a retry is not applied twice.
+    recent_requests: dict[str, str] | None = None
 
     @field_validator("time_zone")
     @classmethod

@@ -4,11 +4,12 @@ The app is served over real HTTP (uvicorn) with a worker on the time-skipping se
 SQLite read model, all in a background thread with its own event loop: schemathesis calls the
 API synchronously (requests), which would block an event loop shared with the server.
 Every operation is exercised with an operator key, `max_examples` per operation, positive and
-negative data; each response must not be a 5xx, and its status, content type, headers and body
-must be the ones the document gives for it (an error, too: problem+json of its problem schema),
-and each operation must answer at least one example with something other than 401/403.
-Nothing is excluded. Every test here stands alone: none reads what another one left behind, so
-they pass alone, in any order, and with -k.
+negative data, from a fixed seed; every check schemathesis has runs but one (see NOT_YET): no
+5xx, status, content type, headers (Allow too) and body as documented (an error, too:
+problem+json of its problem schema), schema-violating requests refused; and each operation
+must answer at least one example with something other than 401/403. No operation is excluded.
+Every test here stands alone: none reads what another one left behind, so they pass alone, in
+any order, and with -k.
 """
 
 from __future__ import annotations
@@ -26,14 +27,8 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from hypothesis import HealthCheck, seed, settings
+from schemathesis.checks import CHECKS, load_all_checks
 from temporalio.testing import WorkflowEnvironment
 
 from activities.database import create_db_engine, create_schema
@@ -163,7 +158,21 @@ def answers(request: pytest.FixtureRequest) -> Iterator[Counter[int]]:
     assert set(seen) - {401, 403}, f"{request.node.name} only answered {dict(seen)}"
 
 
+load_all_checks()
+# Every check schemathesis has (not only "no 5xx"): statuses, content types, headers, Allow and
+# bodies as documented, invalid data refused, auth not ignored, missing headers, unsupported
+# methods, ... all but one: `positive_data_acceptance` (every schema-valid request accepted)
+# fails where the models check what a JSON schema does not say: NPI check digits, each event's
+# data by event, IANA zones, cursors the API did not issue, cross-field rules (a CMS-855O import
+# with a due date; application_id with an Idempotency-Key): issue 16, left open.
+NOT_YET = ("positive_data_acceptance",)
+ALL_CHECKS = [check for check in CHECKS.get_all() if check.__name__ not in NOT_YET]
+# A fixed seed: CI runs the same cases every time, so a failure reproduces.
+SEED_NUMBER = 16
+
+
 @schema.parametrize()
+@seed(SEED_NUMBER)
 @settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
@@ -182,12 +191,6 @@ def test_every_operation_answers_without_5xx_and_as_documented(
         base_url=served,
         headers=AUTH,
         timeout=30,
-        checks=[
-            not_a_server_error,
-            status_code_conformance,
-            content_type_conformance,
-            response_headers_conformance,
-            response_schema_conformance,
-        ],
+        checks=ALL_CHECKS,
     )
     answers[response.status_code] += 1

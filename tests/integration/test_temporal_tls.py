@@ -32,6 +32,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetSystemInfoRequest
 from temporalio.testing import WorkflowEnvironment
 
+from tests.conftest import TEST_KEYRING
 from workflows.client import connect
 from workflows.settings import Settings
 
@@ -266,6 +267,8 @@ async def test_a_worker_process_polls_over_mtls_with_its_settings(
             "ENROLL_TEMPORAL_TLS_SERVER_NAME": "localhost",
             "ENROLL_TASK_QUEUE": task_queue,
             "ENROLL_DATA_DIR": str(tmp_path / "data"),
+            # A worker refuses to start without a key ring (issue 16, defect 2).
+            "ENROLL_PAYLOAD_KEYS": TEST_KEYRING.to_config(),
             "ENROLL_REGISTER_SEARCH_ATTRIBUTES": "false",
             "ENROLL_LOG_JSON": "true",
         },

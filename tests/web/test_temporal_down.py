@@ -30,5 +30,7 @@ async def test_a_record_page_says_temporal_is_down_and_today_still_works(
         async with signed_in_at(str(http.base_url).rstrip("/")) as web:
             r = await web.get("/app/applications/any-1")
             assert r.status_code == 503
-            assert "Temporal did not answer" in r.text and "UNAVAILABLE" in r.text
+            assert "Temporal did not answer" in r.text
+            # Unreachable, or no answer within the API's bound on Temporal calls (issue 16).
+            assert "UNAVAILABLE" in r.text or "DEADLINE_EXCEEDED" in r.text
             assert (await web.get("/app/today")).status_code == 200
