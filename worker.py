@@ -12,23 +12,33 @@ import signal
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from activities.channels import EmailChannel, SmtpConfig, WebhookChannel
 from activities.database import create_db_engine, create_schema
-from activities.notifications import Channel, NotificationActivities
+from activities.notification_sweep import NotificationSweep
+from activities.notifications import Channel, LogChannel, NotificationActivities, Router
 from activities.nppes import NppesClient
 from activities.private_files import PRIVATE_UMASK, private_dir
 from activities.projection import ProjectionActivities
 from activities.reference_checks import ReferenceChecks
+from activities.routing import load_routes, table_router
 from activities.structured_logging import configure_logging
+from models.contracts import SweepSchedule
+from models.notification import Recipient
+from models.routing import RoutingTable
 from workflows.application import ApplicationWorkflow
 from workflows.client import INSECURE_WARNING, MissingKeyRing, connect, require_keyring
 from workflows.enrollment import EnrollmentWorkflow
+from workflows.notification_sweep import NOTIFICATION_SWEEP_ID, NotificationSweepWorkflow
+from workflows.pecos_access import PecosAccessWorkflow
 from workflows.reference_checks import ReferenceChecksWorkflow, ensure_monthly_schedule
 from workflows.search_attributes import register as register_search_attributes
 from workflows.settings import Settings, SettingsError, load_settings
@@ -44,29 +54,106 @@ def build_worker(
     *,
     task_queue: str,
     channel: Channel | None = None,
+    router: Router | None = None,
+    base_url: str | None = None,
+    routes: RoutingTable | None = None,
     graceful_shutdown: timedelta = timedelta(0),
     nppes: NppesClient | None = None,
 ) -> Worker:
-    """`channel` is where notices go out (default: log lines). `graceful_shutdown`: on shutdown
-    the worker stops polling, then lets in-flight activities run this long before cancelling
-    them (Temporal retries a cancelled or lost one on another worker; the outbox keeps notices
-    exactly-once). `nppes`: the NPPES client of the pre-submission checks (None: none)."""
-    notifications = NotificationActivities(engine, channel)
+    """The worker; `channel` is where notices go out (default: log lines), `router` whom they
+    go to (activities/routing.py; default: by `routes`), `base_url` where messages link records
+    to. With `routes` it also runs the daily notification sweep (escalations, digests).
+    `graceful_shutdown`: on shutdown the worker stops polling, then lets in-flight activities
+    run this long before cancelling them (Temporal retries a cancelled or lost one on another
+    worker; the outbox keeps notices exactly-once). `nppes`: the NPPES client of the
+    pre-submission checks (None: none)."""
+    if router is None and routes is not None:
+        router = table_router(routes)
+    notifications = NotificationActivities(
+        engine, channel, router=router, base_url=base_url or Settings().notify_base_url
+    )
     projection = ProjectionActivities(engine)
     checks = ReferenceChecks(engine, nppes)
+    activities: list[Any] = [
+        checks.check_application,
+        checks.run_reference_checks,
+        notifications.record_notification,
+        projection.project_application,
+        projection.project_enrollment,
+    ]
+    # PECOS access hygiene (not in WORKFLOWS until it has replay fixtures: tests/histories/).
+    workflows: list[type] = [*WORKFLOWS, PecosAccessWorkflow]
+    if routes is not None:
+        activities.append(NotificationSweep(notifications, routes).sweep)
+        workflows.append(NotificationSweepWorkflow)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=[
-            checks.check_application,
-            checks.run_reference_checks,
-            notifications.record_notification,
-            projection.project_application,
-            projection.project_enrollment,
-        ],
+        workflows=workflows,
+        activities=activities,
         graceful_shutdown_timeout=graceful_shutdown,
     )
+
+
+async def start_notification_sweep(client: Client, settings: Settings) -> None:
+    """Start the daily sweep once per deployment (a running one is kept as it is)."""
+    await client.start_workflow(
+        NotificationSweepWorkflow.run,
+        SweepSchedule(time_zone=settings.default_time_zone, hour=settings.notify_sweep_hour),
+        id=NOTIFICATION_SWEEP_ID,
+        task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
+def channel_from_settings(settings: Settings) -> Channel:
+    """The channel the settings name; a channel named without what it needs fails at start (a
+    worker that would silently drop notices is worse than one that does not start)."""
+    kind = settings.notify_channel
+    if kind == "log":
+        return LogChannel()
+    if kind == "email":
+        if not settings.notify_to and not settings.notify_routes_file:
+            raise ValueError(
+                "ENROLL_NOTIFY_CHANNEL=email needs recipients: ENROLL_NOTIFY_TO or "
+                "ENROLL_NOTIFY_ROUTES_FILE"
+            )
+        if not settings.smtp_host or not settings.smtp_from:
+            raise ValueError(
+                "ENROLL_NOTIFY_CHANNEL=email needs ENROLL_SMTP_HOST and ENROLL_SMTP_FROM"
+            )
+        return EmailChannel(
+            SmtpConfig(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                sender=settings.smtp_from,
+                security=settings.smtp_security,
+                username=settings.smtp_username,
+                password=settings.smtp_password,
+                timeout_seconds=settings.notify_timeout_seconds,
+                ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
+            )
+        )
+    if not settings.webhook_url or not settings.webhook_secret:
+        raise ValueError(
+            "ENROLL_NOTIFY_CHANNEL=webhook needs ENROLL_WEBHOOK_URL and ENROLL_WEBHOOK_SECRET"
+        )
+    return WebhookChannel(
+        settings.webhook_url,
+        settings.webhook_secret.encode(),
+        timeout_seconds=settings.notify_timeout_seconds,
+    )
+
+
+def router_from_settings(settings: Settings) -> Router | None:
+    if settings.notify_routes_file is not None:
+        return table_router(load_routes(settings.notify_routes_file))
+    if settings.notify_to:
+        everyone = tuple(
+            Recipient(address=a.strip()) for a in settings.notify_to.split(",") if a.strip()
+        )
+        return lambda request: everyone
+    return None
 
 
 async def reindex(
@@ -146,13 +233,20 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     except RPCError as exc:
         # The time-skipping test server (the sandbox) has no schedules.
         log.warning("monthly data checks not scheduled", error=str(exc))
+    routes = load_routes(settings.notify_routes_file) if settings.notify_routes_file else None
     worker = build_worker(
         client,
         engine,
         task_queue=settings.task_queue,
+        channel=channel_from_settings(settings),
+        router=router_from_settings(settings),
+        base_url=settings.notify_base_url,
+        routes=routes,
         graceful_shutdown=timedelta(seconds=settings.worker_shutdown_grace_seconds),
         nppes=nppes_client(settings),
     )
+    if routes is not None:
+        await start_notification_sweep(client, settings)
     log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
     async with worker:
         await stop.wait()

@@ -25,6 +25,7 @@ failed (an incident; an operator's re-run tries again).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -39,7 +40,15 @@ from temporalio.exceptions import ApplicationError
 
 from activities.database import read_model_errors, session
 from models.contracts import NOTICE_REFUSED, RECORD_NOTIFICATION, NotificationRequest
-from models.read_model import NotificationRow, OutboxState
+from models.notification import MacCallFacts, Notification, Recipient, notification_for
+from models.read_model import (
+    ApplicationRow,
+    ApplicationRowData,
+    EnrollmentRow,
+    EnrollmentRowData,
+    NotificationRow,
+    OutboxState,
+)
 
 __all__ = [
     "LEASE",
@@ -50,6 +59,8 @@ __all__ = [
     "Delivery",
     "LogChannel",
     "NotificationActivities",
+    "Router",
+    "mac_call_facts",
 ]
 
 # How long a claim keeps others off a row: well past one attempt's start-to-close timeout
@@ -63,11 +74,44 @@ _INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.in
 
 @dataclass(frozen=True)
 class Delivery:
-    """One notice on its way out. `id` is the outbox key: the same for every attempt."""
+    """One notice on its way out. `id` is the outbox key: the same for every attempt.
+    `notification` is its message (models/notification.py); `recipients` are whom routing
+    (activities/routing.py) sends it to."""
 
     id: str
     channel: str
-    request: NotificationRequest
+    notification: Notification
+    recipients: tuple[Recipient, ...] = ()
+    # The outbox notice it came from (None for a digest, which belongs to no one record).
+    request: NotificationRequest | None = None
+
+
+def mac_call_facts(row: ApplicationRowData | EnrollmentRowData | None) -> MacCallFacts:
+    """The phone facts of a record, from its read-model row (None: the row is not there yet)."""
+    if row is None:
+        return MacCallFacts()
+    if isinstance(row, EnrollmentRowData):
+        dates = [("Effective date", row.effective_date)]
+        if row.revalidation_due_date:
+            dates.append(("Revalidation due", row.revalidation_due_date))
+        return MacCallFacts(npi=row.npi, ptan=row.ptan, key_dates=tuple(dates))
+    labelled = [
+        ("Submitted", row.submitted_on),
+        ("Received by the MAC", row.receipt_date),
+        ("Approved", row.approval_date),
+        ("Effective date", row.effective_date),
+    ]
+    return MacCallFacts(
+        npi=row.npi,
+        ptan=row.ptan,
+        web_tracking_id=row.web_tracking_id,
+        case_number=row.case_number,
+        key_dates=tuple((label, on) for label, on in labelled if on is not None),
+    )
+
+
+# Whom a notice goes to (activities/routing.py); the default: nobody named (the log channel).
+Router = Callable[[NotificationRequest], Sequence[Recipient]]
 
 
 class ChannelRefused(Exception):
@@ -91,30 +135,42 @@ class LogChannel:
     name = "log"
 
     def deliver(self, delivery: Delivery) -> None:
-        req = delivery.request
-        notice = req.notice
+        n = delivery.notification
         structlog.get_logger(__name__).info(
             "notification",
             channel=self.name,
             delivery_id=delivery.id,
-            workflow_id=req.workflow_id,
-            organization_id=req.organization_id,
-            record_kind=req.record_kind,
-            record_id=req.record_id,
-            kind=notice.kind.value,
-            key=req.idempotency_key,
-            subject=notice.subject,
-            due_date=notice.due_date.isoformat() if notice.due_date else None,
+            workflow_id=delivery.request.workflow_id if delivery.request else None,
+            organization_id=n.organization_id,
+            record_kind=n.record_kind,
+            record_id=n.record_id,
+            kind=n.kind.value,
+            key=delivery.id,
+            subject=n.happened,
+            due_date=n.due_by.isoformat() if n.due_by else None,
         )
 
 
+def _nobody(request: NotificationRequest) -> Sequence[Recipient]:
+    return ()
+
+
 class NotificationActivities:
-    def __init__(self, engine: Engine, channel: Channel | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        channel: Channel | None = None,
+        *,
+        router: Router | None = None,
+        base_url: str = "http://127.0.0.1:8000",
+    ) -> None:
         if engine.dialect.name not in _INSERTS:
             raise ValueError(f"no outbox claim for the {engine.dialect.name} dialect")
         self._engine = engine
         self._insert = _INSERTS[engine.dialect.name]
         self._channel: Channel = channel or LogChannel()
+        self._router: Router = router or _nobody
+        self._base_url = base_url
 
     @activity.defn(name=RECORD_NOTIFICATION)
     async def record_notification(self, req: NotificationRequest) -> bool:
@@ -136,24 +192,35 @@ class NotificationActivities:
 
     # --- the three steps, each its own transaction ---------------------------------------------
 
+    @staticmethod
+    def _columns(req: NotificationRequest, channel: str) -> dict[str, Any]:
+        notice = req.notice
+        return {
+            "idempotency_key": req.idempotency_key,
+            "workflow_id": req.workflow_id,
+            "record_kind": req.record_kind,
+            "record_id": req.record_id,
+            "organization_id": req.organization_id,
+            "npi": req.npi,
+            "kind": notice.kind.value,
+            "subject": notice.subject,
+            "body": notice.body,
+            "record_status": notice.status,
+            "clock_id": notice.clock_id,
+            "due_date": notice.due_date,
+            "channel": channel,
+        }
+
     def _claim(self, req: NotificationRequest, claimant: str, now: datetime) -> bool:
         """Take the row (True), or find it sent (False); raise if another holds it."""
+        return self.claim(self._columns(req, self._channel.name), claimant, now)
+
+    def claim(self, columns: dict[str, Any], claimant: str, now: datetime) -> bool:
+        """Claim the outbox row of `columns` (its idempotency_key and what the row holds)."""
         table = NotificationRow.__table__  # type: ignore[attr-defined]
-        notice = req.notice
+        key = columns["idempotency_key"]
         insert = self._insert(table).values(
-            idempotency_key=req.idempotency_key,
-            workflow_id=req.workflow_id,
-            record_kind=req.record_kind,
-            record_id=req.record_id,
-            organization_id=req.organization_id,
-            npi=req.npi,
-            kind=notice.kind.value,
-            subject=notice.subject,
-            body=notice.body,
-            record_status=notice.status,
-            clock_id=notice.clock_id,
-            due_date=notice.due_date,
-            channel=self._channel.name,
+            **columns,
             created_at=now,
             state=OutboxState.CLAIMED.value,
             claimed_by=claimant,
@@ -179,16 +246,14 @@ class NotificationActivities:
             )
             & (row.state != OutboxState.SENT.value),
         ).returning(row.id)
-        what = f"notice {notice.key}"
+        what = f"notice {key.rsplit('/', 1)[-1]}"
         with read_model_errors(what), session(self._engine) as s:
             won = s.execute(claim).first() is not None
             s.commit()
             if won:
                 return True
             state = s.exec(
-                select(NotificationRow.state).where(
-                    NotificationRow.idempotency_key == req.idempotency_key
-                )
+                select(NotificationRow.state).where(NotificationRow.idempotency_key == key)
             ).first()
         if state == OutboxState.SENT.value:
             return False
@@ -198,23 +263,64 @@ class NotificationActivities:
             type=NOTICE_CLAIMED,
         )
 
-    def _deliver(self, req: NotificationRequest, claimant: str) -> None:
-        delivery = Delivery(id=req.idempotency_key, channel=self._channel.name, request=req)
+    def _facts(self, req: NotificationRequest) -> MacCallFacts:
+        """The record's phone facts from the read model (its row may not be there yet)."""
+        with read_model_errors("the record's row"), session(self._engine) as s:
+            row: ApplicationRow | EnrollmentRow | None
+            if req.record_kind == "application":
+                row = s.get(ApplicationRow, req.record_id)
+            elif req.record_kind == "enrollment":
+                row = s.get(EnrollmentRow, req.record_id)
+            else:  # the organisation itself: no record row, no phone facts
+                row = None
+            return mac_call_facts(row) if row is not None else MacCallFacts(npi=req.npi)
+
+    def _deliver(
+        self,
+        req: NotificationRequest,
+        claimant: str,
+        recipients: Sequence[Recipient] | None = None,
+    ) -> None:
+        delivery = self.delivery(req, self._router(req) if recipients is None else recipients)
+        self.send(delivery, claimant, f"notice {req.notice.key}")
+
+    def delivery(self, req: NotificationRequest, recipients: Sequence[Recipient]) -> Delivery:
+        """A notice's delivery: its message (with the record's facts) and its recipients."""
+        notification = notification_for(
+            req,
+            today=datetime.now(UTC).date(),
+            base_url=self._base_url,
+            facts=self._facts(req),
+        )
+        return Delivery(
+            id=req.idempotency_key,
+            channel=self._channel.name,
+            notification=notification,
+            recipients=tuple(recipients),
+            request=req,
+        )
+
+    def send(self, delivery: Delivery, claimant: str, what: str) -> None:
+        """Hand a claimed row's delivery to the channel; on failure put the row back (pending,
+        or failed for a refusal) with the reason, and fail the attempt."""
         try:
             self._channel.deliver(delivery)
         except ChannelRefused as exc:
-            self._release(req.idempotency_key, claimant, OutboxState.FAILED, str(exc))
+            self._release(delivery.id, claimant, OutboxState.FAILED, str(exc))
             raise ApplicationError(
-                f"the {self._channel.name} channel refused notice {req.notice.key}: {exc}",
+                f"the {self._channel.name} channel refused {what}: {exc}",
                 type=NOTICE_REFUSED,
                 non_retryable=True,
             ) from None
         except Exception as exc:
             why = f"{type(exc).__name__} from the {self._channel.name} channel"
-            self._release(req.idempotency_key, claimant, OutboxState.PENDING, why)
+            self._release(delivery.id, claimant, OutboxState.PENDING, why)
             raise ApplicationError(
-                f"notice {req.notice.key} was not delivered: {why}", type="NoticeNotDelivered"
+                f"{what} was not delivered: {why}", type="NoticeNotDelivered"
             ) from None
+
+    def mark(self, key: str, claimant: str) -> None:
+        self._mark(key, claimant)
 
     def _mark(self, key: str, claimant: str) -> None:
         sent = self._owned(key, claimant).values(

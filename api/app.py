@@ -51,6 +51,8 @@ from api.routes import enrollments as enrollment_routes
 from api.routes import findings as finding_routes
 from api.routes import imports as import_routes
 from api.routes import incidents as incident_routes
+from api.routes import notifications as notification_routes
+from api.routes import pecos_access as pecos_access_routes
 from api.routes import refdata as refdata_routes
 from workflows.client import connect
 from workflows.settings import Settings, load_settings
@@ -78,6 +80,8 @@ TAGS = [
     {"name": "lifecycle", "description": "The lifecycle tables: states, events, transitions"},
     {"name": "audit", "description": "Audit timelines and verifiable exports"},
     {"name": "incidents", "description": "Records whose side effects keep failing, and re-runs"},
+    {"name": "notifications", "description": "Notices sent or failing: list, re-send, acknowledge"},
+    {"name": "pecos-access", "description": "Who can act for an organisation in PECOS"},
     {"name": "sandbox", "description": "The sandbox clock (only in `enroll sandbox`)"},
     {"name": "health", "description": "Liveness and readiness"},
 ]
@@ -175,6 +179,8 @@ def create_app(
     app.include_router(incident_routes.router)
     app.include_router(codec_routes.router)
     app.include_router(web.router)  # the operations web app, under /app (api/web/)
+    app.include_router(notification_routes.router)
+    app.include_router(pecos_access_routes.router)
 
     @app.get("/healthz", operation_id="getHealth", tags=["health"], summary="The API process is up")
     async def healthz() -> Health:

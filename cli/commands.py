@@ -14,6 +14,8 @@ from cli.engine import api, dev, reindex, sandbox, worker
 from cli.enrollments import enrollments_app
 from cli.imports import import_roster
 from cli.lifecycle import lifecycle
+from cli.notifications import notifications_app
+from cli.pecos_access import pecos_access_app
 from cli.refdata import refdata_app
 
 app = typer.Typer(no_args_is_help=True, help="Medicare enrollment lifecycle engine.")
@@ -29,6 +31,8 @@ app.add_typer(claims_app, name="claims")
 app.command("deadlines")(deadlines)
 app.command("lifecycle")(lifecycle)
 app.command("import")(import_roster)
+app.add_typer(notifications_app, name="notifications")
+app.add_typer(pecos_access_app, name="pecos-access")
 
 
 def main() -> None:

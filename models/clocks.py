@@ -178,6 +178,7 @@ def due_reminders(
                 status=status,
                 clock_id=clock.clock_id,
                 due_date=clock.last_day,
+                rule=clock.rule,
             )
         )
     return notices
@@ -269,6 +270,7 @@ def expiry_notice(clock: Clock, subject: str, notes: Sequence[str], status: str)
         status=status,
         clock_id=clock.clock_id,
         due_date=clock.last_day,
+        rule=clock.rule,
     )
 
 

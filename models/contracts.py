@@ -64,7 +64,8 @@ class NotificationRequest(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     workflow_id: str
-    record_kind: RecordKind
+    # "organization": a notice about the organisation itself (PECOS access hygiene).
+    record_kind: RecordKind | Literal["organization"]
     record_id: str
     organization_id: str
     npi: str | None = None
@@ -150,3 +151,17 @@ class RetryEffects(BaseModel):
     actor: str
     role: str | None = None
     reason: str
+
+
+SWEEP_NOTIFICATIONS = "sweep_notifications"
+
+
+class SweepSchedule(BaseModel):
+    """When the daily notification sweep runs (workflows/notification_sweep.py): at `hour`
+    o'clock in `time_zone`, every day; a run hands over to the next after `days_per_run`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    hour: int = Field(default=7, ge=0, le=23)
+    time_zone: str
+    days_per_run: int = Field(default=30, ge=1)

@@ -9,12 +9,17 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from models.rule_model import RuleRef
+
 
 class NoticeKind(StrEnum):
     EVENT = "event"
     REMINDER = "reminder"
     CONSEQUENCE = "consequence"
     FINDING = "finding"  # a data check found something new
+    # Sent by the daily notification sweep, never by a reducer (activities/notification_sweep.py).
+    ESCALATION = "escalation"
+    DIGEST = "digest"
 
 
 class Notice(BaseModel):
@@ -27,3 +32,6 @@ class Notice(BaseModel):
     status: str
     clock_id: str | None = None
     due_date: date | None = None
+    # The rule that set the clock behind a reminder or a consequence (None for an event line
+    # and for notices recorded before notices carried it): the message cites it.
+    rule: RuleRef | None = None

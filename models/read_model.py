@@ -163,6 +163,19 @@ class NotificationRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)  # never a value, see database.py
 
 
+class NotificationAckRow(SQLModel, table=True):
+    """Someone read a notice and is on it (POST /v1/notifications/{id}/ack): its deadline no
+    longer escalates (activities/notification_sweep.py). One row per notice, first one wins."""
+
+    __tablename__ = "notification_ack"
+
+    idempotency_key: str = Field(primary_key=True, max_length=300)
+    acknowledged_at: datetime = Field(sa_type=UtcDateTime)
+    actor: str = Field(max_length=200)
+    role: str | None = Field(default=None, max_length=32)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
 class DeadlineProjection(BaseModel):
     model_config = ConfigDict(frozen=True)
 

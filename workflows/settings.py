@@ -13,7 +13,7 @@ naming it and what to do (`SettingsError`), never a traceback of field names.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
@@ -205,6 +205,31 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'read_model.db').resolve()}"
+
+    # --- Notifications (activities/channels.py, activities/routing.py; README, "Notifications")
+    # Where notices go: "log" (lines in the worker's log; `enroll dev` always uses it), "email"
+    # (SMTP) or "webhook" (a signed JSON POST).
+    notify_channel: Literal["log", "email", "webhook"] = "log"
+    # The address people open records at, for the link in every message.
+    notify_base_url: str = "http://127.0.0.1:8000"
+    # Recipients when no routing file is set (comma-separated e-mail addresses or names).
+    notify_to: str | None = None
+    # A JSON routing file: recipients by organisation, provider, role and notice kind.
+    notify_routes_file: Path | None = None
+    notify_timeout_seconds: float = 8.0  # one send; under an attempt's 10 s
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    # "starttls" (upgrade on the submission port), "tls" (implicit, port 465) or "none" (a
+    # relay on the same host only).
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_from: str | None = None
+    smtp_ca_file: Path | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = Field(default=None, repr=False)
+    # The daily sweep (escalations, digests; only with a routing file) runs at this local hour.
+    notify_sweep_hour: int = Field(default=7, ge=0, le=23)
 
 
 class _FieldError(ValueError):

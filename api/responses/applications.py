@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.responses.common import INCIDENTS, SIDE_EFFECTS_PENDING, ClockView
+from api.responses.common import INCIDENTS, NOTIFICATIONS_FAILING, SIDE_EFFECTS_PENDING, ClockView
 from api.responses.pages import Page
 from models.application import (
     ApplicationEventRecord,
@@ -136,6 +136,7 @@ class ApplicationView(BaseModel):
     )
     side_effects_pending: int = SIDE_EFFECTS_PENDING
     incidents: list[Incident] = INCIDENTS
+    notifications_failing: int | None = NOTIFICATIONS_FAILING
 
     @classmethod
     def of(cls, state: ApplicationState) -> ApplicationView:

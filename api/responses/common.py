@@ -79,6 +79,12 @@ SIDE_EFFECTS_PENDING: Any = Field(
     description="Side effects of what was recorded that are not done yet (the read model, "
     "notices, checks): lists and the deadlines screen lag this record while above 0.",
 )
+NOTIFICATIONS_FAILING: Any = Field(
+    default=None,
+    description="Its notices whose last attempt failed (refused, or a channel that is down): "
+    "GET /v1/notifications?status=failed&workflow_id=... lists them. Counted by GET of the "
+    "record; null in other answers and when the read model cannot be reached.",
+)
 INCIDENTS: Any = Field(
     default_factory=list,
     description="Side effects that keep failing. The record is unharmed; they are retried on "

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.responses.common import INCIDENTS, SIDE_EFFECTS_PENDING, ClockView
+from api.responses.common import INCIDENTS, NOTIFICATIONS_FAILING, SIDE_EFFECTS_PENDING, ClockView
 from api.responses.pages import Page
 from models.checks import Finding
 from models.clocks import ClosedClock
@@ -104,6 +104,7 @@ class EnrollmentView(BaseModel):
     )
     side_effects_pending: int = SIDE_EFFECTS_PENDING
     incidents: list[Incident] = INCIDENTS
+    notifications_failing: int | None = NOTIFICATIONS_FAILING
     past_cycles: list[CycleSummary]
     findings: list[Finding] = Field(
         default_factory=list,

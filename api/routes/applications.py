@@ -21,6 +21,7 @@ from api.reads import RecordQuery, choices, keyset_page, known_enrollments, one_
 from api.records import query_application
 from api.responses.applications import ApplicationListItem, ApplicationPage, ApplicationView
 from api.responses.common import created
+from api.routes.notifications import with_failing_notifications
 from api.temporal import (
     client_of,
     event_id,
@@ -280,7 +281,8 @@ def _refuse_if_barred(known: tuple[KnownEnrollment, ...], today: date) -> None:
 async def get_application(
     request: Request, application_id: str, principal: Reader
 ) -> ApplicationView:
-    return ApplicationView.of(await query_application(client_of(request), application_id))
+    view = ApplicationView.of(await query_application(client_of(request), application_id))
+    return await with_failing_notifications(request, view)
 
 
 @router.post(

@@ -15,6 +15,7 @@ from api.reads import RecordQuery, choices, keyset_page, one_of
 from api.records import identity_differences, query_enrollment, start_enrollment
 from api.responses.common import created
 from api.responses.enrollments import EnrollmentListItem, EnrollmentPage, EnrollmentView
+from api.routes.notifications import with_failing_notifications
 from api.temporal import (
     client_of,
     event_id,
@@ -203,7 +204,8 @@ async def import_enrollment(
     summary="Full state: status, due dates, clocks with their explanations, allowed events, bar",
 )
 async def get_enrollment(request: Request, enrollment_id: str, principal: Reader) -> EnrollmentView:
-    return EnrollmentView.of(await query_enrollment(client_of(request), enrollment_id))
+    view = EnrollmentView.of(await query_enrollment(client_of(request), enrollment_id))
+    return await with_failing_notifications(request, view)
 
 
 @router.post(

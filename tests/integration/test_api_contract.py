@@ -60,6 +60,11 @@ OPERATION_IDS = {
     "getAuditExport",
     "listIncidents",
     "retryIncidents",
+    "listNotifications",
+    "resendNotification",
+    "acknowledgeNotification",
+    "getPecosAccess",
+    "recordPecosAccessEvent",
     "getHealth",
     "getReadiness",
 }

@@ -19,10 +19,12 @@ from api.routes.enrollments import EnrollmentEventBody, EnrollmentImportBody
 from api.routes.findings import DispositionBody
 from api.routes.imports import ImportBody
 from api.routes.incidents import RetryRequest
+from api.routes.notifications import AckRequest, ResendRequest
 from models.application import ApplicationDetails
 from models.application.events import ApplicationOperatorEvent
 from models.claims import ClaimHeader
 from models.enrollment.events import EnrollmentOperatorEvent
+from models.pecos_access import AccessEvent
 from models.records import Actor, Reason
 from models.text import Line, Paragraph, Text300
 from workflows.settings import Settings
@@ -37,6 +39,9 @@ REQUEST_BODIES: list[type[BaseModel]] = [
     RetryRequest,
     ClaimHeader,
     DispositionBody,
+    ResendRequest,
+    AckRequest,
+    AccessEvent,
 ]
 CONTROLS = [chr(c) for c in [*range(0x20), 0x7F, 0x85, 0x9F]]
 
