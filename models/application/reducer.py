@@ -249,6 +249,7 @@ def apply_event(
 def _hardship_requested(step: ClockStep, when: date) -> None:
     state: ApplicationState = step.state
     state.fee_hardship_requested_on = when
+    state.fee_hardship_outcome = None  # a request after a denial awaits its own decision
     step.close([_K.FEE_PAYMENT], "superseded")
     step.notes.append(
         "A hardship exception request is not a payment: the fee stays owed until CMS decides "

@@ -1700,6 +1700,19 @@ def test_item9_a_denied_hardship_request_gives_30_days_to_pay():
     assert fire_due_clocks(s, start(last + timedelta(days=1))).state.status == S.REJECTED
 
 
+def test_item9_a_new_hardship_request_after_a_denial_awaits_its_own_decision():
+    """Found by the lifecycle property test: a second request after a denial kept the first
+    one's 'denied', so nothing was pending although the fee clock was stopped for it."""
+    denied_on = date(2025, 3, 10)
+    s = run(_hardship(), ev("fee_hardship_denied", decision_date=denied_on), at(denied_on)).state
+    again_on = denied_on + timedelta(days=3)
+    again = run(s, ev("fee_hardship_requested", requested_on=again_on), at(again_on)).state
+    assert again.fee_hardship_requested_on == again_on and again.fee_hardship_outcome is None
+    assert [c.kind for c in again.clocks] == [ClockKind.FEE_HARDSHIP_DECISION]
+    decided = run(again, ev("fee_hardship_approved", decision_date=again_on), at(again_on)).state
+    assert decided.fee_hardship_outcome == "approved" and decided.clocks == []
+
+
 def test_item9_an_approved_hardship_request_waives_the_fee():
     approved_on = date(2025, 3, 10)
     s = run(_hardship(), ev("fee_hardship_approved", decision_date=approved_on), at(approved_on))
