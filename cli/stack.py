@@ -87,6 +87,7 @@ def print_startup_panel(
     """The API's addresses, then `places` (one `Name           value` line each), the keys,
     and `closing`."""
     body = (
+        f"Web app        {base_url}/app  (sign in with a key below)\n"
         f"API            {base_url}/v1\n"
         f"OpenAPI docs   {base_url}/docs\n"
         + places

@@ -34,7 +34,9 @@ def test_enroll_dev_drives_an_application_to_approval_and_survives_restart(
     keys = stack.keys()
     assert set(keys) == {"operator", "auditor"}
     operator_actor = keys["operator"][1]
-    assert keys["operator"][0] in stack.log.read_text()  # printed in the startup panel
+    panel = stack.log.read_text()
+    assert keys["operator"][0] in panel  # printed in the startup panel
+    assert f"Web app        {stack.url}/app" in panel  # the README's first command says so
     with stack.client() as http, stack.client("auditor") as auditor, stack.client(None) as anon:
         openapi = anon.get("/openapi.json").json()
         example = openapi["components"]["schemas"]["ApplicationCreateBody"]["examples"][0]
