@@ -8,7 +8,9 @@ record's incidents come from the record itself.
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+from datetime import timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, Field
@@ -32,6 +34,8 @@ router = APIRouter(
 )
 
 MAX_LISTED = 500
+# Each record is asked at once, each for at most this long.
+QUERY_BOUND = timedelta(seconds=2)
 _RECORD_KINDS = {"ApplicationWorkflow": "application", "EnrollmentWorkflow": "enrollment"}
 
 
@@ -39,6 +43,14 @@ class RecordIncidents(BaseModel):
     workflow_id: str
     record_kind: str
     incidents: list[Incident]
+    open_incidents: int = Field(
+        description="How many incidents the record reported to search (the details are in "
+        "`incidents` when it answered)."
+    )
+    answered: bool = Field(
+        description="False when the record did not answer within the bound (its worker may be "
+        "down): `incidents` is then empty and only `open_incidents` is known."
+    )
 
 
 class IncidentList(BaseModel):
@@ -71,7 +83,6 @@ async def list_incidents(
     limit: Annotated[int, Query(ge=1, le=MAX_LISTED)] = 100,
 ) -> IncidentList:
     client = client_of(request)
-    records: list[RecordIncidents] = []
     listing = client.list_workflows(
         f'{OPEN_INCIDENTS.name} > 0 AND ExecutionStatus = "Running"', limit=limit
     )
@@ -86,23 +97,49 @@ async def list_incidents(
             note="This Temporal server cannot search workflows (the time-skipping sandbox has "
             "no visibility store): open a record to see its incidents.",
         )
-    for execution in executions:
-        kind = _RECORD_KINDS.get(execution.workflow_type)
-        if kind is None:
-            continue
-        handle = client.get_workflow_handle(execution.id)
-        try:
-            state = await handle.query("state")
-        except RPCError as exc:
-            if is_not_found(exc):  # closed between the listing and the query
-                continue
-            raise
-        incidents = [Incident.model_validate(i) for i in state.get("incidents", [])]
-        if incidents:
-            records.append(
-                RecordIncidents(workflow_id=execution.id, record_kind=kind, incidents=incidents)
-            )
+    found = await asyncio.gather(
+        *(_record_incidents(client, e) for e in executions if e.workflow_type in _RECORD_KINDS)
+    )
+    records = [r for r in found if r is not None and (r.incidents or not r.answered)]
+    silent = sum(1 for r in records if not r.answered)
+    if silent:
+        return IncidentList(
+            records=records,
+            complete=True,
+            note=f"{silent} record(s) did not answer within {QUERY_BOUND.seconds} s (their "
+            "worker may be down): they are listed with their count, without details.",
+        )
     return IncidentList(records=records, complete=True)
+
+
+async def _record_incidents(client: Any, execution: Any) -> RecordIncidents | None:
+    """One record's incidents, from its own query; a record that cannot answer (its worker
+    is down, or it belongs to a task queue nobody polls) is listed by its search count rather
+    than failing the whole list."""
+    count = execution.typed_search_attributes.get(OPEN_INCIDENTS) or 0
+    kind = _RECORD_KINDS[execution.workflow_type]
+    try:
+        state = await client.get_workflow_handle(execution.id).query(
+            "state", rpc_timeout=QUERY_BOUND
+        )
+    except RPCError as exc:
+        if is_not_found(exc):  # closed between the listing and the query
+            return None
+        return RecordIncidents(
+            workflow_id=execution.id,
+            record_kind=kind,
+            incidents=[],
+            open_incidents=count,
+            answered=False,
+        )
+    incidents = [Incident.model_validate(i) for i in state.get("incidents", [])]
+    return RecordIncidents(
+        workflow_id=execution.id,
+        record_kind=kind,
+        incidents=incidents,
+        open_incidents=len(incidents),
+        answered=True,
+    )
 
 
 @router.post(

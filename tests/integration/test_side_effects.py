@@ -278,3 +278,50 @@ async def _contains(found: Awaitable[list[str]], item: str) -> bool:
 
 async def _absent(found: Awaitable[list[str]], item: str) -> bool:
     return item not in await found
+
+
+async def test_a_record_whose_worker_is_gone_is_listed_by_its_count_not_a_503(
+    dev_env: WorkflowEnvironment, schema: str
+) -> None:
+    """GET /v1/incidents asks each listed record for its details: one that cannot answer (its
+    worker stopped; here its task queue has no poller any more) used to hold the list for the
+    whole call bound and answer 503 for every record."""
+    engine = _engine(POSTGRES_URL, schema)
+    await asyncio.to_thread(create_schema, engine)
+    orphan = unique("orphan")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "ALTER TABLE application ADD CONSTRAINT refuse_orphan "
+                f"CHECK (application_id <> '{orphan}')"
+            )
+        )
+    try:
+        async with _stack(dev_env, engine) as stack:
+            await stack.create(orphan)
+
+            async def poisoned() -> bool:
+                return bool((await stack.get(orphan))["incidents"])
+
+            await eventually(poisoned, "the orphan's incident")
+        # Its worker is gone; another stack (another task queue) lists the incidents.
+        async with _stack(dev_env, engine) as other:
+            seen: dict[str, Any] = {}
+
+            async def listed() -> bool:
+                r = await other.http.get("/v1/incidents", timeout=10)
+                assert r.status_code == 200, r.text
+                seen.update(r.json())
+                ids = [x["workflow_id"] for x in seen["records"]]
+                return f"application-{orphan}" in ids
+
+            await eventually(listed, "the orphan in the list")
+            body = seen
+            (record,) = [x for x in body["records"] if x["workflow_id"] == f"application-{orphan}"]
+            assert record["answered"] is False and record["incidents"] == []
+            assert record["open_incidents"] >= 1
+            assert "did not answer" in body["note"]
+    finally:
+        handle = dev_env.client.get_workflow_handle(f"application-{orphan}")
+        await handle.terminate("test done: its worker is gone")
+        engine.dispose()
