@@ -1,7 +1,7 @@
 """`enroll refdata`: load a public reference file (OIG LEIE, SAM.gov, CMS PPEF, Order and
 Referring, revalidation lists) into the read-model database behind a progress bar, and list the
 loads. It works on the database directly, like `enroll reindex` (an admin's command on the
-engine's host); over HTTP the same is POST /v1/refdata/{kind}."""
+engine's host); over HTTP the same is POST /v1/refdata/files/{kind}."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ MAX_FILE_BYTES = 2 * 1024**3
 
 
 @router.post(
-    "/{kind}",
+    "/files/{kind}",
     response_model=ReferenceLoad,
     operation_id="loadReferenceFile",
     summary="Load a public reference file (admin)",

@@ -40,7 +40,9 @@ async def setup(stack: Stack) -> date:
     assert created.status_code == 201, created.text
     for kind, name in FILES.items():
         r = await stack.http.post(
-            f"/v1/refdata/{kind}", content=(FIXTURES / name).read_bytes(), headers=auth("admin")
+            f"/v1/refdata/files/{kind}",
+            content=(FIXTURES / name).read_bytes(),
+            headers=auth("admin"),
         )
         assert r.status_code == 200, r.text
     return today
@@ -104,7 +106,7 @@ async def test_a_clean_claim_is_ready_and_each_mismatch_names_its_record(stack: 
 
     leie = (FIXTURES / "leie_updated.csv").read_bytes()  # lists NPI 1234567893
     assert (
-        await stack.http.post("/v1/refdata/leie", content=leie, headers=auth("admin"))
+        await stack.http.post("/v1/refdata/files/leie", content=leie, headers=auth("admin"))
     ).status_code == 200
     excluded = await stack.http.post("/v1/claims/readiness", json=claim(today))
     codes = sorted((f["code"], f["field"]) for f in excluded.json()["findings"])

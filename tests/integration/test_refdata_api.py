@@ -28,7 +28,7 @@ CSV = {"Content-Type": "text/csv"}
 async def test_an_admin_loads_a_file_and_a_reload_changes_nothing(stack: Stack) -> None:
     body = (FIXTURES / "order_referring.csv").read_bytes()
     r = await stack.http.post(
-        "/v1/refdata/order_referring",
+        "/v1/refdata/files/order_referring",
         content=body,
         params={"source_date": "2026-06-01", "file_name": "OrderReferring_20260601.csv"},
         headers={**auth("admin"), **CSV},
@@ -43,7 +43,7 @@ async def test_an_admin_loads_a_file_and_a_reload_changes_nothing(stack: Stack) 
     )
     assert load["source_date"] == "2026-06-01"
     again = await stack.http.post(
-        "/v1/refdata/order_referring", content=body, headers={**auth("admin"), **CSV}
+        "/v1/refdata/files/order_referring", content=body, headers={**auth("admin"), **CSV}
     )
     assert again.status_code == 200, again.text
     assert (again.json()["added"], again.json()["changed"], again.json()["removed"]) == (0, 0, 0)
@@ -59,14 +59,14 @@ async def test_an_admin_loads_a_file_and_a_reload_changes_nothing(stack: Stack) 
 async def test_only_an_admin_loads(stack: Stack) -> None:
     body = (FIXTURES / "order_referring.csv").read_bytes()
     r = await stack.http.post(
-        "/v1/refdata/order_referring", content=body, headers={**auth("operator"), **CSV}
+        "/v1/refdata/files/order_referring", content=body, headers={**auth("operator"), **CSV}
     )
     assert r.status_code == 403, r.text
 
 
 async def test_a_drifted_header_is_a_422_naming_the_column(stack: Stack) -> None:
     r = await stack.http.post(
-        "/v1/refdata/leie",
+        "/v1/refdata/files/leie",
         content=(FIXTURES / "leie_drifted.csv").read_bytes(),
         headers={**auth("admin"), **CSV},
     )
@@ -75,9 +75,9 @@ async def test_a_drifted_header_is_a_422_naming_the_column(stack: Stack) -> None
     assert r.headers["content-type"].startswith("application/problem+json")
     assert "'WVRSTATE'" in problem["detail"] and "'WAIVERSTATE'" in problem["detail"]
     assert problem["errors"][0]["field"] == "body"
-    empty = await stack.http.post("/v1/refdata/leie", content=b"", headers=auth("admin"))
+    empty = await stack.http.post("/v1/refdata/files/leie", content=b"", headers=auth("admin"))
     assert empty.status_code == 422 and empty.json()["errors"][0]["field"] == "body"
-    unknown = await stack.http.post("/v1/refdata/nppes", content=b"x", headers=auth("admin"))
+    unknown = await stack.http.post("/v1/refdata/files/nppes", content=b"x", headers=auth("admin"))
     assert unknown.status_code == 422, unknown.text
 
 
@@ -121,10 +121,10 @@ async def test_a_new_leie_row_for_an_enrolled_npi_is_a_finding_and_one_notice(
 
     # A first list without them, then the monthly file with a new row for the NPI.
     first = leie_file(leie_row("1003000126", "SMITH", "JOHN"))
-    r = await stack.http.post("/v1/refdata/leie", content=first, headers=auth("admin"))
+    r = await stack.http.post("/v1/refdata/files/leie", content=first, headers=auth("admin"))
     assert r.status_code == 200, r.text
     update = leie_file(leie_row("1003000126", "SMITH", "JOHN"), leie_row(npi))
-    loaded = await stack.http.post("/v1/refdata/leie", content=update, headers=auth("admin"))
+    loaded = await stack.http.post("/v1/refdata/files/leie", content=update, headers=auth("admin"))
     assert loaded.status_code == 200, loaded.text
     assert loaded.json()["added"] == 1
     assert (
@@ -151,7 +151,7 @@ async def test_a_new_leie_row_for_an_enrolled_npi_is_a_finding_and_one_notice(
     await eventually(notified, "the notice of the finding")
 
     # The same file again, and the monthly run over every enrollment: still one of each.
-    again = await stack.http.post("/v1/refdata/leie", content=update, headers=auth("admin"))
+    again = await stack.http.post("/v1/refdata/files/leie", content=update, headers=auth("admin"))
     assert again.status_code == 200 and again.json()["added"] == 0
     load_checks = stack.env.client.get_workflow_handle(again.json()["checks_workflow_id"])
     assert await load_checks.result() == 0  # the repeat touched nobody
@@ -203,7 +203,7 @@ async def test_a_suspected_owner_blocks_submit_until_an_operator_clears_it(
     stack: Stack, sqlite_engine: Engine
 ) -> None:
     listed = leie_file(leie_row("0000000000", "ROE", "MARY"))
-    loaded = await stack.http.post("/v1/refdata/leie", content=listed, headers=auth("admin"))
+    loaded = await stack.http.post("/v1/refdata/files/leie", content=listed, headers=auth("admin"))
     assert loaded.status_code == 200, loaded.text
     details = {
         "legal_name": "Sunshine Group LLC",
@@ -290,7 +290,7 @@ async def test_an_enrollments_suspected_match_is_cleared_and_stays_cleared(stack
     assert created.status_code == 201, created.text
     eid = body["enrollment_id"]
     loaded = await stack.http.post(
-        "/v1/refdata/leie",
+        "/v1/refdata/files/leie",
         content=leie_file(leie_row("0000000000", "ROE", "MARY")),
         headers=auth("admin"),
     )
@@ -357,7 +357,7 @@ async def test_a_draft_is_checked_again_when_an_exclusion_list_is_loaded(
     assert not [f for f in view["findings"] if f.get("check") == "exclusions"]
 
     listed = leie_file(leie_row("0000000000", "POE", "ED"))
-    loaded = await stack.http.post("/v1/refdata/leie", content=listed, headers=auth("admin"))
+    loaded = await stack.http.post("/v1/refdata/files/leie", content=listed, headers=auth("admin"))
     assert loaded.status_code == 200, loaded.text
 
     async def suspected() -> bool:
