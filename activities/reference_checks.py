@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -24,7 +24,6 @@ from activities.nppes import NppesAnswerError, NppesClient, NppesUnavailable
 from activities.refdata import LOADS, RECORDS
 from models.application.status import FINAL_STATUSES
 from models.checks import (
-    ApplicationFacts,
     CheckedParty,
     Finding,
     checked_parties,
@@ -52,7 +51,7 @@ from models.data_checks import (
 from models.due_date_list import optional_date
 from models.forms import Form
 from models.identifiers import is_provisional_enrollment_id
-from models.nppes import nppes_findings, unreachable_finding
+from models.nppes import NPPES, nppes_findings, unreachable_finding
 from models.read_model import ApplicationRow, EnrollmentRow
 from models.refdata import ReferenceKind, name_key, yyyymmdd
 
@@ -235,23 +234,16 @@ class ReferenceChecks:
         self.engine = engine
         self.nppes = nppes  # None: the NPPES check is off (ENROLL_NPPES_BASE_URL unset)
 
-    async def _nppes_findings(self, facts: ApplicationFacts, on: date) -> list[Finding]:
-        if self.nppes is None or not facts.npi:
+    async def _nppes_findings(
+        self, npi: str | None, form: Form, legal_name: str | None, state: str | None, on: date
+    ) -> list[Finding]:
+        if self.nppes is None or not npi:
             return []
         try:
-            record = await self.nppes.lookup(facts.npi)
-        except NppesUnavailable as exc:
-            return [unreachable_finding(facts.npi, str(exc), on)]
-        except NppesAnswerError as exc:
-            return [unreachable_finding(facts.npi, str(exc), on)]
-        return nppes_findings(
-            facts.npi,
-            record,
-            form=facts.form,
-            legal_name=facts.legal_name,
-            state=facts.state,
-            on=on,
-        )
+            record = await self.nppes.lookup(npi)
+        except (NppesUnavailable, NppesAnswerError) as exc:
+            return [unreachable_finding(npi, str(exc), on)]
+        return nppes_findings(npi, record, form=form, legal_name=legal_name, state=state, on=on)
 
     def _application_findings(
         self, parties: tuple[CheckedParty, ...], dispositions: tuple[FindingDisposition, ...]
@@ -267,7 +259,10 @@ class ReferenceChecks:
         findings += await asyncio.to_thread(
             self._application_findings, req.facts.parties, req.dispositions
         )
-        return findings + await self._nppes_findings(req.facts, req.as_of)
+        facts = req.facts
+        return findings + await self._nppes_findings(
+            facts.npi, facts.form, facts.legal_name, facts.state, req.as_of
+        )
 
     def _open_applications(self, run: ReferenceCheckRun) -> list[str]:
         """Applications whose checks run again: every open one, for the monthly run and for a
@@ -283,25 +278,42 @@ class ReferenceChecks:
             )
             return [w for (w,) in rows]
 
-    def _targets(self, run: ReferenceCheckRun) -> list[tuple[str, list[Finding]]]:
-        with self.engine.connect() as conn:
-            return [
-                (row.workflow_id, enrollment_findings(conn, row))
-                for row in touched_enrollments(conn, run)
-            ]
+    async def enrollment_targets(
+        self, run: ReferenceCheckRun, on: date
+    ) -> list[tuple[str, tuple[str, ...], list[Finding]]]:
+        """Each enrollment `run` checks: its workflow id, the checks that ran and their
+        findings. A run of every check (monthly, or `enroll refdata check` without a load) also
+        asks NPPES about each enrollment; a reload leaves the NPPES findings as they were."""
+
+        def from_files() -> list[tuple[Any, list[Finding]]]:
+            with self.engine.connect() as conn:
+                return [
+                    (row, enrollment_findings(conn, row)) for row in touched_enrollments(conn, run)
+                ]
+
+        targets = []
+        for row, findings in await asyncio.to_thread(from_files):
+            checks: tuple[str, ...] = ALL_CHECKS
+            if run.load_id is None and self.nppes is not None:
+                checks = (*ALL_CHECKS, NPPES)
+                findings = findings + await self._nppes_findings(
+                    row.npi, Form(row.form), row.legal_name, row.state, on
+                )
+            targets.append((row.workflow_id, checks, findings))
+        return targets
 
     @activity.defn(name=RUN_REFERENCE_CHECKS)
     async def run_reference_checks(self, run: ReferenceCheckRun) -> int:
         """Check the enrollments `run` names and send each its findings; answers how many.
         A retry sends them again, which changes nothing (one finding per fact)."""
-        targets = await asyncio.to_thread(self._targets, run)
+        targets = await self.enrollment_targets(run, datetime.now(UTC).date())
         client = activity.client()
         sent = 0
-        for done, (workflow_id, findings) in enumerate(targets):
+        for done, (workflow_id, checks, findings) in enumerate(targets):
             try:
                 await client.get_workflow_handle(workflow_id).signal(
                     "record_findings",
-                    EnrollmentFindings(checks=ALL_CHECKS, findings=findings, load_id=run.load_id),
+                    EnrollmentFindings(checks=checks, findings=findings, load_id=run.load_id),
                 )
                 sent += 1
             except RPCError as exc:

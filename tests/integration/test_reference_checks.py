@@ -13,14 +13,21 @@ from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
 from activities.claims import check_claims, claim_records
+from activities.nppes import NppesClient
 from activities.reassignments import reassignment_graph
 from activities.refdata import load_reference_file
-from activities.reference_checks import enrollment_findings, touched_enrollments
+from activities.reference_checks import (
+    ReferenceChecks,
+    enrollment_findings,
+    touched_enrollments,
+)
 from models.claims import ClaimHeader
 from models.contracts import ReferenceCheckRun
+from models.nppes import NPPES
 from models.read_model import EnrollmentRow
 from models.refdata import ReferenceKind
 from tests.integration.test_refdata_load import db
+from tests.nppes_standin import nppes_standin
 from workflows.reference_checks import (
     MONTHLY_SCHEDULE_ID,
     ensure_monthly_schedule,
@@ -221,3 +228,41 @@ def test_claim_lookups_and_the_reassignment_graph(db: Engine) -> None:
     assert [link["group"]["ptan"] for link in graph["reassigns_to"]] == ["PTG1"]
     (findings,) = check_claims(db, [claim])
     assert findings == []
+
+
+async def test_a_run_of_every_check_asks_nppes_about_each_enrollment(db: Engine) -> None:
+    """NPPES for enrollments: the monthly run (no load) checks each open enrollment's NPI
+    against the registry and replaces its NPPES findings; a reload leaves them as they were."""
+    listed = enrollment(db, npi="1003000126", legal_name="Jane Q. Doe", state="MD")
+    missing = enrollment(
+        db,
+        enrollment_id="I20200101000002",
+        workflow_id="enrollment-I20200101000002",
+        npi="1234567893",
+        legal_name="John Roe",
+    )
+    on = date(2026, 11, 30)
+    with nppes_standin() as standin:
+        checks = ReferenceChecks(db, NppesClient(standin.url, sleep=_no_sleep))
+        monthly = {
+            w: (c, f) for w, c, f in await checks.enrollment_targets(ReferenceCheckRun(), on)
+        }
+        reload = await checks.enrollment_targets(ReferenceCheckRun(load_id=1, kind="ppef"), on)
+    ran, found = monthly[listed.workflow_id]
+    assert NPPES in ran
+    # The registry's name for that NPI is not the enrollment's: told, with NPPES as its source.
+    assert {f.code for f in found if f.check == NPPES} >= {"nppes_name_differs"}
+    ran, found = monthly[missing.workflow_id]
+    assert [f.code for f in found if f.check == NPPES] == ["npi_not_in_nppes"]
+    assert all(NPPES not in ran and not [f for f in found if f.check == NPPES]
+               for _, ran, found in reload)  # fmt: skip
+    # NPPES down: a warning on the enrollment, the other checks still run.
+    checks = ReferenceChecks(
+        db, NppesClient("http://127.0.0.1:9/api/", sleep=_no_sleep, attempts=1)
+    )
+    down = {w: f for w, _, f in await checks.enrollment_targets(ReferenceCheckRun(), on)}
+    assert [f.code for f in down[listed.workflow_id] if f.check == NPPES] == ["nppes_unreachable"]
+
+
+async def _no_sleep(_: float) -> None:
+    return None
