@@ -162,19 +162,25 @@ def _digest(text: str) -> str:
 
 
 async def execute_event(
+    request: Request,
     handle: WorkflowHandle[Any, Any],
     update: Any,
     payload: OperatorEvent,
-    update_id: str,
+    body: BaseModel,
     closed: Callable[[], Awaitable[Problem]],
-    poll_url: str,
+    *,
+    poll_route: str,
     idempotency_key: str | None = None,
+    **record: str,
 ) -> Any:
-    """Record an event as a workflow update with id `update_id` (which de-duplicates retries).
-    A refusal becomes a 409/422 problem; a workflow that no longer takes updates becomes
-    `closed()`'s problem. Bounded: an update no worker accepts within CALL_BOUND is a 503
-    naming what is down; one accepted but not finished within the bound again is EventPending
-    (202 with `poll_url`)."""
+    """Record the event `request` carries (`body`, validated as `payload`) as a workflow update
+    whose id is derived from the request (event_id), so a retry of it is applied once. A refusal
+    becomes a 409/422 problem; a workflow that no longer takes updates becomes `closed()`'s
+    problem. Bounded: an update no worker accepts within CALL_BOUND is a 503 naming what is
+    down; one accepted but not finished within the bound again is EventPending (202 with a link
+    to `poll_route`, addressed by the record's path parameters `record` and the update id)."""
+    update_id = event_id(request.method, request.url.path, body, idempotency_key)
+    poll_url = str(request.url_for(poll_route, event_id=update_id, **record))
     try:
         accepted = await handle.start_update(
             update,

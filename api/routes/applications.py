@@ -24,7 +24,6 @@ from api.responses.common import created
 from api.routes.notifications import with_failing_notifications
 from api.temporal import (
     client_of,
-    event_id,
     event_refusal,
     event_route_docs,
     execute_event,
@@ -316,19 +315,16 @@ async def record_event(
         )
 
     handle = client.get_workflow_handle(application_workflow_id(application_id))
-    update_id = event_id(request.method, request.url.path, body, idempotency_key)
     state = await execute_event(
+        request,
         handle,
         ApplicationWorkflow.record_event,
         payload,
-        update_id,
+        body,
         closed,
+        poll_route="poll_application_event",
         idempotency_key=idempotency_key,
-        poll_url=str(
-            request.url_for(
-                "poll_application_event", application_id=application_id, event_id=update_id
-            )
-        ),
+        application_id=application_id,
     )
     return ApplicationView.of(state)
 
@@ -406,19 +402,16 @@ async def correct_application(
             kind="record-closed",
         )
 
-    update_id = event_id(request.method, request.url.path, body, idempotency_key)
     state = await execute_event(
+        request,
         handle,
         ApplicationWorkflow.record_event,
         payload,
-        update_id,
+        body,
         closed,
+        poll_route="poll_application_event",
         idempotency_key=idempotency_key,
-        poll_url=str(
-            request.url_for(
-                "poll_application_event", application_id=application_id, event_id=update_id
-            )
-        ),
+        application_id=application_id,
     )
     return ApplicationView.of(state)
 

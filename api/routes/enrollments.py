@@ -18,7 +18,6 @@ from api.responses.enrollments import EnrollmentListItem, EnrollmentPage, Enroll
 from api.routes.notifications import with_failing_notifications
 from api.temporal import (
     client_of,
-    event_id,
     event_route_docs,
     execute_event,
     operator_event,
@@ -245,19 +244,16 @@ async def record_enrollment_event(
         )
 
     handle = client.get_workflow_handle(enrollment_workflow_id(enrollment_id))
-    update_id = event_id(request.method, request.url.path, body, idempotency_key)
     state = await execute_event(
+        request,
         handle,
         EnrollmentWorkflow.record_event,
         payload,
-        update_id,
+        body,
         closed,
+        poll_route="poll_enrollment_event",
         idempotency_key=idempotency_key,
-        poll_url=str(
-            request.url_for(
-                "poll_enrollment_event", enrollment_id=enrollment_id, event_id=update_id
-            )
-        ),
+        enrollment_id=enrollment_id,
     )
     return EnrollmentView.of(state)
 
