@@ -48,6 +48,7 @@ def apply_enrollment_disposition(
         state.dispositions, state.findings, request, today
     )
     state.updated_at = now
+    state.seq += 1  # a line of its own: the next event is numbered after it
     state.events.append(
         EnrollmentEventRecord(
             seq=state.seq,
