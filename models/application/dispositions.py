@@ -16,7 +16,7 @@ from models.data_checks import (
     decided,
     suspected_keys,
 )
-from models.records import EventRefused
+from models.records import EventRefused, record_line
 
 __all__ = ["FindingDispositionRequest", "apply_disposition", "check_disposition"]
 
@@ -50,18 +50,18 @@ def apply_disposition(
         state.dispositions, state.findings, request, today
     )
     state.updated_at = now
-    state.events.append(
-        ApplicationEventRecord(
-            seq=len(state.events) + 1,
-            event=DISPOSITION_EVENT,
-            actor=request.actor,
-            role=request.role,
-            reason=request.reason,
-            event_date=today,
-            recorded_at=now,
-            from_status=state.status,
-            to_status=state.status,
-            notes=[note],
-        )
+    record_line(
+        state.events,
+        ApplicationEventRecord,
+        seq=len(state.events) + 1,
+        event=DISPOSITION_EVENT,
+        actor=request.actor,
+        role=request.role,
+        reason=request.reason,
+        when=today,
+        now=now,
+        before=state.status,
+        after=state.status,
+        notes=[note],
     )
     return state

@@ -17,7 +17,7 @@ from models.data_checks import (
     suspected_keys,
 )
 from models.enrollment.state import EnrollmentEventRecord, EnrollmentState
-from models.records import EventRefused
+from models.records import EventRefused, record_line
 
 
 def check_enrollment_disposition(
@@ -49,18 +49,18 @@ def apply_enrollment_disposition(
     )
     state.updated_at = now
     state.seq += 1  # a line of its own: the next event is numbered after it
-    state.events.append(
-        EnrollmentEventRecord(
-            seq=state.seq,
-            event=DISPOSITION_EVENT,
-            actor=request.actor,
-            role=request.role,
-            reason=request.reason,
-            event_date=today,
-            recorded_at=now,
-            from_status=state.status,
-            to_status=state.status,
-            notes=[note],
-        )
+    record_line(
+        state.events,
+        EnrollmentEventRecord,
+        seq=state.seq,
+        event=DISPOSITION_EVENT,
+        actor=request.actor,
+        role=request.role,
+        reason=request.reason,
+        when=today,
+        now=now,
+        before=state.status,
+        after=state.status,
+        notes=[note],
     )
     return state
