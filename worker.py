@@ -69,9 +69,7 @@ def build_worker(
     pre-submission checks (None: none)."""
     if router is None and routes is not None:
         router = table_router(routes)
-    notifications = NotificationActivities(
-        engine, channel, router=router, base_url=base_url or Settings().notify_base_url
-    )
+    notifications = NotificationActivities(engine, channel, router=router, base_url=base_url)
     projection = ProjectionActivities(engine)
     checks = ReferenceChecks(engine, nppes)
     activities: list[Any] = [

@@ -162,7 +162,7 @@ class NotificationActivities:
         channel: Channel | None = None,
         *,
         router: Router | None = None,
-        base_url: str = "http://127.0.0.1:8000",
+        base_url: str | None = None,
     ) -> None:
         if engine.dialect.name not in _INSERTS:
             raise ValueError(f"no outbox claim for the {engine.dialect.name} dialect")
@@ -170,7 +170,7 @@ class NotificationActivities:
         self._insert = _INSERTS[engine.dialect.name]
         self._channel: Channel = channel or LogChannel()
         self._router: Router = router or _nobody
-        self._base_url = base_url
+        self._base_url = base_url or "http://127.0.0.1:8000"  # the API on enroll dev's defaults
 
     @activity.defn(name=RECORD_NOTIFICATION)
     async def record_notification(self, req: NotificationRequest) -> bool:

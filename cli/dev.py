@@ -112,7 +112,11 @@ async def run_dev(
         engine = create_db_engine(settings.resolved_database_url())
         create_schema(engine)
         worker = build_worker(
-            client, engine, task_queue=settings.task_queue, nppes=nppes_client(settings)
+            client,
+            engine,
+            task_queue=settings.task_queue,
+            base_url=settings.notify_base_url,
+            nppes=nppes_client(settings),
         )
         config = uvicorn.Config(
             create_app(settings, client),

@@ -55,7 +55,9 @@ async def sandbox_stack(
     app = create_app(settings, client=env.client, engine=engine, sandbox=TimeSkippingClock(env))
     # Time moves only when asked: no wait on a workflow result may skip it (api.sandbox).
     with env.auto_time_skipping_disabled():
-        async with build_worker(env.client, engine, task_queue=settings.task_queue):
+        async with build_worker(
+            env.client, engine, task_queue=settings.task_queue, base_url=settings.notify_base_url
+        ):
             yield app
 
 
