@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, Field
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecution, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import AUTH_RESPONSES, Reader, Writer
@@ -112,7 +112,7 @@ async def list_incidents(
     return IncidentList(records=records, complete=True)
 
 
-async def _record_incidents(client: Any, execution: Any) -> RecordIncidents | None:
+async def _record_incidents(client: Client, execution: WorkflowExecution) -> RecordIncidents | None:
     """One record's incidents, from its own query; a record that cannot answer (its worker
     is down, or it belongs to a task queue nobody polls) is listed by its search count rather
     than failing the whole list."""
