@@ -365,6 +365,9 @@ async def correct_application(
     current = await query_application(client, application_id)
     description = await handle.describe()
     if description.status != WorkflowExecutionStatus.RUNNING:
+        # The closed run's request ids go to the reopened one: a retry of a request the closed
+        # run applied is answered by the reopened run with the record as it is, not applied.
+        recent = await handle.query(ApplicationWorkflow.recent_requests)
         try:
             check_event(current, payload, await now_of(request))
         except EventRefused as exc:
@@ -378,7 +381,9 @@ async def correct_application(
             actor=principal.actor,
             role=principal.role,
             reason=body.reason,
-            reopen=ApplicationReopen(state=current, previous_run_id=description.run_id),
+            reopen=ApplicationReopen(
+                state=current, previous_run_id=description.run_id, recent_requests=recent
+            ),
         )
         try:
             handle = await client.start_workflow(
