@@ -1,5 +1,8 @@
 """What every request body that records something shares: the actor and role come from the API
-key, never from the body (a body naming them is refused, saying why)."""
+key, never from the body (a body naming them is refused, saying why); and the request types
+the OpenAPI document describes beyond JSON Schema's own (formats of the document's own, the
+event bodies' per-event oneOf), so that a request the document allows is never refused for
+its content (tests/integration/test_schemathesis.py)."""
 
 from __future__ import annotations
 

@@ -359,9 +359,9 @@ def validate_state_code(value: str) -> str:
 # --------------------------------------------------------------------------------------
 
 # What the OpenAPI document says of an NPI: a format of its own, since a pattern cannot say
-# the check digit (API clients and the schemathesis run generate valid ones from it).
+# the check digit (API clients and the schemathesis run generate valid ones from it). No
+# pattern beside it: generators that read a pattern first would ignore the format.
 NPI_FORMAT = "npi"
-NPI_PATTERN = "^[12][0-9]{9}$"
 NPI_DESCRIPTION = (
     "National Provider Identifier: 10 digits, the first 1 or 2, the last a Luhn check digit "
     "computed over the first nine with the prefix 80840 (CMS), e.g. 1234567893."
@@ -369,6 +369,7 @@ NPI_DESCRIPTION = (
 NPI_SCHEMA = {"format": NPI_FORMAT, "description": NPI_DESCRIPTION}
 
 NPI = Annotated[str, AfterValidator(validate_npi), Field(json_schema_extra=NPI_SCHEMA)]
+
 # The document's patterns say exactly what the validators take (less the surrounding
 # whitespace and the lower case they forgive), so a schema-valid value is never refused.
 _ENROLLMENT_ID_PATTERN = "^[IO][0-9]{14}$"
