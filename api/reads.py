@@ -96,6 +96,12 @@ class RecordFilters:
         return conditions
 
 
+# What the OpenAPI document says of a page cursor: a format of its own (base64url of the last
+# row's key, see encode_cursor); a client passes back what it was given.
+CURSOR_FORMAT = "page-cursor"
+CURSOR_SCHEMA = {"format": CURSOR_FORMAT}
+
+
 def one_of(values: Iterable[str]) -> dict[str, Any]:
     """What the document says a repeatable filter takes (`json_schema_extra`): its values, the
     canonical spellings (the API also reads e.g. `855i` or `jn`)."""
@@ -120,7 +126,15 @@ def record_filters(
         IsoDate | None, Query(description="Soonest open deadline strictly before this date")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=400,
+            description="The `next_cursor` of the previous page, unchanged (omit it for the "
+            "first page); a value the API could not have issued answers 422.",
+            json_schema_extra=CURSOR_SCHEMA,
+        ),
+    ] = None,
 ) -> RecordFilters:
     if npi is not None and not _NPI.fullmatch(npi):
         raise bad_parameter("npi", npi, "is not an NPI (10 digits)")

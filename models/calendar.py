@@ -11,9 +11,10 @@ from __future__ import annotations
 import calendar as _stdlib_calendar
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from models.rules import Rule, RuleKey, RuleRef, rule
 
@@ -22,6 +23,27 @@ DEFAULT_TIME_ZONE = "America/New_York"
 
 def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+def _written(value: Any) -> Any:
+    """A date a request writes (YYYY-MM-DD in JSON, a CSV cell's text): pydantic alone would
+    read a number as a Unix time, so `0` would be 1970-01-01."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError("not a date: write it YYYY-MM-DD, e.g. 2026-11-30")
+    return value
+
+
+# A date field of a request model: a written date, never a number.
+WrittenDate = Annotated[date, BeforeValidator(_written)]
+
+# What the OpenAPI document says of a time zone field: a format of its own, since no pattern
+# says which names the IANA database holds (validate_time_zone checks them).
+TIME_ZONE_FORMAT = "iana-time-zone"
+TIME_ZONE_SCHEMA = {
+    "format": TIME_ZONE_FORMAT,
+    "description": "An IANA time zone name, e.g. America/New_York or America/Chicago.",
+    "examples": ["America/New_York"],
+}
 
 
 def validate_time_zone(name: str) -> str:

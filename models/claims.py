@@ -18,6 +18,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from models.calendar import WrittenDate
 from models.findings import Finding, Severity
 from models.identifiers import NPI, PTAN, StateCode
 from models.text import Text100
@@ -51,7 +52,7 @@ class ClaimHeader(BaseModel):
     tin: str | None = Field(default=None, pattern=r"^[0-9]{2,3}-?[0-9]{2,7}-?[0-9]{0,4}$")
     service_facility_state: StateCode | None = None
     service_facility_zip: str | None = Field(default=None, pattern=r"^[0-9]{5}(-?[0-9]{4})?$")
-    date_of_service: date
+    date_of_service: WrittenDate
 
 
 class TrackedEnrollment(BaseModel):

@@ -22,6 +22,9 @@ from pydantic import AfterValidator, Field
 __all__ = [
     "EIN",
     "NPI",
+    "NPI_FORMAT",
+    "NPI_SCHEMA",
+    "OPAQUE_IDENTIFIER_FORMAT",
     "PTAN",
     "SSN",
     "US_STATE_CODES",
@@ -355,20 +358,75 @@ def validate_state_code(value: str) -> str:
 # pydantic field types
 # --------------------------------------------------------------------------------------
 
-NPI = Annotated[str, AfterValidator(validate_npi)]
-EnrollmentId = Annotated[str, AfterValidator(validate_enrollment_id)]
-AnyEnrollmentId = Annotated[str, AfterValidator(validate_any_enrollment_id)]
-PacId = Annotated[str, AfterValidator(validate_pac_id)]
-PTAN = Annotated[str, AfterValidator(partial(validate_opaque_identifier, field_name="PTAN"))]
+# What the OpenAPI document says of an NPI: a format of its own, since a pattern cannot say
+# the check digit (API clients and the schemathesis run generate valid ones from it). No
+# pattern beside it: generators that read a pattern first would ignore the format.
+NPI_FORMAT = "npi"
+NPI_DESCRIPTION = (
+    "National Provider Identifier: 10 digits, the first 1 or 2, the last a Luhn check digit "
+    "computed over the first nine with the prefix 80840 (CMS), e.g. 1234567893."
+)
+NPI_SCHEMA = {"format": NPI_FORMAT, "description": NPI_DESCRIPTION}
+
+NPI = Annotated[str, AfterValidator(validate_npi), Field(json_schema_extra=NPI_SCHEMA)]
+
+# The document's patterns say exactly what the validators take (less the surrounding
+# whitespace and the lower case they forgive), so a schema-valid value is never refused.
+_ENROLLMENT_ID_PATTERN = "^[IO][0-9]{14}$"
+EnrollmentId = Annotated[
+    str,
+    AfterValidator(validate_enrollment_id),
+    Field(json_schema_extra={"pattern": _ENROLLMENT_ID_PATTERN}),
+]
+AnyEnrollmentId = Annotated[
+    str,
+    AfterValidator(validate_any_enrollment_id),
+    Field(json_schema_extra={"pattern": "^([IO][0-9]{14}|P[0-9A-Z]{14})$"}),
+]
+PacId = Annotated[
+    str, AfterValidator(validate_pac_id), Field(json_schema_extra={"pattern": "^[0-9]{10}$"})
+]
+# PTAN, Web Tracking ID, MAC case number: no published format, so a format of the document's
+# own (no pattern can say "no invisible character" portably).
+OPAQUE_IDENTIFIER_FORMAT = "mac-identifier"
+_OPAQUE_SCHEMA = {
+    "format": OPAQUE_IDENTIFIER_FORMAT,
+    "description": "As printed on the MAC or PECOS notice: 1 to 50 characters after trimming, "
+    "no control or invisible character.",
+}
+PTAN = Annotated[
+    str,
+    AfterValidator(partial(validate_opaque_identifier, field_name="PTAN")),
+    Field(json_schema_extra=_OPAQUE_SCHEMA),
+]
 WebTrackingId = Annotated[
-    str, AfterValidator(partial(validate_opaque_identifier, field_name="Web Tracking ID"))
+    str,
+    AfterValidator(partial(validate_opaque_identifier, field_name="Web Tracking ID")),
+    Field(json_schema_extra=_OPAQUE_SCHEMA),
 ]
 MacCaseNumber = Annotated[
-    str, AfterValidator(partial(validate_opaque_identifier, field_name="MAC case number"))
+    str,
+    AfterValidator(partial(validate_opaque_identifier, field_name="MAC case number")),
+    Field(json_schema_extra=_OPAQUE_SCHEMA),
 ]
-EIN = Annotated[str, AfterValidator(validate_ein)]
-SSN = Annotated[str, AfterValidator(validate_ssn)]
-StateCode = Annotated[str, AfterValidator(validate_state_code)]
+EIN = Annotated[
+    str,
+    AfterValidator(validate_ein),
+    Field(json_schema_extra={"pattern": "^[0-9]{2}-?[0-9]{7}$"}),
+]
+# Never-issued SSNs refused: area 000, 666 or 9xx; group 00; serial 0000.
+_SSN_PATTERN = (
+    "^(00[1-9]|0[1-9][0-9]|[1-578][0-9]{2}|6[0-57-9][0-9]|66[0-57-9])-?"
+    "(0[1-9]|[1-9][0-9])-?(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})$"
+)
+SSN = Annotated[
+    str, AfterValidator(validate_ssn), Field(json_schema_extra={"pattern": _SSN_PATTERN})
+]
+StateCode = Annotated[
+    str,
+    AfterValidator(validate_state_code),
+    Field(json_schema_extra={"enum": sorted(US_STATE_CODES)}),
+]
 
 
 # --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.calendar import WrittenDate
 from models.notices import Notice, NoticeKind
 
 __all__ = [
@@ -73,11 +74,19 @@ class AccessEvent(BaseModel):
     """An operator records: a person who can act (added or updated), one who no longer can,
     a login, or a password change."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(
+        frozen=True,
+        # The document says what apply_access_event requires: a user_added event names the
+        # person's PECOS role.
+        json_schema_extra={
+            "if": {"properties": {"event": {"const": "user_added"}}, "required": ["event"]},
+            "then": {"required": ["role"], "properties": {"role": {"not": {"type": "null"}}}},
+        },
+    )
 
     event: Literal["user_added", "user_removed", "login_recorded", "password_changed"]
     user: UserLabel
-    on: date
+    on: WrittenDate
     role: PecosRole | None = None  # user_added only
 
 

@@ -69,7 +69,10 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
         if create.reopen is not None:
             # An admin's audited correction of a closed application: it goes on from its last
             # state (which kept its own late-recording setting).
-            self._start(reopened_application(create, workflow.now()))
+            self._start(
+                reopened_application(create, workflow.now()),
+                requests=create.reopen.recent_requests,
+            )
             return
         state = new_application(create, workflow.now())
         # Added after histories were recorded: an engine consequence (rejection, denial, closed
@@ -85,6 +88,12 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
     @workflow.query
     def state(self) -> ApplicationState:
         return self._view()
+
+    @workflow.query
+    def recent_requests(self) -> dict[str, str]:
+        """The update ids this run applied or was handed, with their day: a run reopened for a
+        correction takes them over from the closed one (a query, so nothing enters history)."""
+        return self._requests.carried()
 
     @workflow.update
     async def record_event(self, request: ApplicationEventRequest) -> ApplicationState:

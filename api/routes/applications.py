@@ -5,17 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response, Security, status
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 from sqlmodel import col
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.auth import ADMIN, AUTH_RESPONSES, Principal, Reader, Writer, require
-from api.bodies import OperatorBody
+from api.bodies import EventBodyBase, OperatorBody, TimeZoneName, event_variants
 from api.problems import MALFORMED, Problem, from_validation_error, invalid, problem_responses
 from api.reads import RecordQuery, choices, keyset_page, known_enrollments, one_of
 from api.records import query_application
@@ -105,24 +105,20 @@ class ApplicationCreateBody(OperatorBody):
     organization_id: OrganizationId | None = None
     form: FormInput
     purpose: Purpose
-    time_zone: Line | None = None
+    time_zone: TimeZoneName | None = None
     details: ApplicationDetails = Field(default_factory=ApplicationDetails)
     reason: Reason = "new application"
 
 
-class EventBody(OperatorBody):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "event": "development_requested",
-                    "data": {"request_date": "2026-11-20", "items": ["State license copy"]},
-                    "reason": "MAC letter received by email",
-                }
-            ]
-        },
+class EventBody(EventBodyBase):
+    documented: ClassVar[TypeAdapter[Any]] = event_variants(
+        EVENT_MODELS, APPLICATION_LIFECYCLE.operator_events, prefix="Application"
     )
+    example: ClassVar[dict[str, Any]] = {
+        "event": "development_requested",
+        "data": {"request_date": "2026-11-20", "items": ["State license copy"]},
+        "reason": "MAC letter received by email",
+    }
 
     event: Line = Field(description="One of the operator events of GET /v1/lifecycle.")
     data: dict[str, Any] = Field(default_factory=dict)
@@ -365,6 +361,9 @@ async def correct_application(
     current = await query_application(client, application_id)
     description = await handle.describe()
     if description.status != WorkflowExecutionStatus.RUNNING:
+        # The closed run's request ids go to the reopened one: a retry of a request the closed
+        # run applied is answered by the reopened run with the record as it is, not applied.
+        recent = await handle.query(ApplicationWorkflow.recent_requests)
         try:
             check_event(current, payload, await now_of(request))
         except EventRefused as exc:
@@ -378,7 +377,9 @@ async def correct_application(
             actor=principal.actor,
             role=principal.role,
             reason=body.reason,
-            reopen=ApplicationReopen(state=current, previous_run_id=description.run_id),
+            reopen=ApplicationReopen(
+                state=current, previous_run_id=description.run_id, recent_requests=recent
+            ),
         )
         try:
             handle = await client.start_workflow(

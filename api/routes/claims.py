@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from activities.claims import check_claims
 from api.auth import AUTH_RESPONSES, Reader
+from api.bodies import CLAIMS_CSV_FORMAT
 from api.problems import MALFORMED, invalid, problem_responses
 from api.responses.claims import ClaimReadiness, ClaimReadinessReport
 from models.claims import CSV_COLUMNS, MAX_CLAIMS, ClaimHeader, parse_claims_csv
@@ -57,6 +58,23 @@ async def check_claim(request: Request, principal: Reader, claim: ClaimHeader) -
         "a problem naming its line and column, the others are checked."
     ),
     responses=problem_responses({422: "Not a claims CSV (names the columns)"}),
+    # The route reads the body itself (a file, not JSON): the document says what it takes.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {
+                    "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "format": CLAIMS_CSV_FORMAT,
+                        "description": "A header line naming the columns (billing_npi and "
+                        "date_of_service required), then a claim header per line.",
+                    }
+                }
+            },
+        }
+    },
 )
 async def check_claims_csv(request: Request, principal: Reader) -> ClaimReadinessReport:
     engine: Engine = request.app.state.engine

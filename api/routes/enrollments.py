@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response, status
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 from sqlmodel import col
 
 from api.auth import AUTH_RESPONSES, Reader, Writer
-from api.bodies import IsoDate, OperatorBody
+from api.bodies import (
+    EventBodyBase,
+    IsoDate,
+    MonthEndDate,
+    OperatorBody,
+    TimeZoneName,
+    event_variants,
+)
 from api.problems import MALFORMED, Problem, from_validation_error, problem_responses
 from api.reads import RecordQuery, choices, keyset_page, one_of
 from api.records import identity_differences, query_enrollment, start_enrollment
@@ -30,7 +37,7 @@ from models.enrollment import (
     EnrollmentStatus,
     enrollment_workflow_id,
 )
-from models.forms import FormInput
+from models.forms import Form, FormInput
 from models.identifiers import NPI, PTAN, EnrollmentId, OrganizationId, StateCode
 from models.read_model import EnrollmentRow
 from models.records import Reason
@@ -63,7 +70,10 @@ class EnrollmentImportBody(OperatorBody):
                     "provider_type": "PRACTITIONER - FAMILY PRACTICE",
                     "reason": "onboarding the existing enrollment from the team spreadsheet",
                 }
-            ]
+            ],
+            # A CMS-855O enrollment does not revalidate (424.515): it takes no due date.
+            "if": {"properties": {"form": {"const": Form.CMS_855O.value}}, "required": ["form"]},
+            "then": {"properties": {"revalidation_due_date": {"type": "null"}}},
         },
     )
 
@@ -78,7 +88,7 @@ class EnrollmentImportBody(OperatorBody):
     form: FormInput
     state: StateCode
     effective_date: IsoDate
-    revalidation_due_date: IsoDate | None = Field(
+    revalidation_due_date: MonthEndDate | None = Field(
         default=None,
         description="From the CMS Revalidation Due Date List (data.cms.gov), a month end. "
         "Omitted: computed from the effective date (5 years, 3 for DMEPOS), the first not past.",
@@ -87,23 +97,19 @@ class EnrollmentImportBody(OperatorBody):
         default=None, max_length=300, description="The provider's legal name, shown beside the NPI"
     )
     provider_type: Line | None = Field(default=None, max_length=200)
-    time_zone: Line | None = None
+    time_zone: TimeZoneName | None = None
     reason: Reason = "existing enrollment imported"
 
 
-class EnrollmentEventBody(OperatorBody):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "event": "revalidation_notice_received",
-                    "data": {"letter_date": "2026-11-02"},
-                    "reason": "MAC revalidation email received",
-                }
-            ]
-        },
+class EnrollmentEventBody(EventBodyBase):
+    documented: ClassVar[TypeAdapter[Any]] = event_variants(
+        ENROLLMENT_EVENT_MODELS, ENROLLMENT_LIFECYCLE.operator_events, prefix="Enrollment"
     )
+    example: ClassVar[dict[str, Any]] = {
+        "event": "revalidation_notice_received",
+        "data": {"letter_date": "2026-11-02"},
+        "reason": "MAC revalidation email received",
+    }
 
     event: Line = Field(description="One of the enrollment operator events of GET /v1/lifecycle.")
     data: dict[str, Any] = Field(default_factory=dict)

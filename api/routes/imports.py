@@ -8,12 +8,18 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
-from pydantic import ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, ValidationError, field_validator
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from api.auth import AUTH_RESPONSES, Principal, Writer
-from api.bodies import OperatorBody
+from api.bodies import (
+    DUE_DATES_CSV_FORMAT,
+    ROSTER_CSV_FORMAT,
+    OperatorBody,
+    TimeZoneName,
+    csv_text,
+)
 from api.problems import Problem, field_errors, invalid, problem_responses
 from api.records import identity_differences, query_enrollment, start_enrollment
 from api.responses.imports import (
@@ -30,7 +36,7 @@ from models.enrollment import EnrollmentStart, fire_due_clocks, new_enrollment, 
 from models.identifiers import OrganizationId
 from models.records import Reason
 from models.roster import RosterFileError, RosterRow, parse_roster
-from models.text import Line, Paragraph
+from models.text import check_paragraph
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"], responses=AUTH_RESPONSES)
 
@@ -53,6 +59,33 @@ DUE_DATES_EXAMPLE = (
 )
 
 
+RosterCsv = Annotated[
+    str,
+    AfterValidator(check_paragraph),
+    Field(
+        json_schema_extra=csv_text(
+            ROSTER_CSV_FORMAT,
+            "The roster as CSV text. Columns by header name (case and spaces do not matter, "
+            "extra columns are ignored): enrollment_id, npi, ptan, form, state, effective_date "
+            "(required); organization_id, provider_type, revalidation_due_date, legal_name (or "
+            "name, provider_name) (optional). Dates MM/DD/YYYY or YYYY-MM-DD.",
+        )
+    ),
+]
+DueDatesCsv = Annotated[
+    str,
+    AfterValidator(check_paragraph),
+    Field(
+        json_schema_extra=csv_text(
+            DUE_DATES_CSV_FORMAT,
+            "Optional: the CMS Revalidation Due Date List (data.cms.gov) as CSV text, joined "
+            "on 'Enrollment ID'. 'Adjusted Due Date' wins over 'Revalidation Due Date'; 'TBD' "
+            "means not yet posted; rows of enrollments not in the roster are ignored.",
+        )
+    ),
+]
+
+
 class ImportBody(OperatorBody):
     model_config = ConfigDict(
         extra="forbid",
@@ -68,25 +101,12 @@ class ImportBody(OperatorBody):
         },
     )
 
-    roster_csv: Paragraph = Field(
-        min_length=1,
-        max_length=MAX_ROSTER_CHARS,
-        description="The roster as CSV text. Columns by header name (case and spaces do not "
-        "matter, extra columns are ignored): enrollment_id, npi, ptan, form, state, "
-        "effective_date (required); organization_id, provider_type, revalidation_due_date, "
-        "legal_name (or name, provider_name) (optional). Dates MM/DD/YYYY or YYYY-MM-DD.",
-    )
-    due_dates_csv: Paragraph | None = Field(
-        default=None,
-        max_length=MAX_DUE_DATES_CHARS,
-        description="Optional: the CMS Revalidation Due Date List (data.cms.gov) as CSV text, "
-        "joined on 'Enrollment ID'. 'Adjusted Due Date' wins over 'Revalidation Due Date'; "
-        "'TBD' means not yet posted; rows of enrollments not in the roster are ignored.",
-    )
+    roster_csv: RosterCsv = Field(min_length=1, max_length=MAX_ROSTER_CHARS)
+    due_dates_csv: DueDatesCsv | None = Field(default=None, max_length=MAX_DUE_DATES_CHARS)
     organization_id: OrganizationId | None = Field(
         default=None, description="For roster rows without an organization_id column value."
     )
-    time_zone: Line | None = None
+    time_zone: TimeZoneName | None = None
     reason: Reason = "roster import"
 
     @field_validator("time_zone")

@@ -19,7 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import AUTH_RESPONSES, Reader, Writer
 from api.problems import Problem, problem_responses
-from api.temporal import client_of, is_not_found
+from api.temporal import client_of, event_id, is_not_found
 from models.contracts import Incident, RetryEffects
 from models.records import Reason
 from workflows.search_attributes import OPEN_INCIDENTS
@@ -145,6 +145,11 @@ async def _record_incidents(client: Client, execution: WorkflowExecution) -> Rec
 @router.post(
     "/{workflow_id}/retry",
     summary="Re-run a record's failing side effects now",
+    description=(
+        "Needs the operator or admin role and a reason (kept in the history). A retried request "
+        "(same workflow id and reason) is the same update and answers as the first did, "
+        "re-running nothing twice; to re-run again later, give the reason for that retry."
+    ),
     operation_id="retryIncidents",
     response_model=RetryAnswer,
     responses=problem_responses({404: "No running record with that workflow id"}),
@@ -157,8 +162,13 @@ async def retry_incidents(
 ) -> RetryAnswer:
     handle = client_of(request).get_workflow_handle(workflow_id)
     ask = RetryEffects(actor=principal.actor, role=principal.role, reason=body.reason)
+    # Derived from the request (as an event's is): a retried HTTP request is the same update,
+    # which Temporal answers once, not a second re-run in the record's history.
+    update_id = event_id(request.method, request.url.path, body, None)
     try:
-        retried = await handle.execute_update("retry_side_effects", ask, result_type=int)
+        retried = await handle.execute_update(
+            "retry_side_effects", ask, id=update_id, result_type=int
+        )
     except RPCError as exc:
         if is_not_found(exc):
             raise Problem(

@@ -16,7 +16,7 @@ from api.reads import engine_of
 from api.responses.applications import ApplicationListItem
 from api.responses.enrollments import EnrollmentListItem
 from api.responses.providers import ProviderView
-from models.identifiers import validate_npi
+from models.identifiers import NPI_SCHEMA, validate_npi
 from models.read_model import ApplicationRow, EnrollmentRow
 
 router = APIRouter(prefix="/v1/providers", tags=["providers"], responses=AUTH_RESPONSES)
@@ -47,7 +47,7 @@ async def get_provider(
             description="The provider's 10-digit NPI (first digit 1 or 2, Luhn check digit)",
             examples=["1234567893"],
             # Documented, not enforced here: validate_npi gives the precise reason on a 422.
-            json_schema_extra={"pattern": "^[12][0-9]{9}$"},
+            json_schema_extra=NPI_SCHEMA,
         ),
     ],
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,

@@ -21,6 +21,14 @@ if TYPE_CHECKING:
 ApplicationId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
 
+# What _email_shape takes, as the document's pattern: an "@" neither first nor last, and no
+# control character (a Line).
+EMAIL_PATTERN = (
+    r"^[^@\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*@"
+    r"[^\u0000-\u001F\u007F-\u009F]*[^@\u0000-\u001F\u007F-\u009F]$"
+)
+
+
 class ApplicationDetails(BaseModel):
     """The fields of the form that the engine tracks. SSN, EIN and date of birth are sensitive:
     they live only in encrypted workflow payloads, never in search attributes, ids or logs."""
@@ -36,7 +44,9 @@ class ApplicationDetails(BaseModel):
     provider_type: Text200 | None = None
     enrollment_id: EnrollmentId | None = None
     existing_ptan: PTAN | None = None
-    contact_email: Line | None = Field(default=None, max_length=320)
+    contact_email: Annotated[Line, Field(json_schema_extra={"pattern": EMAIL_PATTERN})] | None = (
+        Field(default=None, max_length=320)
+    )
     requested_effective_date: date | None = None
     first_service_date: date | None = None
     revalidation_due_date: date | None = None

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import (
+    ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
     model_serializer,
@@ -261,6 +262,14 @@ class CapSubmitted(ApplicationOperatorEvent):
     filed_on: date
 
 
+def _needs_ptan_when(field: str, value: str) -> dict[str, Any]:
+    """JSON Schema: `ptan` is required (not null) when `field` is `value`."""
+    return {
+        "if": {"properties": {field: {"const": value}}, "required": [field]},
+        "then": {"required": ["ptan"], "properties": {"ptan": {"not": {"type": "null"}}}},
+    }
+
+
 class CapDecided(ApplicationOperatorEvent):
     date_field: ClassVar[str | None] = "decision_date"
     rows: ClassVar[Rows] = (
@@ -268,6 +277,9 @@ class CapDecided(ApplicationOperatorEvent):
         row(_S.DENIED, guard="cap_not_accepted"),
         row(_S.RECONSIDERATION_REQUESTED, guard="cap_not_accepted"),
     )
+
+    # The document says what _acceptance_needs_ptan checks (the API's event body schema).
+    model_config = ConfigDict(json_schema_extra=_needs_ptan_when("outcome", "accepted"))
 
     event: Literal["cap_decided"] = "cap_decided"
     decision_date: date
@@ -299,6 +311,9 @@ class ReconsiderationDecided(ApplicationOperatorEvent):
         row(_S.RECONSIDERATION_REQUESTED, to=_S.APPROVED, guard="denial_reversed"),
         row(_S.RECONSIDERATION_REQUESTED, to=_S.DENIED, guard="denial_upheld"),
     )
+
+    # The document says what _reversal_needs_ptan checks (the API's event body schema).
+    model_config = ConfigDict(json_schema_extra=_needs_ptan_when("outcome", "reversed"))
 
     event: Literal["reconsideration_decided"] = "reconsideration_decided"
     decision_date: date

@@ -141,6 +141,9 @@ class ApplicationReopen(BaseModel):
 
     state: ApplicationState
     previous_run_id: str | None = None
+    # The update ids the closed run remembered (workflows/requests.py), handed to the reopened
+    # run so that a retry of a request the closed run applied is not applied again.
+    recent_requests: dict[str, str] | None = None
 
 
 ApplicationCreate.model_rebuild(_types_namespace={"ApplicationReopen": ApplicationReopen})

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from models.enrollment.status import ENROLLED, NOT_ENDED, REVOCATION
 from models.enrollment.status import EnrollmentStatus as _N
@@ -236,12 +236,45 @@ class ReactivationNotApproved(EnrollmentOperatorEvent):
     application_id: Line | None = Field(default=None, max_length=64)
 
 
+def _bar_schema() -> dict[str, Any]:
+    """JSON Schema of Revoked's bar rules (42 CFR 424.535(c)), as the latest rules set them."""
+    first = rule(RuleKey.REENROLLMENT_BAR, date.max).years or 10
+    repeat = rule(RuleKey.REENROLLMENT_BAR_REPEAT, date.max).years or 20
+    extension = rule(RuleKey.REENROLLMENT_BAR_IDENTITY_EXTENSION, date.max).years or 3
+    nonresponse = RevocationGround.REVALIDATION_NONRESPONSE.value
+    return {
+        "allOf": [
+            {
+                "if": {"properties": {"ground": {"const": nonresponse}}, "required": ["ground"]},
+                "then": {"properties": {"bar_years": {"enum": [NO_BAR_YEARS, None]}}},
+                "else": {
+                    "required": ["bar_years"],
+                    "properties": {"bar_years": {"type": "integer", "minimum": 1}},
+                },
+            },
+            {
+                "if": {"properties": {"repeat": {"const": True}}, "required": ["repeat"]},
+                "then": {"properties": {"bar_years": {"maximum": repeat}}},
+                "else": {"properties": {"bar_years": {"maximum": first}}},
+            },
+            {"properties": {"identity_extension_years": {"maximum": extension}}},
+        ]
+    }
+
+
+_REVOCATION_BAR_SCHEMA = _bar_schema()
+
+
 class Revoked(EnrollmentOperatorEvent):
     date_field: ClassVar[str | None] = "notice_date"
     rows: ClassVar[Rows] = (
         row(*NOT_ENDED, to=_N.REVOCATION_PENDING, guard="revocation_takes_effect_later"),
         row(*NOT_ENDED, to=_N.REVOKED, guard="revocation_in_effect"),
     )
+
+    # The document says what _bar_range checks (the API's event body schema): the bar's
+    # bounds have been the same since the 2019 rule, whatever the notice date.
+    model_config = ConfigDict(json_schema_extra=_REVOCATION_BAR_SCHEMA)
 
     event: Literal["revoked"] = "revoked"
     notice_date: date

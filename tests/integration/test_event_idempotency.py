@@ -177,3 +177,43 @@ async def test_a_create_retried_without_a_key_makes_one_application(stack: Stack
     assert (first.status_code, again.status_code) == (201, 200), (first.text, again.text)
     assert first.json()["application_id"] == again.json()["application_id"]
     assert first.json()["application_id"].startswith("req-")
+
+
+async def test_a_retried_incidents_retry_is_one_update(stack: Stack) -> None:
+    """POST /v1/incidents/{workflow_id}/retry retried (its answer lost) is the same update, not a
+    second re-run in the record's history; another reason is another retry."""
+    app_id = f"retry-{uuid.uuid4().hex[:10]}"
+    created = await stack.http.post(
+        "/v1/applications",
+        json={
+            "application_id": app_id,
+            "form": "CMS-855I",
+            "purpose": "initial",
+            "details": {"legal_name": "Ann Retry", "npi": npi(uuid.uuid4().int % 10**8)},
+            "reason": "new hire",
+        },
+    )
+    assert created.status_code == 201, created.text
+    workflow_id = f"application-{app_id}"
+    route = f"/v1/incidents/{workflow_id}/retry"
+
+    async def retry(reason: str) -> None:
+        r = await stack.http.post(route, json={"reason": reason})
+        assert r.status_code == 200 and r.json()["workflow_id"] == workflow_id, r.text
+
+    async def retries() -> list[str]:
+        history = await stack.client.get_workflow_handle(workflow_id).fetch_history()
+        return [
+            e.workflow_execution_update_accepted_event_attributes.accepted_request.meta.update_id
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+            and e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+            == "retry_side_effects"
+        ]
+
+    await retry("the database is back")
+    await retry("the database is back")
+    first = await retries()
+    assert len(first) == 1 and first[0].startswith("req-"), first
+    await retry("the database went away again and is back")
+    assert len(await retries()) == 2

@@ -1,0 +1,67 @@
+"""What the OpenAPI document says of a request field is what its validator takes (issue 16:
+schemathesis sends what the document allows and demands it accepted, and what it forbids and
+demands it refused), and a written date is never a number."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import date
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from models.application.details import EMAIL_PATTERN, ApplicationDetails
+from models.claims import ClaimHeader
+from models.identifiers import EIN, SSN, validate_ein, validate_ssn
+from models.pecos_access import AccessEvent
+
+
+def _accepts(check: Any, value: str) -> bool:
+    try:
+        check(value)
+    except (ValueError, ValidationError):
+        return False
+    return True
+
+
+def _pattern(annotated: Any) -> str:
+    pattern: str = TypeAdapter(annotated).json_schema()["pattern"]
+    return pattern
+
+
+def test_the_ssn_pattern_takes_exactly_the_ssns_the_validator_takes() -> None:
+    pattern = _pattern(SSN)
+    areas = [f"{a:03d}" for a in (0, 1, 9, 99, 100, 599, 665, 666, 667, 699, 899, 900, 999)]
+    groups, serials = ["00", "01", "99"], ["0000", "0001", "9999"]
+    for area, group, serial in itertools.product(areas, groups, serials):
+        for ssn in (f"{area}-{group}-{serial}", f"{area}{group}{serial}"):
+            assert bool(re.fullmatch(pattern, ssn)) == _accepts(validate_ssn, ssn), ssn
+
+
+def test_the_ein_pattern_takes_exactly_the_eins_the_validator_takes() -> None:
+    pattern = _pattern(EIN)
+    for ein in ("12-3456789", "123456789", "1-23456789", "12-345678", "AB-CDEFGHI", ""):
+        assert bool(re.fullmatch(pattern, ein)) == _accepts(validate_ein, ein), ein
+
+
+@pytest.mark.parametrize("email", ["a@b", "x@y@z", "a b@c", "@a", "a@", "a@@", "@", "ab"])
+def test_the_email_pattern_takes_exactly_the_addresses_the_model_takes(email: str) -> None:
+    def model(value: str) -> None:
+        ApplicationDetails.model_validate({"contact_email": value})
+
+    assert bool(re.fullmatch(EMAIL_PATTERN, email)) == _accepts(model, email)
+
+
+def test_a_claim_and_a_pecos_access_event_refuse_a_number_as_a_date() -> None:
+    with pytest.raises(ValidationError, match="not a date: write it YYYY-MM-DD"):
+        ClaimHeader.model_validate({"billing_npi": "1234567893", "date_of_service": 0})
+    with pytest.raises(ValidationError, match="not a date: write it YYYY-MM-DD"):
+        AccessEvent.model_validate({"event": "login_recorded", "user": "ann", "on": 0})
+    claim = ClaimHeader.model_validate(
+        {"billing_npi": "1234567893", "date_of_service": "2026-11-30"}
+    )
+    assert claim.date_of_service == date(2026, 11, 30)
+    event = AccessEvent.model_validate({"event": "login_recorded", "user": "ann", "on": date.min})
+    assert event.on == date.min
