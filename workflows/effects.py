@@ -58,6 +58,10 @@ REJECTED_ROUNDS = 3
 
 PROJECTION = "projection"
 CHECKS = "checks"
+# From this patch on, a round's projection and notices are one activity (activities/effects.py)
+# instead of one each; runs recorded before it keep one activity per effect.
+ROUND_PATCH = "effects-round"
+ROUND = "round"  # the job of that one activity in a round (not an effect of its own)
 
 
 def notice_key(notice: Notice) -> str:
@@ -97,6 +101,21 @@ class Round:
 
     def __bool__(self) -> bool:
         return bool(self.notices or self.project or self.checks or self.links)
+
+
+def round_effects(round_: Round) -> dict[str, str]:
+    """The projection and notices of a round: queue key -> the effect in words."""
+    effects = {notice_key(n): f"notice {n.key}" for n in round_.notices}
+    if round_.project:
+        effects[PROJECTION] = "read model"
+    return effects
+
+
+def round_summary(round_: Round) -> str:
+    """The round activity's summary (shown in the Web UI, unencrypted): keys only, no values."""
+    parts = ["read model"] if round_.project else []
+    parts += [f"notice {n.key}" for n in round_.notices]
+    return ", ".join(parts)
 
 
 class EffectQueue:
@@ -207,6 +226,13 @@ class EffectQueue:
 
     def failed(self, key: str, effect: str, error: BaseException, now: datetime) -> Incident:
         """Put the effect back on the queue and record (or update) its incident."""
+        return self.failed_as(key, effect, *describe_failure(error), now)
+
+    def failed_as(
+        self, key: str, effect: str, error_type: str, message: str, rejected: bool, now: datetime
+    ) -> Incident:
+        """`failed`, with the failure already told apart (an effect of a round activity that
+        answered which of its effects failed)."""
         notice = self._in_flight.pop(key, None)
         if notice is not None:
             self._notices[key] = notice
@@ -214,7 +240,6 @@ class EffectQueue:
             self._project = True
         elif key == CHECKS:
             self._checks = True
-        error_type, message, rejected = describe_failure(error)
         previous = self.incidents.get(key)
         rounds = previous.rounds + 1 if previous else 1
         if rejected and rounds >= REJECTED_ROUNDS:

@@ -26,19 +26,25 @@ from workflows.effects import (
     ATTEMPT_TIMEOUT,
     CHECKS,
     PROJECTION,
+    ROUND,
+    ROUND_PATCH,
     ROUND_RETRY,
     ROUND_TIMEOUT,
     EffectQueue,
     Link,
     Round,
+    describe_failure,
     notice_key,
     refusal,
+    round_effects,
+    round_summary,
     wait_for_change_or,
 )
 
 with workflow.unsafe.imports_passed_through():
     from models.calendar import Clock
     from models.contracts import (
+        NON_RETRYABLE_EFFECT_ERRORS,
         RECORD_NOTIFICATION,
         CarriedEffects,
         Incident,
@@ -47,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.notices import Notice
     from models.records import EventRefused, OperatorEvent, Outcome
+    from models.side_effects import RECORD_EFFECTS, EffectsOutcome, EffectsRound
     from workflows.search_attributes import OPEN_INCIDENTS
 
 from workflows import legacy_effects
@@ -334,15 +341,22 @@ class RecordWorkflow(Generic[StateT]):
             )
 
     async def _run_round(self, round_: Round) -> None:
-        jobs: list[tuple[str, str, Any]] = [
-            (
-                notice_key(n),
-                f"notice {n.key}",
-                self._execute(RECORD_NOTIFICATION, self._notification(n), f"notice {n.key}"),
-            )
-            for n in round_.notices
-        ]
-        if round_.project:
+        jobs: list[tuple[str, str, Any]] = []
+        together = (round_.notices or round_.project) and workflow.patched(ROUND_PATCH)
+        if together:
+            # One activity for the projection and the notices (activities/effects.py): it
+            # answers which of them failed, each its own incident.
+            jobs.append((ROUND, "", self._execute_together(round_)))
+        else:
+            jobs += [
+                (
+                    notice_key(n),
+                    f"notice {n.key}",
+                    self._execute(RECORD_NOTIFICATION, self._notification(n), f"notice {n.key}"),
+                )
+                for n in round_.notices
+            ]
+        if round_.project and not together:
             activity, payload = self._projection()
             jobs.append((PROJECTION, "read model", self._execute(activity, payload, "read model")))
         if round_.checks:
@@ -351,20 +365,63 @@ class RecordWorkflow(Generic[StateT]):
         results = await asyncio.gather(*(job for _, _, job in jobs), return_exceptions=True)
         now = workflow.now()
         for (key, effect, _), result in zip(jobs, results, strict=True):
-            if isinstance(result, BaseException):
-                incident = self._effects.failed(key, effect, result, now)
-                workflow.logger.warning(
-                    "side effect failed",
-                    extra={
-                        "effect": effect,
-                        "error_type": incident.error_type,
-                        "rounds": incident.rounds,
-                        "next_retry_at": incident.next_retry_at,
-                    },
-                )
+            if key == ROUND:
+                self._settle_together(round_, result, now)
+            elif isinstance(result, BaseException):
+                self._log_failure(self._effects.failed(key, effect, result, now))
             else:
                 self._effects.done(key)
         self._publish_visibility()
+
+    def _execute_together(self, round_: Round) -> Any:
+        _, projection = self._projection() if round_.project else (None, None)
+        effects = EffectsRound(
+            notices=[self._notification(n) for n in round_.notices],
+            attempts=ROUND_RETRY.maximum_attempts,
+            **({self.record_kind: projection} if projection is not None else {}),
+        )
+        return workflow.execute_activity(
+            RECORD_EFFECTS,
+            effects,
+            result_type=EffectsOutcome,
+            schedule_to_close_timeout=ROUND_TIMEOUT,
+            start_to_close_timeout=ATTEMPT_TIMEOUT,
+            retry_policy=ROUND_RETRY,
+            summary=round_summary(round_),
+        )
+
+    def _settle_together(self, round_: Round, result: Any, now: datetime) -> None:
+        """Each effect of a round activity done or failed: all of them when the activity itself
+        failed (its last attempt timed out, or the worker could not run it), else those its
+        answer names."""
+        effects = round_effects(round_)
+        if isinstance(result, BaseException):
+            failures = {key: describe_failure(result) for key in effects}
+        else:
+            failures = {
+                f.key: (f.error_type, f.message, f.error_type in NON_RETRYABLE_EFFECT_ERRORS)
+                for f in result.failures
+                if f.key in effects
+            }
+        for key, effect in effects.items():
+            failure = failures.get(key)
+            if failure is None:
+                self._effects.done(key)
+                continue
+            incident = self._effects.failed_as(key, effect, *failure, now)
+            self._log_failure(incident)
+
+    @staticmethod
+    def _log_failure(incident: Incident) -> None:
+        workflow.logger.warning(
+            "side effect failed",
+            extra={
+                "effect": incident.effect,
+                "error_type": incident.error_type,
+                "rounds": incident.rounds,
+                "next_retry_at": incident.next_retry_at,
+            },
+        )
 
     @staticmethod
     def _execute(activity: str, arg: BaseModel, summary: str) -> Any:
