@@ -98,7 +98,7 @@ class EffectsActivities:
                 for req in progress.claimed:
                     if notice_key(req) not in progress.failures:
                         progress.fail(notice_key(req), exc)
-        return _outcome(progress, last=info.attempt >= round_.attempts)
+        return _outcome(round_, progress, last=info.attempt >= round_.attempts)
 
     # --- step 1: one transaction, or each effect on its own if that fails -------------------
 
@@ -209,7 +209,7 @@ def _progress_before(details: Sequence[Any]) -> _Progress:
     return progress
 
 
-def _outcome(progress: _Progress, *, last: bool) -> EffectsOutcome:
+def _outcome(round_: EffectsRound, progress: _Progress, *, last: bool) -> EffectsOutcome:
     """The round's answer; before the last attempt, a passing failure fails the attempt (the
     round's quick retry) instead."""
     passing = [
@@ -223,7 +223,10 @@ def _outcome(progress: _Progress, *, last: bool) -> EffectsOutcome:
         )
     return EffectsOutcome(
         failures=list(progress.failures.values()),
+        # By this attempt or an earlier one of the round (its heartbeat).
         delivered=[
-            r.notice.key for r in progress.claimed if notice_key(r) not in progress.failures
+            r.notice.key
+            for r in round_.notices
+            if r.idempotency_key in progress.delivered and notice_key(r) not in progress.failures
         ],
     )
