@@ -19,16 +19,24 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 from temporalio.exceptions import TimeoutError as TimeoutFailure
 
 with workflow.unsafe.imports_passed_through():
-    from models.contracts import NON_RETRYABLE_EFFECT_ERRORS, CarriedEffects, Incident
+    from models.contracts import (
+        NON_RETRYABLE_EFFECT_ERRORS,
+        CarriedEffects,
+        Incident,
+        NotificationRequest,
+    )
     from models.notices import Notice
     from models.records import EventRefused
+    from models.side_effects import RECORD_EFFECTS, EffectsOutcome, EffectsRound
 
 # One round of a side effect: a few quick attempts (a passing blip never becomes an incident),
 # bounded in time; the workflow's own durable timers space the rounds. Short rounds matter: while
@@ -116,6 +124,30 @@ def round_summary(round_: Round) -> str:
     parts = ["read model"] if round_.project else []
     parts += [f"notice {n.key}" for n in round_.notices]
     return ", ".join(parts)
+
+
+def execute_round(
+    round_: Round,
+    record_kind: str,
+    projection: BaseModel | None,
+    notices: list[NotificationRequest],
+) -> Any:
+    """The round's projection and notices as one activity (activities/effects.py). It answers
+    which of them failed, so each still becomes its own incident (EffectQueue.settle_round)."""
+    effects = EffectsRound(
+        notices=notices,
+        attempts=ROUND_RETRY.maximum_attempts or 1,
+        **({record_kind: projection} if projection is not None else {}),
+    )
+    return workflow.execute_activity(
+        RECORD_EFFECTS,
+        effects,
+        result_type=EffectsOutcome,
+        schedule_to_close_timeout=ROUND_TIMEOUT,
+        start_to_close_timeout=ATTEMPT_TIMEOUT,
+        retry_policy=ROUND_RETRY,
+        summary=round_summary(round_),
+    )
 
 
 class EffectQueue:
@@ -258,6 +290,30 @@ class EffectQueue:
         )
         self.incidents[key] = incident
         return incident
+
+    def settle_round(
+        self, round_: Round, result: EffectsOutcome | BaseException, now: datetime
+    ) -> list[Incident]:
+        """Each effect of a round activity done or failed: all of them when the activity itself
+        failed (its last attempt timed out, or no worker ran it), else those its answer names.
+        Returns the incidents recorded."""
+        effects = round_effects(round_)
+        if isinstance(result, BaseException):
+            failures = {key: describe_failure(result) for key in effects}
+        else:
+            failures = {
+                f.key: (f.error_type, f.message, f.error_type in NON_RETRYABLE_EFFECT_ERRORS)
+                for f in result.failures
+                if f.key in effects
+            }
+        incidents = []
+        for key, effect in effects.items():
+            failure = failures.get(key)
+            if failure is None:
+                self.done(key)
+            else:
+                incidents.append(self.failed_as(key, effect, *failure, now))
+        return incidents
 
     def retry_now(self, now: datetime) -> int:
         """An operator re-runs every failed effect now. Returns how many were parked."""

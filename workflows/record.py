@@ -33,18 +33,15 @@ from workflows.effects import (
     EffectQueue,
     Link,
     Round,
-    describe_failure,
+    execute_round,
     notice_key,
     refusal,
-    round_effects,
-    round_summary,
     wait_for_change_or,
 )
 
 with workflow.unsafe.imports_passed_through():
     from models.calendar import Clock
     from models.contracts import (
-        NON_RETRYABLE_EFFECT_ERRORS,
         RECORD_NOTIFICATION,
         CarriedEffects,
         Incident,
@@ -53,7 +50,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.notices import Notice
     from models.records import EventRefused, OperatorEvent, Outcome
-    from models.side_effects import RECORD_EFFECTS, EffectsOutcome, EffectsRound
     from workflows.search_attributes import OPEN_INCIDENTS
 
 from workflows import legacy_effects
@@ -375,40 +371,11 @@ class RecordWorkflow(Generic[StateT]):
 
     def _execute_together(self, round_: Round) -> Any:
         _, projection = self._projection() if round_.project else (None, None)
-        effects = EffectsRound(
-            notices=[self._notification(n) for n in round_.notices],
-            attempts=ROUND_RETRY.maximum_attempts,
-            **({self.record_kind: projection} if projection is not None else {}),
-        )
-        return workflow.execute_activity(
-            RECORD_EFFECTS,
-            effects,
-            result_type=EffectsOutcome,
-            schedule_to_close_timeout=ROUND_TIMEOUT,
-            start_to_close_timeout=ATTEMPT_TIMEOUT,
-            retry_policy=ROUND_RETRY,
-            summary=round_summary(round_),
-        )
+        notices = [self._notification(n) for n in round_.notices]
+        return execute_round(round_, self.record_kind, projection, notices)
 
     def _settle_together(self, round_: Round, result: Any, now: datetime) -> None:
-        """Each effect of a round activity done or failed: all of them when the activity itself
-        failed (its last attempt timed out, or the worker could not run it), else those its
-        answer names."""
-        effects = round_effects(round_)
-        if isinstance(result, BaseException):
-            failures = {key: describe_failure(result) for key in effects}
-        else:
-            failures = {
-                f.key: (f.error_type, f.message, f.error_type in NON_RETRYABLE_EFFECT_ERRORS)
-                for f in result.failures
-                if f.key in effects
-            }
-        for key, effect in effects.items():
-            failure = failures.get(key)
-            if failure is None:
-                self._effects.done(key)
-                continue
-            incident = self._effects.failed_as(key, effect, *failure, now)
+        for incident in self._effects.settle_round(round_, result, now):
             self._log_failure(incident)
 
     @staticmethod
