@@ -36,8 +36,14 @@ from activities.notifications import NotificationActivities
 from activities.projection import ProjectionActivities
 from models.contracts import NON_RETRYABLE_EFFECT_ERRORS, NotificationRequest
 from models.notification import MacCallFacts
-from models.read_model import ApplicationProjection, EnrollmentProjection
-from models.side_effects import RECORD_EFFECTS, EffectFailure, EffectsOutcome, EffectsRound
+from models.read_model import (
+    RECORD_EFFECTS,
+    ApplicationProjection,
+    EffectFailure,
+    EffectsOutcome,
+    EffectsRound,
+    EnrollmentProjection,
+)
 
 PROJECTION_KEY = "projection"  # as workflows/effects.py PROJECTION
 

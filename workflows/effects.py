@@ -35,8 +35,8 @@ with workflow.unsafe.imports_passed_through():
         NotificationRequest,
     )
     from models.notices import Notice
+    from models.read_model import RECORD_EFFECTS, EffectsOutcome, EffectsRound
     from models.records import EventRefused
-    from models.side_effects import RECORD_EFFECTS, EffectsOutcome, EffectsRound
 
 # One round of a side effect: a few quick attempts (a passing blip never becomes an incident),
 # bounded in time; the workflow's own durable timers space the rounds. Short rounds matter: while

@@ -17,8 +17,7 @@ from activities.effects import EffectsActivities
 from activities.notifications import NotificationActivities
 from activities.projection import ProjectionActivities
 from models.contracts import READ_MODEL_DATA_REJECTED
-from models.read_model import OutboxState
-from models.side_effects import EffectsOutcome, EffectsRound
+from models.read_model import EffectsOutcome, EffectsRound, OutboxState
 from tests.integration.test_outbox import RecordingChannel, _rows
 from tests.integration.test_read_model import _notification, _projection, engine, history
 from tests.integration.test_read_model import _rows as _projected

@@ -10,7 +10,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 from models.contracts import NOTICE_REFUSED, READ_MODEL_DATA_REJECTED, READ_MODEL_UNAVAILABLE
 from models.notices import Notice, NoticeKind
-from models.side_effects import EffectFailure, EffectsOutcome
+from models.read_model import EffectFailure, EffectsOutcome
 from workflows.effects import (
     PROJECTION,
     REJECTED_ROUNDS,

@@ -17,7 +17,7 @@ from temporalio.api.history.v1 import HistoryEvent
 
 from models.contracts import CHECK_APPLICATION, PROJECT_APPLICATION, RECORD_NOTIFICATION
 from models.privacy import mask, mask_text
-from models.side_effects import RECORD_EFFECTS
+from models.read_model import RECORD_EFFECTS
 from workflows.audit.builder import RECORDS, TimelineBuilder
 
 __all__ = ["ACTIVITY_RENDERERS", "RENDERERS", "ActivityRenderer", "EventRenderer"]
