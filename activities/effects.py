@@ -84,7 +84,9 @@ class EffectsActivities:
         claimant = f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}"
         progress = _progress_before(info.heartbeat_details)
         await asyncio.to_thread(self._project_and_claim, round_, claimant, progress)
-        delivered = await asyncio.to_thread(self._deliver, progress, claimant)
+        delivered = (
+            await asyncio.to_thread(self._deliver, progress, claimant) if progress.claimed else []
+        )
         progress.delivered.update(delivered)
         refused = {
             k: f
