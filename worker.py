@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 
 from activities.channels import EmailChannel, SmtpConfig, WebhookChannel
 from activities.database import create_db_engine, create_schema
+from activities.effects import EffectsActivities
 from activities.notification_sweep import NotificationSweep
 from activities.notifications import Channel, LogChannel, NotificationActivities, Router
 from activities.nppes import NppesClient
@@ -75,6 +76,8 @@ def build_worker(
     activities: list[Any] = [
         checks.check_application,
         checks.run_reference_checks,
+        EffectsActivities(projection, notifications).record_effects,
+        # One activity each: what runs recorded before the `effects-round` patch still call.
         notifications.record_notification,
         projection.project_application,
         projection.project_enrollment,

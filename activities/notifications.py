@@ -34,7 +34,7 @@ import structlog
 from sqlalchemy import or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -219,6 +219,46 @@ class NotificationActivities:
         """Claim the outbox row of `columns` (its idempotency_key and what the row holds)."""
         table = NotificationRow.__table__  # type: ignore[attr-defined]
         key = columns["idempotency_key"]
+        claim = self._claim_statement(table, columns, claimant, now)
+        what = f"notice {key.rsplit('/', 1)[-1]}"
+        with read_model_errors(what), session(self._engine) as s:
+            won = s.execute(claim).first() is not None
+            s.commit()
+            if won:
+                return True
+            state = self._state_in(s, key)
+        return self._lost(state, what)
+
+    def claim_in(self, s: Session, req: NotificationRequest, claimant: str, now: datetime) -> bool:
+        """`claim` in the caller's transaction (not committed): the same statement, so the same
+        exclusion between deliverers once the caller commits."""
+        table = NotificationRow.__table__  # type: ignore[attr-defined]
+        columns = self._columns(req, self._channel.name)
+        key = columns["idempotency_key"]
+        if s.execute(self._claim_statement(table, columns, claimant, now)).first() is not None:
+            return True
+        return self._lost(self._state_in(s, key), f"notice {req.notice.key}")
+
+    @staticmethod
+    def _state_in(s: Session, key: str) -> str | None:
+        return s.exec(
+            select(NotificationRow.state).where(NotificationRow.idempotency_key == key)
+        ).first()
+
+    @staticmethod
+    def _lost(state: str | None, what: str) -> bool:
+        """A claim not won: the row was sent already (False), or another attempt holds it."""
+        if state == OutboxState.SENT.value:
+            return False
+        raise ApplicationError(
+            f"{what} is being delivered by another attempt; it is taken over when that claim "
+            f"lapses (after {int(LEASE.total_seconds())} s)",
+            type=NOTICE_CLAIMED,
+        )
+
+    def _claim_statement(
+        self, table: Any, columns: dict[str, Any], claimant: str, now: datetime
+    ) -> Any:
         insert = self._insert(table).values(
             **columns,
             created_at=now,
@@ -246,34 +286,24 @@ class NotificationActivities:
             )
             & (row.state != OutboxState.SENT.value),
         ).returning(row.id)
-        what = f"notice {key.rsplit('/', 1)[-1]}"
-        with read_model_errors(what), session(self._engine) as s:
-            won = s.execute(claim).first() is not None
-            s.commit()
-            if won:
-                return True
-            state = s.exec(
-                select(NotificationRow.state).where(NotificationRow.idempotency_key == key)
-            ).first()
-        if state == OutboxState.SENT.value:
-            return False
-        raise ApplicationError(
-            f"{what} is being delivered by another attempt; it is taken over when that claim "
-            f"lapses (after {int(LEASE.total_seconds())} s)",
-            type=NOTICE_CLAIMED,
-        )
+        return claim
 
     def _facts(self, req: NotificationRequest) -> MacCallFacts:
         """The record's phone facts from the read model (its row may not be there yet)."""
         with read_model_errors("the record's row"), session(self._engine) as s:
-            row: ApplicationRow | EnrollmentRow | None
-            if req.record_kind == "application":
-                row = s.get(ApplicationRow, req.record_id)
-            elif req.record_kind == "enrollment":
-                row = s.get(EnrollmentRow, req.record_id)
-            else:  # the organisation itself: no record row, no phone facts
-                row = None
-            return mac_call_facts(row) if row is not None else MacCallFacts(npi=req.npi)
+            return self.facts_in(s, req)
+
+    @staticmethod
+    def facts_in(s: Session, req: NotificationRequest) -> MacCallFacts:
+        """`_facts` read in the caller's transaction (it sees a row the caller just wrote)."""
+        row: ApplicationRow | EnrollmentRow | None
+        if req.record_kind == "application":
+            row = s.get(ApplicationRow, req.record_id)
+        elif req.record_kind == "enrollment":
+            row = s.get(EnrollmentRow, req.record_id)
+        else:  # the organisation itself: no record row, no phone facts
+            row = None
+        return mac_call_facts(row) if row is not None else MacCallFacts(npi=req.npi)
 
     def _deliver(
         self,
@@ -284,13 +314,23 @@ class NotificationActivities:
         delivery = self.delivery(req, self._router(req) if recipients is None else recipients)
         self.send(delivery, claimant, f"notice {req.notice.key}")
 
-    def delivery(self, req: NotificationRequest, recipients: Sequence[Recipient]) -> Delivery:
-        """A notice's delivery: its message (with the record's facts) and its recipients."""
+    def recipients(self, req: NotificationRequest) -> Sequence[Recipient]:
+        """Whom `req` goes to (the router's answer)."""
+        return self._router(req)
+
+    def delivery(
+        self,
+        req: NotificationRequest,
+        recipients: Sequence[Recipient],
+        facts: MacCallFacts | None = None,
+    ) -> Delivery:
+        """A notice's delivery: its message (with the record's facts, read now unless given)
+        and its recipients."""
         notification = notification_for(
             req,
             today=datetime.now(UTC).date(),
             base_url=self._base_url,
-            facts=self._facts(req),
+            facts=self._facts(req) if facts is None else facts,
         )
         return Delivery(
             id=req.idempotency_key,
@@ -321,6 +361,26 @@ class NotificationActivities:
 
     def mark(self, key: str, claimant: str) -> None:
         self._mark(key, claimant)
+
+    def mark_all(self, keys: Sequence[str], claimant: str) -> None:
+        """Mark the rows of `keys` this claimant holds sent, in one statement."""
+        sent = (
+            update(NotificationRow)
+            .where(
+                col(NotificationRow.idempotency_key).in_(list(keys)),
+                col(NotificationRow.claimed_by) == claimant,
+            )
+            .values(
+                state=OutboxState.SENT.value,
+                delivered_at=datetime.now(UTC),
+                claimed_by=None,
+                lease_until=None,
+                last_error=None,
+            )
+        )
+        with read_model_errors("the outbox"), session(self._engine) as s:
+            s.execute(sent)
+            s.commit()
 
     def _mark(self, key: str, claimant: str) -> None:
         sent = self._owned(key, claimant).values(

@@ -6,9 +6,10 @@ import asyncio
 from typing import Any
 
 from sqlalchemy import delete
+from sqlalchemy import insert as insert_rows
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import col
+from sqlmodel import Session, col
 from temporalio import activity
 
 from activities.database import read_model_errors, session
@@ -43,13 +44,32 @@ class ProjectionActivities:
         """The same for an enrollment row and its open deadlines."""
         await asyncio.to_thread(self._project, p)
 
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def project(self, p: ApplicationProjection | EnrollmentProjection) -> bool:
+        """`_project`, for the side-effect round (activities/effects.py)."""
+        return self._project(p)
+
     def _project(self, p: ApplicationProjection | EnrollmentProjection) -> bool:
         """True if this projection was applied, False if a newer one had been."""
+        with (
+            read_model_errors(f"the projection of {p.row.workflow_id}"),
+            session(self._engine) as s,
+        ):
+            applied = self.project_in(s, p)
+            s.commit()
+        return applied
+
+    def project_in(self, s: Session, p: ApplicationProjection | EnrollmentProjection) -> bool:
+        """The projection's statements in the caller's transaction (not committed): the row's
+        upsert and, if it applied, its deadline set. Plain SQL: no ORM objects per row."""
         table: Any
         if isinstance(p, ApplicationProjection):
-            table, key, record_id = ApplicationRow, "application_id", p.row.application_id
+            table, key = ApplicationRow, "application_id"
         else:
-            table, key, record_id = EnrollmentRow, "enrollment_id", p.row.enrollment_id
+            table, key = EnrollmentRow, "enrollment_id"
         values = p.row.model_dump()
         values["projected_seq"] = p.seq
         insert = self._insert(table).values(**values)
@@ -62,37 +82,41 @@ class ProjectionActivities:
             set_={k: insert.excluded[k] for k in values if k != key},
             where=insert.excluded.projected_seq >= table.projected_seq,
         ).returning(insert.table.c[key])
-        workflow_id = p.row.workflow_id
-        with read_model_errors(f"the projection of {workflow_id}"), session(self._engine) as s:
-            applied = s.execute(upsert).first() is not None
-            if applied:
-                # Still holding the row's write lock: the deadline set is replaced by the
-                # projection that owns the row, never by an older one.
-                stale = delete(DeadlineRow).where(col(DeadlineRow.workflow_id) == workflow_id)
-                s.execute(stale)
-                s.add_all(self._deadline_row(p, record_id, d) for d in p.deadlines)
-            s.commit()
+        applied = s.execute(upsert).first() is not None
+        if applied:
+            # Still holding the row's write lock: the deadline set is replaced by the
+            # projection that owns the row, never by an older one.
+            workflow_id = p.row.workflow_id
+            s.execute(delete(DeadlineRow).where(col(DeadlineRow.workflow_id) == workflow_id))
+            if p.deadlines:
+                s.execute(
+                    insert_rows(DeadlineRow.__table__),  # type: ignore[attr-defined]
+                    [self._deadline_values(p, d) for d in p.deadlines],
+                )
         return applied
 
     @staticmethod
-    def _deadline_row(
-        p: ApplicationProjection | EnrollmentProjection, record_id: str, d: DeadlineProjection
-    ) -> DeadlineRow:
+    def _deadline_values(
+        p: ApplicationProjection | EnrollmentProjection, d: DeadlineProjection
+    ) -> dict[str, Any]:
         workflow_id = p.row.workflow_id
-        return DeadlineRow(
-            deadline_id=f"{workflow_id}/{d.clock_id}",
-            workflow_id=workflow_id,
-            record_kind=p.record_kind,
-            record_id=record_id,
-            organization_id=p.row.organization_id,
-            npi=p.row.npi,
-            record_status=p.row.status,
-            clock_kind=d.clock_kind,
-            rule_key=d.rule_key,
-            rule_citation=d.rule_citation,
-            rule_version=d.rule_version,
-            started_on=d.started_on,
-            last_day=d.last_day,
-            fires_at=d.fires_at,
-            explanation=d.explanation,
+        record_id = (
+            p.row.application_id if isinstance(p, ApplicationProjection) else p.row.enrollment_id
         )
+        return {
+            "deadline_id": f"{workflow_id}/{d.clock_id}",
+            "workflow_id": workflow_id,
+            "record_kind": p.record_kind,
+            "record_id": record_id,
+            "organization_id": p.row.organization_id,
+            "npi": p.row.npi,
+            "record_status": p.row.status,
+            "clock_kind": d.clock_kind,
+            "rule_key": d.rule_key,
+            "rule_citation": d.rule_citation,
+            "rule_version": d.rule_version,
+            "started_on": d.started_on,
+            "last_day": d.last_day,
+            "fires_at": d.fires_at,
+            "explanation": d.explanation,
+        }

@@ -21,7 +21,7 @@ from sqlmodel import Field, SQLModel
 
 from models.application import ApplicationState
 from models.calendar import Clock, ClockKind
-from models.contracts import RecordKind
+from models.contracts import NotificationRequest, RecordKind
 from models.enrollment import EnrollmentState, standing
 from models.jurisdictions import enrollment_contractor
 from models.records import EventRecord
@@ -373,3 +373,46 @@ def enrollment_projection(state: EnrollmentState) -> EnrollmentProjection:
         projected_seq=state.seq,
     )
     return EnrollmentProjection(row=row, deadlines=_deadlines(clocks), seq=state.seq)
+
+
+# --- The side-effect round (activities/effects.py) -----------------------------------------------
+# One drain round's projection and notices in one activity, instead of one activity each.
+
+RECORD_EFFECTS = "record_effects"
+
+
+class EffectsRound(BaseModel):
+    """What one round owes the read model: the record's latest projection (at most one of the
+    two kinds) and the notices due, in their order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    application: ApplicationProjection | None = None
+    enrollment: EnrollmentProjection | None = None
+    notices: list[NotificationRequest] = Field(default_factory=list)
+    # The round's attempts (workflows/effects.py ROUND_RETRY): an attempt before the last raises
+    # on a passing failure, so the quick retries absorb a blip; the last one reports each
+    # effect's failure instead, so only the effects that failed become incidents.
+    attempts: int = Field(ge=1)
+
+
+class EffectFailure(BaseModel):
+    """One effect of a round that failed: its queue key ("projection", "notice:<key>") and the
+    failure as an incident tells it (no values)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    error_type: str
+    message: str
+
+
+class EffectsOutcome(BaseModel):
+    """What a round did: every effect not named in `failures` is done. `delivered` names the
+    notices (their keys) this round delivered; the others were delivered before (a replayed or
+    carried notice), as record_notification's False said (the audit timeline shows it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    failures: list[EffectFailure] = Field(default_factory=list)
+    delivered: list[str] = Field(default_factory=list)

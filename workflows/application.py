@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         ProgressStage,
         RetryEffects,
     )
+    from models.created import CREATE_REQUEST, ApplicationCreated
     from models.data_checks import NOTIFIED_FINDINGS, finding_notice
     from models.enrollment import EnrollmentStart, enrollment_workflow_id
     from models.forms import Purpose
@@ -133,6 +134,16 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
         if self._queued and not self._state.is_final:
             self._effects.queue_checks()
             self._changed = True
+
+    @workflow.update
+    def created(self) -> ApplicationCreated:
+        """The answer to a create that came with the start (update-with-start): one round trip
+        instead of a start and a query. `started`: the start that carried this update's id in
+        its memo started this run; a later create of the same id is told apart (200 or 409)."""
+        info = workflow.current_update_info()
+        carried = workflow.memo_value(CREATE_REQUEST, None, type_hint=str)
+        started = info is not None and carried is not None and info.id == carried
+        return ApplicationCreated(state=self._view(), started=started)
 
     @workflow.update
     async def retry_side_effects(self, request: RetryEffects) -> int:

@@ -19,15 +19,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 from temporalio.exceptions import TimeoutError as TimeoutFailure
 
 with workflow.unsafe.imports_passed_through():
-    from models.contracts import NON_RETRYABLE_EFFECT_ERRORS, CarriedEffects, Incident
+    from models.contracts import (
+        NON_RETRYABLE_EFFECT_ERRORS,
+        CarriedEffects,
+        Incident,
+        NotificationRequest,
+    )
     from models.notices import Notice
+    from models.read_model import RECORD_EFFECTS, EffectsOutcome, EffectsRound
     from models.records import EventRefused
 
 # One round of a side effect: a few quick attempts (a passing blip never becomes an incident),
@@ -58,6 +66,10 @@ REJECTED_ROUNDS = 3
 
 PROJECTION = "projection"
 CHECKS = "checks"
+# From this patch on, a round's projection and notices are one activity (activities/effects.py)
+# instead of one each; runs recorded before it keep one activity per effect.
+ROUND_PATCH = "effects-round"
+ROUND = "round"  # the job of that one activity in a round (not an effect of its own)
 
 
 def notice_key(notice: Notice) -> str:
@@ -97,6 +109,45 @@ class Round:
 
     def __bool__(self) -> bool:
         return bool(self.notices or self.project or self.checks or self.links)
+
+
+def round_effects(round_: Round) -> dict[str, str]:
+    """The projection and notices of a round: queue key -> the effect in words."""
+    effects = {notice_key(n): f"notice {n.key}" for n in round_.notices}
+    if round_.project:
+        effects[PROJECTION] = "read model"
+    return effects
+
+
+def round_summary(round_: Round) -> str:
+    """The round activity's summary (shown in the Web UI, unencrypted): keys only, no values."""
+    parts = ["read model"] if round_.project else []
+    parts += [f"notice {n.key}" for n in round_.notices]
+    return ", ".join(parts)
+
+
+def execute_round(
+    round_: Round,
+    record_kind: str,
+    projection: BaseModel | None,
+    notices: list[NotificationRequest],
+) -> Any:
+    """The round's projection and notices as one activity (activities/effects.py). It answers
+    which of them failed, so each still becomes its own incident (EffectQueue.settle_round)."""
+    effects = EffectsRound(
+        notices=notices,
+        attempts=ROUND_RETRY.maximum_attempts or 1,
+        **({record_kind: projection} if projection is not None else {}),
+    )
+    return workflow.execute_activity(
+        RECORD_EFFECTS,
+        effects,
+        result_type=EffectsOutcome,
+        schedule_to_close_timeout=ROUND_TIMEOUT,
+        start_to_close_timeout=ATTEMPT_TIMEOUT,
+        retry_policy=ROUND_RETRY,
+        summary=round_summary(round_),
+    )
 
 
 class EffectQueue:
@@ -207,6 +258,13 @@ class EffectQueue:
 
     def failed(self, key: str, effect: str, error: BaseException, now: datetime) -> Incident:
         """Put the effect back on the queue and record (or update) its incident."""
+        return self.failed_as(key, effect, *describe_failure(error), now)
+
+    def failed_as(
+        self, key: str, effect: str, error_type: str, message: str, rejected: bool, now: datetime
+    ) -> Incident:
+        """`failed`, with the failure already told apart (an effect of a round activity that
+        answered which of its effects failed)."""
         notice = self._in_flight.pop(key, None)
         if notice is not None:
             self._notices[key] = notice
@@ -214,7 +272,6 @@ class EffectQueue:
             self._project = True
         elif key == CHECKS:
             self._checks = True
-        error_type, message, rejected = describe_failure(error)
         previous = self.incidents.get(key)
         rounds = previous.rounds + 1 if previous else 1
         if rejected and rounds >= REJECTED_ROUNDS:
@@ -233,6 +290,30 @@ class EffectQueue:
         )
         self.incidents[key] = incident
         return incident
+
+    def settle_round(
+        self, round_: Round, result: EffectsOutcome | BaseException, now: datetime
+    ) -> list[Incident]:
+        """Each effect of a round activity done or failed: all of them when the activity itself
+        failed (its last attempt timed out, or no worker ran it), else those its answer names.
+        Returns the incidents recorded."""
+        effects = round_effects(round_)
+        if isinstance(result, BaseException):
+            failures = {key: describe_failure(result) for key in effects}
+        else:
+            failures = {
+                f.key: (f.error_type, f.message, f.error_type in NON_RETRYABLE_EFFECT_ERRORS)
+                for f in result.failures
+                if f.key in effects
+            }
+        incidents = []
+        for key, effect in effects.items():
+            failure = failures.get(key)
+            if failure is None:
+                self.done(key)
+            else:
+                incidents.append(self.failed_as(key, effect, *failure, now))
+        return incidents
 
     def retry_now(self, now: datetime) -> int:
         """An operator re-runs every failed effect now. Returns how many were parked."""

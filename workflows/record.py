@@ -26,11 +26,14 @@ from workflows.effects import (
     ATTEMPT_TIMEOUT,
     CHECKS,
     PROJECTION,
+    ROUND,
+    ROUND_PATCH,
     ROUND_RETRY,
     ROUND_TIMEOUT,
     EffectQueue,
     Link,
     Round,
+    execute_round,
     notice_key,
     refusal,
     wait_for_change_or,
@@ -334,15 +337,22 @@ class RecordWorkflow(Generic[StateT]):
             )
 
     async def _run_round(self, round_: Round) -> None:
-        jobs: list[tuple[str, str, Any]] = [
-            (
-                notice_key(n),
-                f"notice {n.key}",
-                self._execute(RECORD_NOTIFICATION, self._notification(n), f"notice {n.key}"),
-            )
-            for n in round_.notices
-        ]
-        if round_.project:
+        jobs: list[tuple[str, str, Any]] = []
+        together = (round_.notices or round_.project) and workflow.patched(ROUND_PATCH)
+        if together:
+            # One activity for the projection and the notices (activities/effects.py): it
+            # answers which of them failed, each its own incident.
+            jobs.append((ROUND, "", self._execute_together(round_)))
+        else:
+            jobs += [
+                (
+                    notice_key(n),
+                    f"notice {n.key}",
+                    self._execute(RECORD_NOTIFICATION, self._notification(n), f"notice {n.key}"),
+                )
+                for n in round_.notices
+            ]
+        if round_.project and not together:
             activity, payload = self._projection()
             jobs.append((PROJECTION, "read model", self._execute(activity, payload, "read model")))
         if round_.checks:
@@ -351,20 +361,34 @@ class RecordWorkflow(Generic[StateT]):
         results = await asyncio.gather(*(job for _, _, job in jobs), return_exceptions=True)
         now = workflow.now()
         for (key, effect, _), result in zip(jobs, results, strict=True):
-            if isinstance(result, BaseException):
-                incident = self._effects.failed(key, effect, result, now)
-                workflow.logger.warning(
-                    "side effect failed",
-                    extra={
-                        "effect": effect,
-                        "error_type": incident.error_type,
-                        "rounds": incident.rounds,
-                        "next_retry_at": incident.next_retry_at,
-                    },
-                )
+            if key == ROUND:
+                self._settle_together(round_, result, now)
+            elif isinstance(result, BaseException):
+                self._log_failure(self._effects.failed(key, effect, result, now))
             else:
                 self._effects.done(key)
         self._publish_visibility()
+
+    def _execute_together(self, round_: Round) -> Any:
+        _, projection = self._projection() if round_.project else (None, None)
+        notices = [self._notification(n) for n in round_.notices]
+        return execute_round(round_, self.record_kind, projection, notices)
+
+    def _settle_together(self, round_: Round, result: Any, now: datetime) -> None:
+        for incident in self._effects.settle_round(round_, result, now):
+            self._log_failure(incident)
+
+    @staticmethod
+    def _log_failure(incident: Incident) -> None:
+        workflow.logger.warning(
+            "side effect failed",
+            extra={
+                "effect": incident.effect,
+                "error_type": incident.error_type,
+                "rounds": incident.rounds,
+                "next_retry_at": incident.next_retry_at,
+            },
+        )
 
     @staticmethod
     def _execute(activity: str, arg: BaseModel, summary: str) -> Any:

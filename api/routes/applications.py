@@ -18,7 +18,7 @@ from api.auth import ADMIN, AUTH_RESPONSES, Principal, Reader, Writer, require
 from api.bodies import EventBodyBase, OperatorBody, TimeZoneName, event_variants
 from api.problems import MALFORMED, Problem, from_validation_error, invalid, problem_responses
 from api.reads import RecordQuery, choices, keyset_page, known_enrollments, one_of
-from api.records import query_application
+from api.records import query_application, start_application
 from api.responses.applications import ApplicationListItem, ApplicationPage, ApplicationView
 from api.responses.common import created
 from api.routes.notifications import with_failing_notifications
@@ -205,17 +205,8 @@ async def create_application(
         raise from_validation_error(exc) from None
     _refuse_if_barred(known, local_date(await now_of(request), create.time_zone))
     client = client_of(request)
-    try:
-        await client.start_workflow(
-            ApplicationWorkflow.run,
-            create,
-            id=application_workflow_id(create.application_id),
-            task_queue=settings.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
-    except WorkflowAlreadyStartedError:
-        existing = await query_application(client, create.application_id)
+    existing, started = await start_application(client, settings.task_queue, create)
+    if not started:
         same = (existing.form, existing.purpose, existing.organization_id) == (
             create.form,
             create.purpose,
@@ -246,7 +237,7 @@ async def create_application(
     response.headers["Location"] = str(
         request.url_for("get_application", application_id=create.application_id)
     )
-    return ApplicationView.of(await query_application(client, create.application_id))
+    return ApplicationView.of(existing)
 
 
 def _refuse_if_barred(known: tuple[KnownEnrollment, ...], today: date) -> None:

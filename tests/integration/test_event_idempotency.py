@@ -217,3 +217,47 @@ async def test_a_retried_incidents_retry_is_one_update(stack: Stack) -> None:
     assert len(first) == 1 and first[0].startswith("req-"), first
     await retry("the database went away again and is back")
     assert len(await retries()) == 2
+
+
+async def test_a_create_is_one_round_trip_and_tells_a_repeat_from_the_first(
+    stack: Stack,
+) -> None:
+    """The create starts the workflow and gets its answer in one call (update-with-start, the
+    `created` update in the start's first task), and still tells the create that started it
+    (201) from a repeat (200) and from another application under the same id (409)."""
+    app_id = f"once-{uuid.uuid4().hex[:8]}"
+    body = {
+        "application_id": app_id,
+        "form": "CMS-855I",
+        "purpose": "initial",
+        "details": {"legal_name": "Ann Once", "npi": npi(uuid.uuid4().int % 10**8), "state": "FL"},
+        "reason": "new hire",
+    }
+    first = await stack.http.post("/v1/applications", json=body)
+    assert first.status_code == 201, first.text
+    history = await stack.client.get_workflow_handle(f"application-{app_id}").fetch_history()
+    accepted = [
+        e.workflow_execution_update_accepted_event_attributes.accepted_request
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    ]
+    assert [a.input.name for a in accepted] == ["created"]
+    # Accepted by the run's first workflow task, which the start itself scheduled.
+    tasks = [
+        e.event_id
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    ]
+    [accepted_at] = [
+        e.event_id
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    ]
+    assert tasks[0] < accepted_at < (tasks[1] if len(tasks) > 1 else accepted_at + 1)
+
+    again = await stack.http.post("/v1/applications", json=body)
+    assert again.status_code == 200, again.text
+    assert again.json()["events"] == first.json()["events"]
+    other = await stack.http.post("/v1/applications", json={**body, "purpose": "revalidation"})
+    assert other.status_code == 409, other.text
+    assert other.json()["type"].endswith("/already-exists")

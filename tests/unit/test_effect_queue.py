@@ -10,6 +10,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 from models.contracts import NOTICE_REFUSED, READ_MODEL_DATA_REJECTED, READ_MODEL_UNAVAILABLE
 from models.notices import Notice, NoticeKind
+from models.read_model import EffectFailure, EffectsOutcome
 from workflows.effects import (
     PROJECTION,
     REJECTED_ROUNDS,
@@ -124,3 +125,39 @@ def test_the_retry_schedule_is_the_one_the_readme_promises() -> None:
     # README, "Side effects and incidents".
     assert [int(d.total_seconds()) for d in RETRY_SCHEDULE] == [10, 30, 120, 600, 3600, 21600]
     assert REJECTED_ROUNDS == 3
+
+
+def test_a_round_activity_fails_only_the_effects_it_names() -> None:
+    """One activity for a round's projection and notices (the effects-round patch): each effect
+    it names as failed gets its own incident; the others are done."""
+    q = EffectQueue()
+    q.queue_projection()
+    q.queue_notices([notice("event-1"), notice("event-2")])
+    round_ = q.take(NOW)
+    outcome = EffectsOutcome(
+        failures=[
+            EffectFailure(
+                key=notice_key(notice("event-2")), error_type=NOTICE_REFUSED, message="bounced"
+            )
+        ],
+        delivered=["event-1"],
+    )
+    [incident] = q.settle_round(round_, outcome, NOW)
+    assert (incident.key, incident.effect, incident.error_type) == (
+        "notice:event-2",
+        "notice event-2",
+        NOTICE_REFUSED,
+    )
+    assert set(q.incidents) == {"notice:event-2"} and q.pending == 1
+    assert not q.due(NOW) and q.idle
+
+
+def test_a_round_activity_that_failed_as_a_whole_fails_each_of_its_effects() -> None:
+    q = EffectQueue()
+    q.queue_projection()
+    q.queue_notices([notice("event-1")])
+    round_ = q.take(NOW)
+    failed = q.settle_round(round_, activity_failure(READ_MODEL_UNAVAILABLE, "down"), NOW)
+    assert sorted(i.key for i in failed) == ["notice:event-1", PROJECTION]
+    assert all(i.next_retry_at == NOW + RETRY_SCHEDULE[0] for i in failed)
+    assert q.pending == 2

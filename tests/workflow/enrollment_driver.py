@@ -21,7 +21,7 @@ from models.enrollment import (
     EnrollmentState,
     enrollment_workflow_id,
 )
-from models.read_model import EnrollmentRow, NotificationRow
+from models.read_model import RECORD_EFFECTS, EffectsRound, EnrollmentRow, NotificationRow
 from tests.workflow.harness import settled
 from workflows.enrollment import EnrollmentWorkflow
 
@@ -129,7 +129,8 @@ class EnrollmentDriver:
         return histories
 
     async def scheduled_notice_keys(self, histories: list[WorkflowHistory]) -> list[str]:
-        """The key of every notification activity the workflow scheduled, in every run (decoded
+        """The key of every notice the workflow scheduled (one activity each, or in a side-effect
+        round), in every run (decoded
         with the client's converter: payloads are encrypted)."""
         keys: list[str] = []
         for history in histories:
@@ -137,10 +138,13 @@ class EnrollmentDriver:
                 if not event.HasField("activity_task_scheduled_event_attributes"):
                     continue
                 attrs = event.activity_task_scheduled_event_attributes
-                if attrs.activity_type.name != RECORD_NOTIFICATION:
-                    continue
-                (request,) = await self.client.data_converter.decode(
-                    list(attrs.input.payloads), [NotificationRequest]
-                )
-                keys.append(request.notice.key)
+                payloads = list(attrs.input.payloads)
+                if attrs.activity_type.name == RECORD_NOTIFICATION:
+                    (request,) = await self.client.data_converter.decode(
+                        payloads, [NotificationRequest]
+                    )
+                    keys.append(request.notice.key)
+                elif attrs.activity_type.name == RECORD_EFFECTS:  # a round: its notices
+                    (round_,) = await self.client.data_converter.decode(payloads, [EffectsRound])
+                    keys += [r.notice.key for r in round_.notices]
         return keys

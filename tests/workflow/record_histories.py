@@ -135,6 +135,8 @@ def _application(
 SCENARIOS: dict[str, Scenario] = dict(
     [
         _application("approval", approval, S.APPROVED),
+        # The same path from the effects-round patch on: one activity per side-effect round.
+        _application("approval-effects-round", approval, S.APPROVED),
         _application("development-expired", development_expired, S.REJECTED),
         _application("reconsideration-reversed", reconsideration_reversed, S.APPROVED),
         _application("withdrawal", withdrawal, S.WITHDRAWN),

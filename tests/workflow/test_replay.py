@@ -35,6 +35,7 @@ HISTORIES = Path(__file__).parent.parent / "histories"
 # Every recorded file (its name is the workflow id the replay reports); a missing file fails.
 APPLICATIONS = {
     "application-approval",
+    "application-approval-effects-round",
     "application-development-expired",
     "application-reconsideration-reversed",
     "application-withdrawal",
@@ -124,6 +125,35 @@ def test_recorded_set_is_complete(histories: list[WorkflowHistory]) -> None:
     types = {h.workflow_id: _workflow_type(h) for h in histories}
     assert {i for i, t in types.items() if t == "ApplicationWorkflow"} == APPLICATIONS
     assert {i for i, t in types.items() if t == "EnrollmentWorkflow"} == ENROLLMENTS
+
+
+def test_the_effects_round_history_runs_one_activity_per_round(
+    histories: list[WorkflowHistory],
+) -> None:
+    """The same approval recorded before and after the `effects-round` patch: the newer one
+    schedules the projection and notices as round activities, the older one each on its own."""
+    by_id = _by_id(histories)
+
+    def activities(workflow_id: str) -> list[str]:
+        return [
+            e.activity_task_scheduled_event_attributes.activity_type.name
+            for e in by_id[workflow_id].events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        ]
+
+    def patches(workflow_id: str) -> set[str]:
+        return {
+            json.loads(p.data)["id"]
+            for e in by_id[workflow_id].events
+            if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+            for p in e.marker_recorded_event_attributes.details["patch-data"].payloads
+        }
+
+    old, new = activities("application-approval"), activities("application-approval-effects-round")
+    assert "record_effects" not in old and "effects-round" not in patches("application-approval")
+    assert set(new) == {"record_effects", "check_application"}
+    assert "effects-round" in patches("application-approval-effects-round")
+    assert len(new) < len(old)
 
 
 def test_continued_runs_are_recorded_as_chains(histories: list[WorkflowHistory]) -> None:

@@ -17,6 +17,7 @@ from temporalio.api.history.v1 import HistoryEvent
 
 from models.contracts import CHECK_APPLICATION, PROJECT_APPLICATION, RECORD_NOTIFICATION
 from models.privacy import mask, mask_text
+from models.read_model import RECORD_EFFECTS
 from workflows.audit.builder import RECORDS, TimelineBuilder
 
 __all__ = ["ACTIVITY_RENDERERS", "RENDERERS", "ActivityRenderer", "EventRenderer"]
@@ -209,9 +210,24 @@ def _notification(
     )
 
 
+def _round(
+    b: TimelineBuilder, event: HistoryEvent, value: Any, summary: str | None, result: Any
+) -> None:
+    """A side-effect round (activities/effects.py): an entry per notice it delivered, as one
+    record_notification activity each shows; a notice that failed shows in its incident."""
+    outcome = result if isinstance(result, dict) else {}
+    failed = {f.get("key") for f in outcome.get("failures") or [] if isinstance(f, dict)}
+    delivered = set(outcome.get("delivered") or [])
+    for request in (value or {}).get("notices") or [] if isinstance(value, dict) else []:
+        notice = request.get("notice") or {} if isinstance(request, dict) else {}
+        if f"notice:{notice.get('key')}" not in failed:
+            _notification(b, event, request, summary, notice.get("key") in delivered)
+
+
 ACTIVITY_RENDERERS: Mapping[str, ActivityRenderer] = {
     CHECK_APPLICATION: _checks,
     RECORD_NOTIFICATION: _notification,
+    RECORD_EFFECTS: _round,
 }
 
 
@@ -220,6 +236,12 @@ async def _activity_scheduled(b: TimelineBuilder, event: HistoryEvent, where: st
     name = a.activity_type.name
     value = await b.decoder.first(a.input, where)
     b.activities[event.event_id] = (name, value, await b.decoder.summary(event))
+    if name == RECORD_EFFECTS and isinstance(value, dict):
+        # A round: its notices, then its projection, as the separate activities were read.
+        for request in value.get("notices") or []:
+            b.batch_notices.append(request.get("notice") or {})
+        value = value.get("application")
+        name = PROJECT_APPLICATION
     if name == RECORD_NOTIFICATION and isinstance(value, dict):
         b.batch_notices.append(value.get("notice") or {})
     elif name == PROJECT_APPLICATION and isinstance(value, dict):
