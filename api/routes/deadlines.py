@@ -31,6 +31,25 @@ STANDING = "standing"
 DEADLINE = DeadlineRow.__table__  # type: ignore[attr-defined]
 APPLICATION = ApplicationRow.__table__  # type: ignore[attr-defined]
 ENROLLMENT = EnrollmentRow.__table__  # type: ignore[attr-defined]
+# What a clock item shows of its deadline row, in the order clock_item unpacks them.
+CLOCK_FIELDS = (
+    "deadline_id",
+    "workflow_id",
+    "record_kind",
+    "record_id",
+    "organization_id",
+    "npi",
+    "record_status",
+    "clock_kind",
+    "rule_key",
+    "rule_citation",
+    "rule_version",
+    "started_on",
+    "last_day",
+    "fires_at",
+    "explanation",
+)
+CLOCK_COLUMNS = tuple(DEADLINE.c[name] for name in CLOCK_FIELDS)
 # What a standing item shows of its enrollment (not the whole row).
 STANDING_COLUMNS = tuple(
     ENROLLMENT.c[name]
@@ -116,11 +135,7 @@ async def list_deadlines(
         limit + 1
     )
     query = (
-        select(
-            DEADLINE,
-            APPLICATION.c.legal_name.label("application_name"),
-            ENROLLMENT.c.legal_name.label("enrollment_name"),
-        )
+        select(*CLOCK_COLUMNS, APPLICATION.c.legal_name, ENROLLMENT.c.legal_name)
         .outerjoin(APPLICATION, APPLICATION.c.workflow_id == DEADLINE.c.workflow_id)
         .outerjoin(ENROLLMENT, ENROLLMENT.c.workflow_id == DEADLINE.c.workflow_id)
     )
@@ -136,7 +151,7 @@ async def list_deadlines(
 
     # Core rows, not ORM objects: a page is up to 5,000 rows that are only read (measured:
     # the ORM's identity map and one model per row cost more than the SELECT itself).
-    def fetch(engine: Engine) -> tuple[Sequence[Row[Any]], Sequence[Row[Any]]]:
+    def fetch(engine: Engine) -> tuple[Sequence[Row[Any]], Sequence[Sequence[Any]]]:
         with engine.connect() as conn:
             attention = conn.execute(standing).all() if not kinds or STANDING in kinds else []
             return attention, conn.execute(query).all()
@@ -144,7 +159,8 @@ async def list_deadlines(
     attention, rows = await asyncio.to_thread(fetch, engine_of(request))
     zone = settings.default_time_zone
     items = [standing_item(e, today, zone) for e in attention]
-    items += [deadline_item(d, d.application_name or d.enrollment_name, today) for d in rows]
+    names = len(CLOCK_FIELDS)  # the two names follow the clock's fields
+    items += [clock_item(row, row[names] or row[names + 1], today) for row in rows]
     page = {
         "today": today.isoformat(),
         "time_zone": zone,
@@ -233,25 +249,49 @@ def standing_item(e: StandingEnrollment, today: date, zone: str) -> dict[str, An
 
 def deadline_item(d: OpenClock, legal_name: str | None, today: date) -> dict[str, Any]:
     """An open clock: a Deadline as its JSON carries it (as standing_item)."""
+    return clock_item(tuple(getattr(d, name) for name in CLOCK_FIELDS), legal_name, today)
+
+
+def clock_item(values: Sequence[Any], legal_name: str | None, today: date) -> dict[str, Any]:
+    """The same from the values of CLOCK_FIELDS in that order (a row of the route's SELECT):
+    unpacked once, where reading 15 attributes of each of 1,000 rows was most of the route's
+    own time."""
+    (
+        deadline_id,
+        workflow_id,
+        record_kind,
+        record_id,
+        organization_id,
+        npi,
+        record_status,
+        clock_kind,
+        rule_key,
+        rule_citation,
+        rule_version,
+        started_on,
+        last_day,
+        fires_at,
+        explanation,
+    ) = values[: len(CLOCK_FIELDS)]
     return {
-        "deadline_id": d.deadline_id,
-        "last_day": d.last_day.isoformat(),
-        "days_left": (d.last_day - today).days,
-        "fires_at": d.fires_at.isoformat(),
-        "clock_kind": d.clock_kind,
-        "explanation": d.explanation,
+        "deadline_id": deadline_id,
+        "last_day": last_day.isoformat(),
+        "days_left": (last_day - today).days,
+        "fires_at": fires_at.isoformat(),
+        "clock_kind": clock_kind,
+        "explanation": explanation,
         "action": None,
-        "rule": {"key": d.rule_key, "citation": d.rule_citation, "version": d.rule_version},
-        "started_on": d.started_on.isoformat(),
+        "rule": {"key": rule_key, "citation": rule_citation, "version": rule_version},
+        "started_on": started_on.isoformat(),
         "record": {
-            "kind": d.record_kind,
-            "id": d.record_id,
-            "status": d.record_status,
-            "workflow_id": d.workflow_id,
+            "kind": record_kind,
+            "id": record_id,
+            "status": record_status,
+            "workflow_id": workflow_id,
             "legal_name": legal_name,
         },
-        "organization_id": d.organization_id,
-        "npi": d.npi,
+        "organization_id": organization_id,
+        "npi": npi,
     }
 
 
