@@ -9,6 +9,7 @@ polled until it holds N enrollment rows. Once idle it prints:
 
 - the start rate (N / the import request's time: every workflow started when it answers),
 - the time until all are projected (read-model count = N), and that rate,
+- the time until the worker and the server are idle (every workflow task and activity done),
 - the RSS of the worker and of the Temporal server once idle, and their CPU seconds,
 - the databases' sizes (Temporal's SQLite file with its WAL; the read model),
 - `GET /v1/deadlines` (the default page) p50/p99 against its SQL, the same SELECTs run with
@@ -274,6 +275,7 @@ class Round:
     start_rate: float = 0.0
     projected_seconds: float = 0.0
     projected_rate: float = 0.0
+    idle_seconds: float = 0.0
     outcomes: dict[str, int] = field(default_factory=dict)
     worker_rss_mb: float = 0.0
     temporal_rss_mb: float = 0.0
@@ -296,7 +298,9 @@ class Round:
         return out
 
 
-async def _import(stack: Stack, n: int, today: date, result: Round) -> None:
+async def _import(stack: Stack, n: int, today: date, result: Round) -> float:
+    """Import the roster and wait until the read model lists all of it; returns when
+    (perf_counter) the import was sent."""
     body = {"roster_csv": roster(n, today, tag=secrets.randbelow(9000) + 1000), "reason": "bench"}
     engine = stack.engine()
     count = select(text("count(*)")).select_from(ENR)
@@ -327,6 +331,18 @@ async def _import(stack: Stack, n: int, today: date, result: Round) -> None:
     engine.dispose()
     result.start_rate = n / result.import_seconds
     result.projected_rate = n / result.projected_seconds
+    return started
+
+
+def _idle(worker: int, server: int, started: float, window: float = 5.0) -> float:
+    """Seconds from the import's start until the worker and the server are idle: together
+    under 10% of a core over `window` seconds (every workflow task and activity done; rows the
+    import wrote ahead are listed before that)."""
+    while True:
+        before = cpu_seconds(worker) + cpu_seconds(server)
+        time.sleep(window)
+        if cpu_seconds(worker) + cpu_seconds(server) - before < 0.1 * window:
+            return time.perf_counter() - started - window
 
 
 def _deadline_sql(today: date) -> tuple[Any, Any]:
@@ -385,9 +401,10 @@ def run_round(root: Path, label: str, args: argparse.Namespace, today: date) -> 
         result = Round(engine=label, enrollments=args.enrollments)
         try:
             stack.start()
-            asyncio.run(_import(stack, args.enrollments, today, result))
-            time.sleep(args.settle)  # idle: the last activities and workflow tasks done
+            started = asyncio.run(_import(stack, args.enrollments, today, result))
             worker, server = stack.procs["worker"].pid, stack.procs["temporal"].pid
+            result.idle_seconds = _idle(worker, server, started)
+            time.sleep(args.settle)
             result.worker_rss_mb = round(rss_mb(worker), 1)
             result.temporal_rss_mb = round(rss_mb(server), 1)
             result.worker_cpu_s = round(cpu_seconds(worker), 1)
@@ -435,6 +452,7 @@ COLUMNS = (
     ("start/s", "start_rate", ".1f"),
     ("projected s", "projected_seconds", ".1f"),
     ("projected/s", "projected_rate", ".1f"),
+    ("idle s", "idle_seconds", ".1f"),
     ("worker MB", "worker_rss_mb", ".0f"),
     ("temporal MB", "temporal_rss_mb", ".0f"),
     ("worker cpu", "worker_cpu_s", ".0f"),
@@ -477,7 +495,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=1, help="rounds of each engine")
     parser.add_argument("--baseline-root", type=Path, help="another checkout to alternate with")
     parser.add_argument("--database-url", help="PostgreSQL read model (a fresh schema)")
-    parser.add_argument("--settle", type=float, default=15.0, help="idle seconds before RSS")
+    parser.add_argument("--settle", type=float, default=5.0, help="once idle, before RSS")
     parser.add_argument("--requests", type=int, default=100, help="timed GET /v1/deadlines")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--log-level", default="INFO", help="the engine's (INFO as enroll dev)")

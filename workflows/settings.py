@@ -25,7 +25,7 @@ from models.calendar import DEFAULT_TIME_ZONE
 # Values `enroll config show` never prints (key material, credentials).
 SECRET_FIELDS = frozenset({"payload_keys", "api_keys", "temporal_api_key", "temporal_tls_key"})
 # The worker's sticky cache (Settings.worker_max_cached_workflows).
-WORKER_MAX_CACHED_WORKFLOWS = 500
+WORKER_MAX_CACHED_WORKFLOWS = 200
 
 
 _KEY_HINT = (
