@@ -41,8 +41,14 @@ from workflows.enrollment import EnrollmentWorkflow
 from workflows.notification_sweep import NOTIFICATION_SWEEP_ID, NotificationSweepWorkflow
 from workflows.pecos_access import PecosAccessWorkflow
 from workflows.reference_checks import ReferenceChecksWorkflow, ensure_monthly_schedule
+from workflows.sandbox import workflow_runner
 from workflows.search_attributes import register as register_search_attributes
-from workflows.settings import Settings, SettingsError, load_settings
+from workflows.settings import (
+    WORKER_MAX_CACHED_WORKFLOWS,
+    Settings,
+    SettingsError,
+    load_settings,
+)
 
 WORKFLOWS = [ApplicationWorkflow, EnrollmentWorkflow, ReferenceChecksWorkflow]
 
@@ -60,6 +66,7 @@ def build_worker(
     routes: RoutingTable | None = None,
     graceful_shutdown: timedelta = timedelta(0),
     nppes: NppesClient | None = None,
+    max_cached_workflows: int = WORKER_MAX_CACHED_WORKFLOWS,
 ) -> Worker:
     """The worker; `channel` is where notices go out (default: log lines), `router` whom they
     go to (activities/routing.py; default: by `routes`), `base_url` where messages link records
@@ -67,7 +74,9 @@ def build_worker(
     `graceful_shutdown`: on shutdown the worker stops polling, then lets in-flight activities
     run this long before cancelling them (Temporal retries a cancelled or lost one on another
     worker; the outbox keeps notices exactly-once). `nppes`: the NPPES client of the
-    pre-submission checks (None: none)."""
+    pre-submission checks (None: none). `max_cached_workflows`: the sticky cache
+    (Settings.worker_max_cached_workflows). Workflows run in the engine's sandbox
+    (workflows/sandbox.py: the pure modules passed through), as the Replayer runs them."""
     if router is None and routes is not None:
         router = table_router(routes)
     notifications = NotificationActivities(engine, channel, router=router, base_url=base_url)
@@ -93,6 +102,8 @@ def build_worker(
         workflows=workflows,
         activities=activities,
         graceful_shutdown_timeout=graceful_shutdown,
+        workflow_runner=workflow_runner(),
+        max_cached_workflows=max_cached_workflows,
     )
 
 
@@ -245,6 +256,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         routes=routes,
         graceful_shutdown=timedelta(seconds=settings.worker_shutdown_grace_seconds),
         nppes=nppes_client(settings),
+        max_cached_workflows=settings.worker_max_cached_workflows,
     )
     if routes is not None:
         await start_notification_sweep(client, settings)

@@ -91,32 +91,33 @@ class ProjectionActivities:
             if p.deadlines:
                 s.execute(
                     insert_rows(DeadlineRow.__table__),  # type: ignore[attr-defined]
-                    [self._deadline_values(p, d) for d in p.deadlines],
+                    [deadline_values(p, d) for d in p.deadlines],
                 )
         return applied
 
-    @staticmethod
-    def _deadline_values(
-        p: ApplicationProjection | EnrollmentProjection, d: DeadlineProjection
-    ) -> dict[str, Any]:
-        workflow_id = p.row.workflow_id
-        record_id = (
-            p.row.application_id if isinstance(p, ApplicationProjection) else p.row.enrollment_id
-        )
-        return {
-            "deadline_id": f"{workflow_id}/{d.clock_id}",
-            "workflow_id": workflow_id,
-            "record_kind": p.record_kind,
-            "record_id": record_id,
-            "organization_id": p.row.organization_id,
-            "npi": p.row.npi,
-            "record_status": p.row.status,
-            "clock_kind": d.clock_kind,
-            "rule_key": d.rule_key,
-            "rule_citation": d.rule_citation,
-            "rule_version": d.rule_version,
-            "started_on": d.started_on,
-            "last_day": d.last_day,
-            "fires_at": d.fires_at,
-            "explanation": d.explanation,
-        }
+
+def deadline_values(
+    p: ApplicationProjection | EnrollmentProjection, d: DeadlineProjection
+) -> dict[str, Any]:
+    """One open deadline's row, as a projection and an import's rows written ahead store it."""
+    workflow_id = p.row.workflow_id
+    record_id = (
+        p.row.application_id if isinstance(p, ApplicationProjection) else p.row.enrollment_id
+    )
+    return {
+        "deadline_id": f"{workflow_id}/{d.clock_id}",
+        "workflow_id": workflow_id,
+        "record_kind": p.record_kind,
+        "record_id": record_id,
+        "organization_id": p.row.organization_id,
+        "npi": p.row.npi,
+        "record_status": p.row.status,
+        "clock_kind": d.clock_kind,
+        "rule_key": d.rule_key,
+        "rule_citation": d.rule_citation,
+        "rule_version": d.rule_version,
+        "started_on": d.started_on,
+        "last_day": d.last_day,
+        "fires_at": d.fires_at,
+        "explanation": d.explanation,
+    }

@@ -31,6 +31,7 @@ from workflows.application import ApplicationWorkflow
 from workflows.converter import ENCODING, KeyRing, build_data_converter
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.reference_checks import ReferenceChecksWorkflow
+from workflows.sandbox import workflow_runner as sandbox_runner
 
 __all__ = [
     "REPLAY_WORKFLOWS",
@@ -149,7 +150,9 @@ async def replay_histories(
 
     ``keyring`` must be the key ring the histories' payloads were encrypted with (``None``
     only for unencrypted histories). Never raises for a failing history: each one gets a
-    :class:`ReplayOutcome`, in input order. ``workflow_runner`` overrides the sandbox (tests).
+    :class:`ReplayOutcome`, in input order. ``workflow_runner`` overrides the sandbox (tests);
+    by default it is the worker's (workflows/sandbox.py), so a replay runs the code as the
+    worker does.
     """
     items = list(histories)
     by_run: dict[str, WorkflowHistory] = {}
@@ -162,9 +165,7 @@ async def replay_histories(
             )
     if not items:
         return []
-    options: dict[str, Any] = {}
-    if workflow_runner is not None:
-        options["workflow_runner"] = workflow_runner
+    options: dict[str, Any] = {"workflow_runner": workflow_runner or sandbox_runner()}
     # The production converter, except that replay failures keep their text: the Replayer
     # reports a failed task by its failure's message, and it writes nothing anywhere (an encoded
     # one reads "Encoded failure"). Encoded failures in the histories decode either way.

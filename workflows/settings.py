@@ -24,6 +24,8 @@ from models.calendar import DEFAULT_TIME_ZONE
 
 # Values `enroll config show` never prints (key material, credentials).
 SECRET_FIELDS = frozenset({"payload_keys", "api_keys", "temporal_api_key", "temporal_tls_key"})
+# The worker's sticky cache (Settings.worker_max_cached_workflows).
+WORKER_MAX_CACHED_WORKFLOWS = 200
 
 
 _KEY_HINT = (
@@ -88,6 +90,11 @@ class Settings(BaseSettings):
     # SIGTERM: how long a worker lets in-flight activities finish before cancelling them, and
     # how long the API lets in-flight requests finish before closing connections.
     worker_shutdown_grace_seconds: float = 30.0
+    # Workflows a worker keeps in memory between their tasks (the SDK's sticky cache; it
+    # defaults to 1,000). A record out of the cache replays its short history on its next task
+    # (an event, a clock): milliseconds. Idle enrollments wait months between tasks, so a
+    # smaller cache costs little and bounds the worker's memory (bench/README.md, "scale").
+    worker_max_cached_workflows: int = Field(default=WORKER_MAX_CACHED_WORKFLOWS, ge=0, le=100_000)
     api_shutdown_grace_seconds: float = 30.0
     # Browser origins allowed to call the codec endpoint (api/routes/codec.py reads it).
     codec_cors_origins: str | None = None

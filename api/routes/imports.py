@@ -20,7 +20,9 @@ from api.bodies import (
     TimeZoneName,
     csv_text,
 )
+from api.import_projection import ProvisionalRows, first_state
 from api.problems import Problem, field_errors, invalid, problem_responses
+from api.reads import engine_of
 from api.records import identity_differences, query_enrollment, start_enrollment
 from api.responses.imports import (
     OUTCOMES,
@@ -32,7 +34,7 @@ from api.responses.imports import (
 )
 from api.temporal import client_of, now_of, settings_of
 from models.calendar import validate_time_zone
-from models.enrollment import EnrollmentStart, fire_due_clocks, new_enrollment, standing
+from models.enrollment import EnrollmentStart, EnrollmentState, standing
 from models.identifiers import OrganizationId
 from models.records import Reason
 from models.roster import RosterFileError, RosterRow, parse_roster
@@ -167,10 +169,11 @@ async def run_import(
     limit = asyncio.Semaphore(CONCURRENCY)
     now = await now_of(request)
     done = 0
+    provisional = ProvisionalRows(engine_of(request))
 
     async def one(row: RosterRow) -> ImportedRow:
         async with limit:
-            result = await _import_row(
+            result, started = await _import_row(
                 client,
                 settings.task_queue,
                 row,
@@ -179,6 +182,8 @@ async def run_import(
                 reason=body.reason,
                 now=now,
             )
+        if started is not None:
+            await provisional.add(started)
         nonlocal done
         done += 1
         if on_row is not None:
@@ -186,6 +191,7 @@ async def run_import(
         return result
 
     results = await asyncio.gather(*(one(row) for row in parsed.rows))
+    await provisional.flush()
     counts = {outcome: 0 for outcome in OUTCOMES}
     for result in results:
         counts[result.outcome] += 1
@@ -214,7 +220,8 @@ async def _import_row(
     actor: str,
     reason: str,
     now: datetime,
-) -> ImportedRow:
+) -> tuple[ImportedRow, EnrollmentState | None]:
+    """The row's outcome, and the first state of the enrollment it started (None: none)."""
     result = ImportedRow(
         row=row.row,
         enrollment_id=row.start["enrollment_id"],
@@ -231,22 +238,23 @@ async def _import_row(
         result.detail = "; ".join(
             f"{e['field']}: {e['reason']}" for e in field_errors(exc.errors(include_input=False))
         )
-        return result
+        return result, None
     try:
         if await start_enrollment(client, task_queue, start):
             result.outcome = "created"
             # Where the new enrollment stands once its clocks are settled: the same pure code
             # the workflow runs.
-            past = standing(fire_due_clocks(new_enrollment(start, now), now).state)
+            state = first_state(start, now)
+            past = standing(state)
             if past is not None:
                 result.outcome = "past_due"
                 result.status = past.status
                 result.detail = f"Past due: {past.summary}. {past.action}"
-            return result
+            return result, state
         existing = await query_enrollment(client, start.enrollment_id)
     except (RPCError, Problem) as exc:
         result.detail = f"Temporal did not answer ({exc}); re-run the import"
-        return result
+        return result, None
     current = existing.revalidation_due_date
     result.current_revalidation_due_date = current
     result.status = existing.status.value
@@ -274,4 +282,4 @@ async def _import_row(
         )
     else:
         result.outcome = "unchanged"
-    return result
+    return result, None

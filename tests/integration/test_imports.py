@@ -8,11 +8,19 @@ import uuid
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
 from models.calendar import add_months, last_day_of_month, revalidation_due_date
+from models.read_model import DeadlineRow, EnrollmentRow, enrollment_projection
 from tests.integration.test_api_reads import eventually, npi
 from tests.integration.test_enrollments_api import Stack, auth, enrollment_id, stack
+from workflows.enrollment import EnrollmentWorkflow
 
 __all__ = ["stack"]  # the fixture, shared with the enrollment routes' tests
+
+ENROLLMENT = EnrollmentRow.__table__  # type: ignore[attr-defined]
+DEADLINE = DeadlineRow.__table__  # type: ignore[attr-defined]
 
 CMS_HEADER = (
     "Enrollment ID,National Provider Identifier,First Name,Last Name,Organization Name,"
@@ -219,3 +227,60 @@ async def test_a_larger_roster_starts_every_row_once(stack: Stack) -> None:
     assert again["counts"]["unchanged"] == 40
     view = (await stack.http.get(f"/v1/enrollments/{ids[4]}")).json()
     assert view["organization_id"] == "bulk-1"
+
+
+def _rows(engine: Engine, ids: list[str]) -> dict[str, tuple[dict[str, Any], set[tuple[Any, ...]]]]:
+    """enrollment id -> (its enrollment row, its deadline rows), as the read model holds them."""
+    workflow_ids = [f"enrollment-{eid}" for eid in ids]
+    with engine.connect() as conn:
+        rows = conn.execute(select(ENROLLMENT).where(ENROLLMENT.c.enrollment_id.in_(ids)))
+        found = {r.enrollment_id: dict(r._mapping) for r in rows}
+        clocks = conn.execute(select(DEADLINE).where(DEADLINE.c.workflow_id.in_(workflow_ids)))
+        deadlines: dict[str, set[tuple[Any, ...]]] = {}
+        for d in clocks:
+            deadlines.setdefault(d.record_id, set()).add(tuple(d))
+    return {eid: (row, deadlines.get(eid, set())) for eid, row in found.items()}
+
+
+def _without_times(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in ("created_at", "updated_at")}
+
+
+async def test_a_bulk_import_is_listed_when_it_answers_and_the_workflows_own_their_rows(
+    stack: Stack, sqlite_engine: Engine
+) -> None:
+    """Rows are started at once (bounded), each enrollment is in the read model as soon as the
+    import answers, and the rows written ahead are those of the workflow's own projection, which
+    then replaces them."""
+    today = await stack.today()
+    ids = [enrollment_id() for _ in range(60)]
+    lines = ["enrollment_id,npi,ptan,form,state,effective_date,revalidation_due_date"]
+    lines += [
+        f"{eid},{npi(n + 5000)},PT{n},CMS-855I,FL,{add_months(today, -30).isoformat()},"
+        f"{last_day_of_month(add_months(today, 8 + n % 30)).isoformat()}"
+        for n, eid in enumerate(ids)
+    ]
+    report = await run_import(stack, roster_csv="\n".join(lines))
+    assert report["counts"]["created"] == 60
+    ahead = _rows(sqlite_engine, ids)
+    assert sorted(ahead) == sorted(ids)  # listed when the import answers
+    assert all(len(clocks) >= 1 for _, clocks in ahead.values())
+
+    client = stack.env.client
+    states = {
+        eid: await client.get_workflow_handle(f"enrollment-{eid}").query(EnrollmentWorkflow.state)
+        for eid in ids
+    }
+
+    async def projected_by_workflows() -> bool:
+        rows = _rows(sqlite_engine, ids)
+        return all(rows[eid][0]["created_at"] == states[eid].created_at for eid in ids)
+
+    await eventually(projected_by_workflows, "every workflow's own projection")
+    final = _rows(sqlite_engine, ids)
+    for eid in ids:
+        own = enrollment_projection(states[eid])
+        row, clocks = final[eid]
+        assert row == {**own.row.model_dump(), "projected_seq": own.seq}
+        assert _without_times(ahead[eid][0]) == _without_times(row)
+        assert ahead[eid][1] == clocks

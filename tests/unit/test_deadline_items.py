@@ -1,0 +1,72 @@
+"""GET /v1/deadlines writes its items as JSON without building the response models: the items
+must be exactly what DeadlinesView would serialize (same fields, same formats), or the answer
+would drift from the documented schema."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from pydantic_core import to_json
+
+from api.responses.deadlines import DeadlinesView
+from api.routes.deadlines import deadline_item, standing_item
+
+TODAY = date(2026, 11, 30)
+ZONE = "America/New_York"
+
+
+@dataclass
+class Clock:
+    """A deadline row as the route's SELECT returns it."""
+
+    deadline_id: str = "enrollment-I20031103000001/revalidation_due-1"
+    workflow_id: str = "enrollment-I20031103000001"
+    record_kind: str = "enrollment"
+    record_id: str = "I20031103000001"
+    organization_id: str = "sunrise"
+    npi: str | None = "1234567893"
+    record_status: str = "active"
+    clock_kind: str = "revalidation_due"
+    rule_key: str = "revalidation_cycle"
+    rule_citation: str = "42 CFR 424.515"
+    rule_version: str = "2024-01-01"
+    started_on: date = date(2021, 3, 1)
+    last_day: date = date(2026, 12, 31)
+    fires_at: datetime = datetime(2027, 1, 1, 5, tzinfo=UTC)
+    explanation: str = "Revalidation due 2026-12-31 — every 5 years (42 CFR 424.515)."
+
+
+@dataclass
+class Stayed:
+    """An enrollment row that needs action now."""
+
+    workflow_id: str = "enrollment-I20031103000002"
+    enrollment_id: str = "I20031103000002"
+    status: str = "stayed"
+    legal_name: str | None = "Ann Example"
+    organization_id: str = "sunrise"
+    npi: str | None = None
+    action_since: date | None = date(2026, 11, 2)
+    action_required: str | None = "Revalidate now: billing is stayed."
+
+
+def test_items_are_what_the_response_model_serializes() -> None:
+    page = {
+        "today": TODAY.isoformat(),
+        "time_zone": ZONE,
+        "within_days": None,
+        "items": [
+            standing_item(Stayed(), TODAY, ZONE),
+            deadline_item(Clock(), "Ann Example", TODAY),
+            deadline_item(Clock(npi=None), None, TODAY),
+        ],
+        "truncated": False,
+    }
+    written = to_json(page)
+    model = DeadlinesView.model_validate(page)
+    assert written == model.model_dump_json().encode()
+    items = json.loads(written)["items"]
+    assert items[0]["fires_at"] == "2026-11-02T00:00:00-05:00"  # the day began in New York
+    assert items[1]["days_left"] == 31 and items[1]["rule"]["citation"] == "42 CFR 424.515"
