@@ -30,8 +30,6 @@ from tests.integration.cluster import (
 )
 from workflows.search_attributes import dev_server_args
 
-GROUPS = ("worker", "temporal server", "API", "PostgreSQL", "driver")
-
 
 class Stack(ABC):
     name: str
