@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
 from bench.cpu import cpu_seconds, total_cpu_seconds
@@ -83,8 +84,10 @@ class Stack(ABC):
     @abstractmethod
     async def _wait_done(self, ids: list[str]) -> None: ...
 
-    def postgres_pids(self) -> list[int]:
-        return []
+    async def postgres_seconds(self, done: asyncio.Event) -> float:
+        """CPU seconds of the PostgreSQL backends serving this stack, until `done` is set."""
+        await done.wait()
+        return 0.0
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds so far of each process group (a round subtracts two of these)."""
@@ -94,7 +97,6 @@ class Stack(ABC):
             "worker": total_cpu_seconds(p.pid for p in cluster.worker_processes),
             "temporal server": cpu_seconds(cluster.temporal.pid),
             "API": total_cpu_seconds(p.pid for p in cluster.api_processes),
-            "PostgreSQL": total_cpu_seconds(self.postgres_pids()),
             "driver": cpu_seconds(os.getpid()),
         }
 
@@ -177,20 +179,41 @@ class EngineStack(Stack):
 
         await all_projected(self.cluster, ids)
 
-    def postgres_pids(self) -> list[int]:
+    async def postgres_seconds(self, done: asyncio.Event) -> float:
         # The backends serving this stack's worker and API (named by application_name), not the
-        # driver's polling nor other users of the same server.
+        # driver's nor other users' of the same server. Sampled: a backend whose connection the
+        # pool closes mid-round takes its CPU out of /proc with it, so its last value counts.
         engine = self.cluster.engine()
+        start: dict[int, float] = {}
+        last: dict[int, float] = {}
+        first = True
         try:
-            with engine.connect() as conn:
-                return list(
-                    conn.execute(
-                        text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
-                        {"name": self.named.application_name},
-                    ).scalars()
-                )
+            while True:
+                for pid in await asyncio.to_thread(self._backends, engine):
+                    seconds = cpu_seconds(pid)
+                    if seconds == 0.0 and pid in last:
+                        continue  # gone between the query and the read
+                    if first:
+                        start[pid] = seconds
+                    last[pid] = seconds
+                first = False
+                if done.is_set():
+                    return sum(seconds - start.get(pid, 0.0) for pid, seconds in last.items())
+                try:
+                    await asyncio.wait_for(done.wait(), 0.25)
+                except TimeoutError:
+                    pass
         finally:
             engine.dispose()
+
+    def _backends(self, engine: Engine) -> list[int]:
+        with engine.connect() as conn:
+            return list(
+                conn.execute(
+                    text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+                    {"name": self.named.application_name},
+                ).scalars()
+            )
 
     def workflow_id(self, application_id: str) -> str:
         return f"application-{application_id}"

@@ -117,13 +117,18 @@ async def run_round(stack: Stack, applications: int, concurrency: int, first: in
     async with httpx.AsyncClient(
         base_url=stack.api_url, headers=stack.headers, timeout=60, limits=limits
     ) as http:
+        done = asyncio.Event()
+        postgres = asyncio.create_task(stack.postgres_seconds(done))
         before = stack.cpu()
         started = time.perf_counter()
         await asyncio.gather(*(one(i, a) for i, a in enumerate(ids)))
         await stack.wait_done(ids)
         result.seconds = time.perf_counter() - started
         after = stack.cpu()
-    result.cpu = {k: after[k] - before[k] for k in before}
+        done.set()
+        cpu = {k: after[k] - before[k] for k in before} | {"PostgreSQL": await postgres}
+        result.cpu = {k: cpu[k] for k in ("worker", "temporal server", "API", "PostgreSQL")}
+        result.cpu["driver"] = cpu["driver"]
     result.last_application = ids[-1]
     print(  # progress, on stderr so that --json stays clean
         f"{stack.name}: {applications} applications at concurrency {concurrency} in "
