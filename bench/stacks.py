@@ -103,11 +103,12 @@ class Stack(ABC):
     @abstractmethod
     def workflow_id(self, application_id: str) -> str: ...
 
-    async def history_shape(self, application_id: str) -> dict[str, int]:
-        """One application's history and its child's, counted by kind of event."""
+    async def history_shape(self, application_ids: list[str]) -> dict[str, float]:
+        """The histories of these applications and their children, counted by kind of event:
+        the mean per application (the engine's varies with timing: projections coalesce)."""
         assert self.client is not None
         counts: collections.Counter[str] = collections.Counter()
-        pending = [self.workflow_id(application_id)]
+        pending = [self.workflow_id(a) for a in application_ids]
         while pending:
             history = await self.client.get_workflow_handle(pending.pop()).fetch_history()
             for event in history.events:
@@ -119,7 +120,10 @@ class Stack(ABC):
                 label = SHAPE_KINDS.get(kind or "")
                 if label:
                     counts[label] += 1
-        return {label: counts[label] for label in ("events", *SHAPE_KINDS.values())}
+        return {
+            label: round(counts[label] / len(application_ids), 1)
+            for label in ("events", *SHAPE_KINDS.values())
+        }
 
 
 SHAPE_KINDS = {

@@ -24,7 +24,7 @@ class Round:
     cpu: dict[str, float] = field(default_factory=dict)  # seconds per process group
     retries: int = 0  # 503s answered, sent again
     accepted_not_finished: int = 0  # 202s
-    last_application: str = ""
+    ids: list[str] = field(default_factory=list)
 
     @property
     def applications_per_second(self) -> float:
@@ -47,7 +47,7 @@ def _side(rounds: list[Round]) -> dict[str, Any]:
     }
 
 
-def summary(rounds: list[Round], shapes: dict[str, dict[str, int]]) -> dict[str, Any]:
+def summary(rounds: list[Round], shapes: dict[str, dict[str, float]]) -> dict[str, Any]:
     by_concurrency: dict[str, Any] = {}
     for concurrency in sorted({r.concurrency for r in rounds}):
         sides = {
@@ -109,9 +109,9 @@ def print_report(document: dict[str, Any]) -> None:
             if engine[name] or bare[name]:
                 print(f"  {name}: engine {engine[name]}, bare {bare[name]}")
     shapes = document["history_shape"]
-    print(f"\none application's history (with its child){'':<4}{'engine':>10}{'bare':>10}")
+    print(f"\nhistory per application (with its child, mean){'':<1}{'engine':>10}{'bare':>10}")
     for kind in shapes["engine"]:
-        print(f"  {kind:<44}{shapes['engine'][kind]:>10}{shapes['bare'][kind]:>10}")
+        print(f"  {kind:<44}{shapes['engine'][kind]:>10.1f}{shapes['bare'][kind]:>10.1f}")
 
 
 def _line(label: str, engine: float, bare: float, ratio: float | None) -> None:
