@@ -76,9 +76,18 @@ class Plan:
 async def _post(http: Any, path: str, body: dict[str, Any], into: Round) -> Any:
     """One request as a client should send it: after a 503 (a Temporal call past the API's
     bound), the same request again after Retry-After; the request derives its id from its
-    body, so it applies once. Timed from the first send to the last answer."""
+    body, so it applies once. Timed from the first send to the last answer; both kinds of
+    retry are counted."""
+    import httpx
+
     for _ in range(10):
-        answer = await http.post(path, json=body)
+        try:
+            answer = await http.post(path, json=body)
+        except httpx.TransportError:
+            # A keep-alive connection the server closed as the request went out (uvicorn's
+            # idle timeout races the pool): the request never reached the route; send it again.
+            into.retries += 1
+            continue
         if answer.status_code != 503:
             break
         into.retries += 1
