@@ -22,7 +22,7 @@ class Round:
     events: list[float] = field(default_factory=list)  # ms, each event request
     creates: list[float] = field(default_factory=list)  # ms
     cpu: dict[str, float] = field(default_factory=dict)  # seconds per process group
-    retries: int = 0  # 503s answered, sent again
+    retries: int = 0  # requests sent again: answered 503, or their connection was dropped
     accepted_not_finished: int = 0  # 202s
     ids: list[str] = field(default_factory=list)
 
@@ -42,7 +42,7 @@ def _side(rounds: list[Round]) -> dict[str, Any]:
         "create_ms": Summary.of([ms for r in rounds for ms in r.creates]).as_dict(),
         "cpu_seconds_per_application": {k: round(v, 5) for k, v in cpu.items()},
         "cpu_seconds_per_application_core": round(sum(cpu[k] for k in CORE_GROUPS), 5),
-        "retries_after_503": sum(r.retries for r in rounds),
+        "requests_sent_again": sum(r.retries for r in rounds),
         "answered_202": sum(r.accepted_not_finished for r in rounds),
     }
 
@@ -105,7 +105,7 @@ def print_report(document: dict[str, Any]) -> None:
             bare["cpu_seconds_per_application_core"] * 1000,
             ratio["cpu_per_application"],
         )
-        for name in ("retries_after_503", "answered_202"):
+        for name in ("requests_sent_again", "answered_202"):
             if engine[name] or bare[name]:
                 print(f"  {name}: engine {engine[name]}, bare {bare[name]}")
     shapes = document["history_shape"]
