@@ -56,13 +56,16 @@ def test_throughput_benchmark_produces_figures_for_engine_and_bare(tmp_path: Pat
         figures = row[side]
         assert figures["applications_per_s"] > 0
         assert 0 < figures["event_ms"]["p50"] <= figures["event_ms"]["p99"]
-        assert figures["cpu_seconds_per_application"]["worker"] > 0
-        assert figures["cpu_seconds_per_application"]["temporal server"] > 0
-        assert figures["cpu_seconds_per_application"]["API"] > 0
+        # Every group measured; /proc counts in 10 ms ticks, so a small group of a 2-application
+        # round may read 0, but the stack as a whole cannot.
+        cpu = figures["cpu_seconds_per_application"]
+        assert set(cpu) == {"worker", "temporal server", "API", "PostgreSQL", "driver"}
+        assert all(seconds >= 0 for seconds in cpu.values())
+        assert figures["cpu_seconds_per_application_core"] > 0
         # Both histories were counted, and the twin's has the engine application's updates.
         assert shapes[side]["updates"] == len(throughput.SEQUENCE)
         assert shapes[side]["child workflows"] == 1
-    assert row["engine"]["cpu_seconds_per_application"]["PostgreSQL"] > 0
+    assert row["bare"]["cpu_seconds_per_application"]["PostgreSQL"] == 0  # the twin has none
     assert set(row["ratio_engine_over_bare"]) == {
         "throughput",
         "event_p50",
