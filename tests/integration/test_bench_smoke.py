@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from pathlib import Path
 
 import pytest
 
-from bench import event_latency, throughput
+from bench import event_latency, throughput, throughput_report, throughput_workers
 from bench.event_latency import BASELINE, CREATE, EVENTS, SEQUENCE
 
 
@@ -41,16 +42,52 @@ def test_event_latency_benchmark_produces_figures() -> None:
 
 
 @pytest.mark.postgres
-def test_throughput_benchmark_produces_figures() -> None:
-    # Its core, small: one round with each worker count, on the scale-out test's processes.
-    results = asyncio.run(throughput.measure(applications=2, concurrency=2, rounds=1, warmup=0))
+def test_throughput_benchmark_produces_figures_for_engine_and_bare(tmp_path: Path) -> None:
+    # The default comparison, small: one round of each side, on both stacks' real processes.
+    plan = throughput.Plan(applications=2, concurrency=(2,), rounds=1, warmup=0)
+    rounds, shapes = asyncio.run(throughput.measure(plan, tmp_path))
+    assert [(r.side, r.applications, len(r.events)) for r in rounds] == [
+        ("engine", 2, 2 * len(throughput.SEQUENCE)),
+        ("bare", 2, 2 * len(throughput.SEQUENCE)),
+    ]
+    document = json.loads(json.dumps(throughput_report.summary(rounds, shapes)))
+    row = document["by_concurrency"]["2"]
+    for side in ("engine", "bare"):
+        figures = row[side]
+        assert figures["applications_per_s"] > 0
+        assert 0 < figures["event_ms"]["p50"] <= figures["event_ms"]["p99"]
+        # Every group measured; /proc counts in 10 ms ticks, so a small group of a 2-application
+        # round may read 0, but the stack as a whole cannot.
+        cpu = figures["cpu_seconds_per_application"]
+        assert set(cpu) == {"worker", "temporal server", "API", "PostgreSQL", "driver"}
+        assert all(seconds >= 0 for seconds in cpu.values())
+        assert figures["cpu_seconds_per_application_core"] > 0
+        # Both histories were counted, and the twin's has the engine application's updates.
+        assert shapes[side]["updates"] == len(throughput.SEQUENCE)
+        assert shapes[side]["child workflows"] == 1
+    assert row["bare"]["cpu_seconds_per_application"]["PostgreSQL"] == 0  # the twin has none
+    assert set(row["ratio_engine_over_bare"]) == {
+        "throughput",
+        "event_p50",
+        "event_p99",
+        "cpu_per_application",
+    }
+    assert all(r > 0 for r in row["ratio_engine_over_bare"].values())
+
+
+@pytest.mark.postgres
+def test_throughput_workers_comparison_produces_figures() -> None:
+    # `--compare workers`, small: one round with each worker count, on the scale-out processes.
+    results = asyncio.run(
+        throughput_workers.measure(applications=2, concurrency=2, rounds=1, warmup=0)
+    )
     assert [(r.workers, r.applications) for r in results] == [(1, 2), (2, 2)]
-    assert all(r.events == 2 * (len(throughput.SEQUENCE) + 1) for r in results)
-    summary = json.loads(json.dumps(throughput.summary(results)))
-    assert set(summary["by_workers"]) == {"1", "2"}
-    for row in summary["by_workers"].values():
+    assert all(r.events == 2 * (len(throughput_workers.SEQUENCE) + 1) for r in results)
+    workers_summary = json.loads(json.dumps(throughput_workers.summary(results)))
+    assert set(workers_summary["by_workers"]) == {"1", "2"}
+    for row in workers_summary["by_workers"].values():
         assert row["applications_per_s"] > 0 and row["events_per_s"] > 0
         assert row["cpu_seconds_per_application"]["workers"] > 0
         assert row["cpu_seconds_per_application"]["temporal server"] > 0
         assert row["ceiling_applications_per_s"] > 0
-    assert summary["ratio_2_over_1"] > 0
+    assert workers_summary["ratio_2_over_1"] > 0
