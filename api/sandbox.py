@@ -20,11 +20,12 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
-from temporalio.api.testservice.v1 import UnlockTimeSkippingRequest
+from temporalio.api.testservice.v1 import SleepRequest, UnlockTimeSkippingRequest
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -54,20 +55,36 @@ class SandboxClock(Protocol):
         ...
 
 
+class ClockStalledError(RuntimeError):
+    """The sandbox clock stopped moving and the engine stopped working, even after the leaked
+    time-skipping lock was given back."""
+
+
+# Reads how far the engine's work has got (any value; a change means progress).
+ProgressProbe = Callable[[], Awaitable[Hashable]]
+
+
 class TimeSkippingClock:
     """`SandboxClock` on the Java time-skipping test server: one global clock, locked between
     advances (it still moves in real time), moved by `env.sleep` in bounded steps.
 
-    Two limits of that server are designed around here (README, Sandbox):
+    Three limits of that server are designed around here (README, Sandbox):
 
-    - one `env.sleep` is one RPC, which the SDK gives up on after 30 s of wall time: a long
-      advance is many short steps (`step`), each bounded in wall time;
+    - one sleep is one RPC, which the SDK's default call limit (30 s) would end while the
+      server is still firing timers: a long advance is many short steps (`step`), and each
+      step's sleep is called with a limit of its own (`call_limit`), long enough for a step
+      where thousands of clocks fire at once;
+    - a step is as long as the work its timers start (every workflow task and activity holds
+      the clock): it is waited for as long as that work shows progress, in the clock (a jump)
+      or in `progress` (the read model: projections and notices landing);
     - a child workflow that completes after its parent's run has closed (an enrollment started
       by an approved application; a revalidation application whose enrollment has continued as
       new) takes a time-skipping lock "to be released by the parent", which a closed parent
-      never releases: time then only moves at wall-clock speed. A step that stalls for
-      `stall_after` is given back that lock (one unlock; the server refuses it, harmlessly, when
-      nothing was leaked) and goes on. `leaks_released` counts them.
+      never releases: time then only moves at wall-clock speed and nothing else happens. A step
+      that shows no progress for `stall_after` is given back that lock (one unlock; the server
+      refuses it, harmlessly, when nothing was leaked) and goes on; `leaks_released` counts
+      them. A step still making no progress after `max_stalls` of them raises
+      `ClockStalledError`.
     """
 
     def __init__(
@@ -75,13 +92,19 @@ class TimeSkippingClock:
         env: WorkflowEnvironment,
         *,
         step: timedelta = STEP,
-        stall_after: timedelta = timedelta(seconds=5),
+        stall_after: timedelta = timedelta(seconds=10),
+        progress: ProgressProbe | None = None,
+        call_limit: timedelta = timedelta(hours=1),
+        max_stalls: int = 6,
     ) -> None:
         if not env.supports_time_skipping_v1:
             raise ValueError("TimeSkippingClock needs WorkflowEnvironment.start_time_skipping()")
         self._env = env
         self._step = step
         self._stall_after = stall_after
+        self._progress = progress
+        self._call_limit = call_limit
+        self._max_stalls = max_stalls
         self.leaks_released = 0
 
     def __repr__(self) -> str:
@@ -95,26 +118,52 @@ class TimeSkippingClock:
         while (left := target - await self.now()) > timedelta(0):
             await self._skip(min(left, self._step), target)
 
+    async def _sleep(self, delta: timedelta) -> None:
+        request = SleepRequest()
+        request.duration.FromTimedelta(delta)
+        await self._env.client.test_service.unlock_time_skipping_with_sleep(
+            request, timeout=self._call_limit
+        )
+
+    async def _mark(self) -> Hashable:
+        return None if self._progress is None else await self._progress()
+
     async def _skip(self, delta: timedelta, target: datetime) -> None:
         step_end = await self.now() + delta
-        sleep = asyncio.ensure_future(self._env.sleep(delta))
-        done, _ = await asyncio.wait({sleep}, timeout=self._stall_after.total_seconds())
-        if done:
-            sleep.result()
-            return
-        # Stalled: the server holds a time-skipping lock nobody will release. Give it back;
-        # the pending sleep then completes (and re-takes its own lock, as it always does).
-        if await self._release_leaked_lock():
-            self.leaks_released += 1
+        sleep = asyncio.ensure_future(self._sleep(delta))
+        poll = min(1.0, self._stall_after.total_seconds() / 4)
         try:
-            await asyncio.wait_for(sleep, timeout=self._stall_after.total_seconds() * 4)
-        except (TimeoutError, RPCError):
-            # The SDK's own call limit may have ended the sleep: what counts is the clock.
+            clock, mark = await self.now(), await self._mark()
+            looked, quiet_since, stalls = time.monotonic(), time.monotonic(), 0
+            while not sleep.done():
+                await asyncio.wait({sleep}, timeout=poll)
+                if sleep.done():
+                    break
+                now, new_mark = await self.now(), await self._mark()
+                # A locked clock still moves in real time: only a jump past that is progress.
+                jumped = (now - clock).total_seconds() > time.monotonic() - looked + 1
+                if jumped or new_mark != mark:
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since >= self._stall_after.total_seconds():
+                    # No work anywhere and time crawling: a time-skipping lock nobody will
+                    # release. Give it back; the pending sleep then completes.
+                    stalls += 1
+                    if stalls > self._max_stalls:
+                        raise ClockStalledError(
+                            f"The sandbox clock is stuck at {now.isoformat()}: no progress for "
+                            f"{stalls * self._stall_after.total_seconds():g} s."
+                        )
+                    if await self._release_leaked_lock():
+                        self.leaks_released += 1
+                    quiet_since = time.monotonic()
+                clock, mark, looked = now, new_mark, time.monotonic()
+            sleep.result()
+        except RPCError:
+            # The sleep's own call limit ended it: what counts is the clock.
             if await self.now() < min(step_end, target):
                 raise
-        except BaseException:
+        finally:
             sleep.cancel()
-            raise
 
     async def _release_leaked_lock(self) -> bool:
         try:
@@ -122,6 +171,24 @@ class TimeSkippingClock:
         except RPCError:
             return False  # nothing was leaked: the server refuses an unbalanced unlock
         return True
+
+
+def read_model_progress(engine: Engine) -> ProgressProbe:
+    """A probe of the read model's progress: notices recorded, clocks open, records changed."""
+
+    def look() -> Hashable:
+        with Session(engine) as s:
+            return (
+                s.exec(select(func.max(NotificationRow.id))).one(),
+                s.exec(select(func.count()).select_from(DeadlineRow)).one(),
+                s.exec(select(func.max(EnrollmentRow.updated_at))).one(),
+                s.exec(select(func.max(ApplicationRow.updated_at))).one(),
+            )
+
+    async def probe() -> Hashable:
+        return await asyncio.to_thread(look)
+
+    return probe
 
 
 # --- Advancing ------------------------------------------------------------------------------------
