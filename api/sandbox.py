@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Protocol
 
+import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 from temporalio.api.testservice.v1 import SleepRequest, UnlockTimeSkippingRequest
@@ -31,6 +32,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.calendar import local_date
 from models.read_model import ApplicationRow, DeadlineRow, EnrollmentRow, NotificationRow
+
+log = structlog.get_logger("api.sandbox")
 
 # Forty years and a little: a portfolio's future in one call, still made of bounded steps.
 MAX_ADVANCE_DAYS = 14_700
@@ -149,12 +152,14 @@ class TimeSkippingClock:
                     # release. Give it back; the pending sleep then completes.
                     stalls += 1
                     if stalls > self._max_stalls:
+                        log.error("sandbox clock stuck", at=now.isoformat(), stalls=stalls)
                         raise ClockStalledError(
                             f"The sandbox clock is stuck at {now.isoformat()}: no progress for "
                             f"{stalls * self._stall_after.total_seconds():g} s."
                         )
-                    if await self._release_leaked_lock():
-                        self.leaks_released += 1
+                    released = await self._release_leaked_lock()
+                    self.leaks_released += released
+                    log.warning("sandbox clock stalled", at=now.isoformat(), lock_released=released)
                     quiet_since = time.monotonic()
                 clock, mark, looked = now, new_mark, time.monotonic()
             sleep.result()

@@ -64,6 +64,9 @@ CLAIM_EVERY = timedelta(days=300)
 
 async def serve(port: int, data_dir: Path, profile: str | None = None) -> None:
     """`enroll sandbox`'s stack on `port`; prints the test server's address once it answers."""
+    import faulthandler
+    import signal
+
     import uvicorn
 
     from activities.database import create_db_engine, create_schema
@@ -71,9 +74,6 @@ async def serve(port: int, data_dir: Path, profile: str | None = None) -> None:
     from cli.stack import complete_settings
     from workflows.converter import KeyRing
     from workflows.settings import load_settings
-
-    import faulthandler
-    import signal
 
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # stacks on demand, into the log
     settings = load_settings(data_dir=data_dir)
@@ -100,7 +100,7 @@ async def serve(port: int, data_dir: Path, profile: str | None = None) -> None:
             target = env.client.service_client.config.target_host
             print("SANDBOX-READY " + json.dumps({"temporal": target}), flush=True)
             await task
-            if profiler is not None:
+            if profiler is not None and profile:
                 profiler.disable()
                 profiler.dump_stats(profile)
     finally:
@@ -126,15 +126,16 @@ def _children(pid: int) -> list[int]:
 
 def _threads(pid: int) -> dict[str, float]:
     """CPU seconds per thread name of a live process."""
-    out: Counter[str] = Counter()
+    out: dict[str, float] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             name = (task / "comm").read_text().strip()
             stat = (task / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        out[name] += (int(stat[11]) + int(stat[12])) / TICKS
-    return {k: round(v, 1) for k, v in out.most_common(8)}
+        out[name] = out.get(name, 0.0) + (int(stat[11]) + int(stat[12])) / TICKS
+    busiest = sorted(out.items(), key=lambda kv: -kv[1])[:8]
+    return {k: round(v, 1) for k, v in busiest}
 
 
 def _cpu_and_peak(pid: int) -> tuple[float, int]:
@@ -195,19 +196,27 @@ def _month_end(day: date) -> date:
     return following - timedelta(days=1)
 
 
-def portfolio(n: int, day0: date, rng: random.Random, missed: float, stop: float, years: int):
+def portfolio(
+    n: int, day0: date, rng: random.Random, missed: float, stop: float, years: int
+) -> list[Enrollment]:
     forms = ["CMS-855I"] * 17 + ["CMS-855B"] * 2 + ["CMS-855S"]
     out = []
     for i in range(n):
         form = rng.choice(forms)
         dmepos = form == "CMS-855S"
         prefix = "I" if form == "CMS-855I" else "O"
-        stops = day0 + timedelta(days=rng.randrange(365, max(366, years * 365))) if rng.random() < stop else None
+        stops = (
+            day0 + timedelta(days=rng.randrange(365, max(366, years * 365)))
+            if rng.random() < stop
+            else None
+        )
         out.append(
             Enrollment(
                 enrollment_id=f"{prefix}20200101{i:06d}",
                 form=form,
-                due=_month_end(day0 + timedelta(days=rng.randrange(200, 3 * 365 if dmepos else 5 * 365))),
+                due=_month_end(
+                    day0 + timedelta(days=rng.randrange(200, 3 * 365 if dmepos else 5 * 365))
+                ),
                 last_claim=day0 - timedelta(days=rng.randrange(0, 270)),
                 misses_revalidation=rng.random() < missed,
                 stops_billing_on=stops,
@@ -259,7 +268,9 @@ async def operator_round(http: httpx.AsyncClient, portfolio: list[Enrollment], t
             bills = e.stops_billing_on is None or today < e.stops_billing_on
             if bills and today - e.last_claim >= CLAIM_EVERY:
                 count += 1
-                if await event(http, e, "claim_activity", tally, latest_claim_date=today.isoformat()):
+                if await event(
+                    http, e, "claim_activity", tally, latest_claim_date=today.isoformat()
+                ):
                     e.last_claim = today
             if e.due - today <= FILING_WINDOW and e.filed_for != e.due:
                 if e.misses_revalidation:
@@ -331,8 +342,10 @@ async def simulate(args: argparse.Namespace, base: str, sandbox_pid: int) -> dic
             body = {"roster_csv": "\n".join([header, *rows[i : i + IMPORT_CHUNK]]) + "\n",
                     "reason": "simulated portfolio"}  # fmt: skip
             report = await post(http, "/v1/imports", body, tally, "import", timeout=600)
-            if report is not None and report["counts"]["created"] + report["counts"]["past_due"] < len(
-                rows[i : i + IMPORT_CHUNK]
+            chunk = len(rows[i : i + IMPORT_CHUNK])
+            if (
+                report is not None
+                and report["counts"]["created"] + report["counts"]["past_due"] < chunk
             ):
                 tally.failures.append(f"import: {report['counts']} {report['problems'][:2]}")
         phases["import"] = time.monotonic() - started
@@ -437,7 +450,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="simulate-") as data_dir:
         env = {**os.environ, "ENROLL_API_KEYS": API_KEYS, "ENROLL_LOG_JSON": "true"}
         env.pop("ENROLL_DATABASE_URL", None)
-        log = open(Path(data_dir) / "sandbox.log", "w")  # noqa: SIM115 (closed below)
+        log = open(Path(data_dir) / "sandbox.log", "w")
         proc = subprocess.Popen(
             [sys.executable, __file__, "--serve", str(port), data_dir]
             + (["--profile", str(Path(args.profile).resolve())] if args.profile else []),
@@ -457,9 +470,10 @@ def main() -> int:
             try:
                 result = asyncio.run(simulate(args, f"http://127.0.0.1:{port}", proc.pid))
             except Exception:
-                tail = Path(data_dir, "sandbox.log").read_text()[-20000:]
-                Path("/tmp/simulate-sandbox.log").write_text(tail)
-                print(f"the sandbox exited with {proc.poll()}; its log ends:\n{tail}", file=sys.stderr)
+                tail = Path(data_dir, "sandbox.log").read_text()[-4000:]
+                print(
+                    f"the sandbox exited with {proc.poll()}; its log ends:\n{tail}", file=sys.stderr
+                )
                 raise
             ids = result.pop("ids")
             if not args.no_histories:
