@@ -178,8 +178,14 @@ class TimeSkippingClock:
         return True
 
 
-def read_model_progress(engine: Engine) -> ProgressProbe:
-    """A probe of the read model's progress: notices recorded, clocks open, records changed."""
+def stack_progress(engine: Engine, *, busy_share: float = 0.2) -> ProgressProbe:
+    """A probe of the in-process stack's progress (the sandbox runs the worker in the API's
+    process): the read model's notices, open clocks and record changes, and whether the
+    process has been busy (over `busy_share` of a core since the last look). Work that does
+    not reach the read model yet (a thousand workflow tasks before their projections) counts:
+    only an idle process and a still read model make a stall."""
+    looked = (time.monotonic(), time.process_time())
+    busy_looks = 0
 
     def look() -> Hashable:
         with Session(engine) as s:
@@ -191,7 +197,12 @@ def read_model_progress(engine: Engine) -> ProgressProbe:
             )
 
     async def probe() -> Hashable:
-        return await asyncio.to_thread(look)
+        nonlocal looked, busy_looks
+        now = (time.monotonic(), time.process_time())
+        if now[1] - looked[1] > busy_share * max(now[0] - looked[0], 1e-3):
+            busy_looks += 1
+        looked = now
+        return busy_looks, await asyncio.to_thread(look)
 
     return probe
 

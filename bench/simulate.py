@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
 import resource
+import signal
 import socket
 import statistics
 import subprocess
@@ -44,6 +46,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if os.environ.get("SIMULATE_ENGINE_ROOT"):  # --engine-root: the engine of another checkout
+    sys.path.insert(0, os.environ["SIMULATE_ENGINE_ROOT"])
 
 import httpx
 
@@ -65,7 +69,6 @@ CLAIM_EVERY = timedelta(days=300)
 async def serve(port: int, data_dir: Path, profile: str | None = None) -> None:
     """`enroll sandbox`'s stack on `port`; prints the test server's address once it answers."""
     import faulthandler
-    import signal
 
     import uvicorn
 
@@ -438,6 +441,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=22)
     parser.add_argument("--no-histories", action="store_true", help="skip reading histories")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--engine-root",
+        help="run the sandbox from this checkout (e.g. main, for a before/after in one run)",
+    )
     parser.add_argument("--keep-log", help="copy the sandbox's log here")
     parser.add_argument("--profile", help="cProfile the sandbox's event loop into this file")
     parser.add_argument("--serve", nargs=2, metavar=("PORT", "DATA_DIR"), help=argparse.SUPPRESS)
@@ -450,11 +457,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="simulate-") as data_dir:
         env = {**os.environ, "ENROLL_API_KEYS": API_KEYS, "ENROLL_LOG_JSON": "true"}
         env.pop("ENROLL_DATABASE_URL", None)
+        engine_root = Path(args.engine_root).resolve() if args.engine_root else ROOT
+        env["SIMULATE_ENGINE_ROOT"] = str(engine_root)
         log = open(Path(data_dir) / "sandbox.log", "w")
         proc = subprocess.Popen(
             [sys.executable, __file__, "--serve", str(port), data_dir]
             + (["--profile", str(Path(args.profile).resolve())] if args.profile else []),
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True,
+            cwd=engine_root, env=env, stdout=subprocess.PIPE, stderr=log, text=True,
         )  # fmt: skip
         try:
             assert proc.stdout is not None
@@ -494,11 +503,16 @@ def main() -> int:
                 Path(args.keep_log).write_text(Path(data_dir, "sandbox.log").read_text())
             result["sandbox_log_first_errors"] = [x[:300] for x in errors[:3]]
         finally:
+            test_servers = _children(proc.pid)
             proc.terminate()
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
+            for pid in test_servers:  # orphaned when the sandbox is killed mid-shutdown
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             log.close()
     if args.json:
         print(json.dumps(result, indent=2))
