@@ -276,7 +276,7 @@ async def operator_round(http: httpx.AsyncClient, portfolio: list[Enrollment], t
                 ):
                     e.last_claim = today
             if e.due - today <= FILING_WINDOW and e.filed_for != e.due:
-                if e.misses_revalidation:
+                if e.misses_revalidation or not bills:  # a practice that stopped billing too
                     e.lapsed = True  # never filed: the due date passes, the engine acts
                     return
                 count += 2
@@ -375,11 +375,16 @@ async def simulate(args: argparse.Namespace, base: str, sandbox_pid: int) -> dic
                 "settle_seconds")}})  # fmt: skip
             today = date.fromisoformat(report["to"]["today"])
         phases["total"] = time.monotonic() - started
-        statuses = Counter[str]()
+    statuses = Counter[str]()
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
         cursor: str | None = None
         while True:
             params: dict[str, Any] = {"limit": 200} | ({"cursor": cursor} if cursor else {})
-            page = (await http.get("/v1/enrollments", params=params, headers=AUTH)).json()
+            try:
+                page = (await http.get("/v1/enrollments", params=params, headers=AUTH)).json()
+            except httpx.HTTPError:
+                statuses["(the list did not answer)"] += 1
+                break
             statuses.update(i["status"] for i in page["items"])
             if not (cursor := page.get("next_cursor")):
                 break
