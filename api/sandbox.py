@@ -85,9 +85,11 @@ class TimeSkippingClock:
       new) takes a time-skipping lock "to be released by the parent", which a closed parent
       never releases: time then only moves at wall-clock speed and nothing else happens. A step
       that shows no progress for `stall_after` is given back that lock (one unlock; the server
-      refuses it, harmlessly, when nothing was leaked) and goes on; `leaks_released` counts
-      them. A step still making no progress after `max_stalls` of them raises
-      `ClockStalledError`.
+      refuses it when no lock is held, but takes one held by work in flight, which is why it
+      is only tried when nothing progresses) and goes on; `leaks_released` counts them. A
+      step still making no progress after `max_stalls` of them raises `ClockStalledError`,
+      as does one whose clock keeps jumping while the engine does nothing for `idle_limit`
+      (timers fire that no worker acts on).
     """
 
     def __init__(
@@ -99,6 +101,7 @@ class TimeSkippingClock:
         progress: ProgressProbe | None = None,
         call_limit: timedelta = timedelta(hours=1),
         max_stalls: int = 6,
+        idle_limit: timedelta = timedelta(minutes=2),
     ) -> None:
         if not env.supports_time_skipping_v1:
             raise ValueError("TimeSkippingClock needs WorkflowEnvironment.start_time_skipping()")
@@ -108,6 +111,7 @@ class TimeSkippingClock:
         self._progress = progress
         self._call_limit = call_limit
         self._max_stalls = max_stalls
+        self._idle_limit = idle_limit
         self.leaks_released = 0
 
     def __repr__(self) -> str:
@@ -138,6 +142,7 @@ class TimeSkippingClock:
         try:
             clock, mark = await self.now(), await self._mark()
             looked, quiet_since, stalls = time.monotonic(), time.monotonic(), 0
+            worked_at = time.monotonic()
             while not sleep.done():
                 await asyncio.wait({sleep}, timeout=poll)
                 if sleep.done():
@@ -145,6 +150,20 @@ class TimeSkippingClock:
                 now, new_mark = await self.now(), await self._mark()
                 # A locked clock still moves in real time: only a jump past that is progress.
                 jumped = (now - clock).total_seconds() > time.monotonic() - looked + 1
+                if new_mark != mark:
+                    worked_at = time.monotonic()
+                elif (
+                    self._progress is not None
+                    and time.monotonic() - worked_at > self._idle_limit.total_seconds()
+                ):
+                    # Timers fire (the clock jumps) but nobody acts on them: a worker that
+                    # stopped taking tasks. Answer instead of waiting for ever.
+                    log.error("sandbox worker idle", at=now.isoformat())
+                    raise ClockStalledError(
+                        f"The sandbox clock moves to {now.isoformat()} but the engine has done "
+                        f"nothing for {self._idle_limit.total_seconds():g} s: is the worker "
+                        "taking tasks? See its log."
+                    )
                 if jumped or new_mark != mark:
                     quiet_since = time.monotonic()
                 elif time.monotonic() - quiet_since >= self._stall_after.total_seconds():
