@@ -18,18 +18,22 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
-from temporalio.api.testservice.v1 import UnlockTimeSkippingRequest
+from temporalio.api.testservice.v1 import SleepRequest, UnlockTimeSkippingRequest
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from models.calendar import local_date
 from models.read_model import ApplicationRow, DeadlineRow, EnrollmentRow, NotificationRow
+
+log = structlog.get_logger("api.sandbox")
 
 # Forty years and a little: a portfolio's future in one call, still made of bounded steps.
 MAX_ADVANCE_DAYS = 14_700
@@ -54,20 +58,38 @@ class SandboxClock(Protocol):
         ...
 
 
+class ClockStalledError(RuntimeError):
+    """The sandbox clock stopped moving and the engine stopped working, even after the leaked
+    time-skipping lock was given back."""
+
+
+# Reads how far the engine's work has got (any value; a change means progress).
+ProgressProbe = Callable[[], Awaitable[Hashable]]
+
+
 class TimeSkippingClock:
     """`SandboxClock` on the Java time-skipping test server: one global clock, locked between
     advances (it still moves in real time), moved by `env.sleep` in bounded steps.
 
-    Two limits of that server are designed around here (README, Sandbox):
+    Three limits of that server are designed around here (README, Sandbox):
 
-    - one `env.sleep` is one RPC, which the SDK gives up on after 30 s of wall time: a long
-      advance is many short steps (`step`), each bounded in wall time;
+    - one sleep is one RPC, which the SDK's default call limit (30 s) would end while the
+      server is still firing timers: a long advance is many short steps (`step`), and each
+      step's sleep is called with a limit of its own (`call_limit`), long enough for a step
+      where thousands of clocks fire at once;
+    - a step is as long as the work its timers start (every workflow task and activity holds
+      the clock): it is waited for as long as that work shows progress, in the clock (a jump)
+      or in `progress` (the read model: projections and notices landing);
     - a child workflow that completes after its parent's run has closed (an enrollment started
       by an approved application; a revalidation application whose enrollment has continued as
       new) takes a time-skipping lock "to be released by the parent", which a closed parent
-      never releases: time then only moves at wall-clock speed. A step that stalls for
-      `stall_after` is given back that lock (one unlock; the server refuses it, harmlessly, when
-      nothing was leaked) and goes on. `leaks_released` counts them.
+      never releases: time then only moves at wall-clock speed and nothing else happens. A step
+      that shows no progress for `stall_after` is given back that lock (one unlock; the server
+      refuses it when no lock is held, but takes one held by work in flight, which is why it
+      is only tried when nothing progresses) and goes on; `leaks_released` counts them. A
+      step still making no progress after `max_stalls` of them raises `ClockStalledError`,
+      as does one whose clock keeps jumping while the engine does nothing for `idle_limit`
+      (timers fire that no worker acts on).
     """
 
     def __init__(
@@ -75,13 +97,21 @@ class TimeSkippingClock:
         env: WorkflowEnvironment,
         *,
         step: timedelta = STEP,
-        stall_after: timedelta = timedelta(seconds=5),
+        stall_after: timedelta = timedelta(seconds=10),
+        progress: ProgressProbe | None = None,
+        call_limit: timedelta = timedelta(hours=1),
+        max_stalls: int = 6,
+        idle_limit: timedelta = timedelta(minutes=2),
     ) -> None:
         if not env.supports_time_skipping_v1:
             raise ValueError("TimeSkippingClock needs WorkflowEnvironment.start_time_skipping()")
         self._env = env
         self._step = step
         self._stall_after = stall_after
+        self._progress = progress
+        self._call_limit = call_limit
+        self._max_stalls = max_stalls
+        self._idle_limit = idle_limit
         self.leaks_released = 0
 
     def __repr__(self) -> str:
@@ -95,26 +125,69 @@ class TimeSkippingClock:
         while (left := target - await self.now()) > timedelta(0):
             await self._skip(min(left, self._step), target)
 
+    async def _sleep(self, delta: timedelta) -> None:
+        request = SleepRequest()
+        request.duration.FromTimedelta(delta)
+        await self._env.client.test_service.unlock_time_skipping_with_sleep(
+            request, timeout=self._call_limit
+        )
+
+    async def _mark(self) -> Hashable:
+        return None if self._progress is None else await self._progress()
+
     async def _skip(self, delta: timedelta, target: datetime) -> None:
         step_end = await self.now() + delta
-        sleep = asyncio.ensure_future(self._env.sleep(delta))
-        done, _ = await asyncio.wait({sleep}, timeout=self._stall_after.total_seconds())
-        if done:
-            sleep.result()
-            return
-        # Stalled: the server holds a time-skipping lock nobody will release. Give it back;
-        # the pending sleep then completes (and re-takes its own lock, as it always does).
-        if await self._release_leaked_lock():
-            self.leaks_released += 1
+        sleep = asyncio.ensure_future(self._sleep(delta))
+        poll = min(1.0, self._stall_after.total_seconds() / 4)
         try:
-            await asyncio.wait_for(sleep, timeout=self._stall_after.total_seconds() * 4)
-        except (TimeoutError, RPCError):
-            # The SDK's own call limit may have ended the sleep: what counts is the clock.
+            clock, mark = await self.now(), await self._mark()
+            looked, quiet_since, stalls = time.monotonic(), time.monotonic(), 0
+            worked_at = time.monotonic()
+            while not sleep.done():
+                await asyncio.wait({sleep}, timeout=poll)
+                if sleep.done():
+                    break
+                now, new_mark = await self.now(), await self._mark()
+                # A locked clock still moves in real time: only a jump past that is progress.
+                jumped = (now - clock).total_seconds() > time.monotonic() - looked + 1
+                if new_mark != mark:
+                    worked_at = time.monotonic()
+                elif (
+                    self._progress is not None
+                    and time.monotonic() - worked_at > self._idle_limit.total_seconds()
+                ):
+                    # Timers fire (the clock jumps) but nobody acts on them: a worker that
+                    # stopped taking tasks. Answer instead of waiting for ever.
+                    log.error("sandbox worker idle", at=now.isoformat())
+                    raise ClockStalledError(
+                        f"The sandbox clock moves to {now.isoformat()} but the engine has done "
+                        f"nothing for {self._idle_limit.total_seconds():g} s: is the worker "
+                        "taking tasks? See its log."
+                    )
+                if jumped or new_mark != mark:
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since >= self._stall_after.total_seconds():
+                    # No work anywhere and time crawling: a time-skipping lock nobody will
+                    # release. Give it back; the pending sleep then completes.
+                    stalls += 1
+                    if stalls > self._max_stalls:
+                        log.error("sandbox clock stuck", at=now.isoformat(), stalls=stalls)
+                        raise ClockStalledError(
+                            f"The sandbox clock is stuck at {now.isoformat()}: no progress for "
+                            f"{stalls * self._stall_after.total_seconds():g} s."
+                        )
+                    released = await self._release_leaked_lock()
+                    self.leaks_released += released
+                    log.warning("sandbox clock stalled", at=now.isoformat(), lock_released=released)
+                    quiet_since = time.monotonic()
+                clock, mark, looked = now, new_mark, time.monotonic()
+            sleep.result()
+        except RPCError:
+            # The sleep's own call limit ended it: what counts is the clock.
             if await self.now() < min(step_end, target):
                 raise
-        except BaseException:
+        finally:
             sleep.cancel()
-            raise
 
     async def _release_leaked_lock(self) -> bool:
         try:
@@ -122,6 +195,35 @@ class TimeSkippingClock:
         except RPCError:
             return False  # nothing was leaked: the server refuses an unbalanced unlock
         return True
+
+
+def stack_progress(engine: Engine, *, busy_share: float = 0.2) -> ProgressProbe:
+    """A probe of the in-process stack's progress (the sandbox runs the worker in the API's
+    process): the read model's notices, open clocks and record changes, and whether the
+    process has been busy (over `busy_share` of a core since the last look). Work that does
+    not reach the read model yet (a thousand workflow tasks before their projections) counts:
+    only an idle process and a still read model make a stall."""
+    looked = (time.monotonic(), time.process_time())
+    busy_looks = 0
+
+    def look() -> Hashable:
+        with Session(engine) as s:
+            return (
+                s.exec(select(func.max(NotificationRow.id))).one(),
+                s.exec(select(func.count()).select_from(DeadlineRow)).one(),
+                s.exec(select(func.max(EnrollmentRow.updated_at))).one(),
+                s.exec(select(func.max(ApplicationRow.updated_at))).one(),
+            )
+
+    async def probe() -> Hashable:
+        nonlocal looked, busy_looks
+        now = (time.monotonic(), time.process_time())
+        if now[1] - looked[1] > busy_share * max(now[0] - looked[0], 1e-3):
+            busy_looks += 1
+        looked = now
+        return busy_looks, await asyncio.to_thread(look)
+
+    return probe
 
 
 # --- Advancing ------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from activities.database import create_db_engine, create_schema
-from api.sandbox import TimeSkippingClock, clock_view
+from api.sandbox import TimeSkippingClock, clock_view, stack_progress
 from cli.render import console
 from cli.stack import complete_settings, print_startup_panel, wheel_binary
 from workflows.client import keyring_from
@@ -52,7 +52,8 @@ async def sandbox_stack(
     from api.app import create_app
     from worker import build_worker
 
-    app = create_app(settings, client=env.client, engine=engine, sandbox=TimeSkippingClock(env))
+    clock = TimeSkippingClock(env, progress=stack_progress(engine))
+    app = create_app(settings, client=env.client, engine=engine, sandbox=clock)
     # Time moves only when asked: no wait on a workflow result may skip it (api.sandbox).
     with env.auto_time_skipping_disabled():
         async with build_worker(

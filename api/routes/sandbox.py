@@ -15,6 +15,7 @@ from api.reads import engine_of
 from api.responses.sandbox import AdvanceReport, SandboxClockView
 from api.sandbox import (
     MAX_ADVANCE_DAYS,
+    ClockStalledError,
     NotSettledError,
     SandboxClock,
     advance_and_settle,
@@ -72,7 +73,10 @@ async def get_clock(request: Request, principal: Reader) -> SandboxClockView:
     responses={
         **MALFORMED,
         **problem_responses(
-            {504: "The read model did not catch up (names the clocks still pending)"}
+            {
+                504: "The read model did not catch up (names the clocks still pending), or the "
+                "clock stopped moving with no work going on"
+            }
         ),
     },
 )
@@ -97,4 +101,6 @@ async def advance_clock(
                 now=exc.after.isoformat(),
                 pending=[d.deadline_id for d in exc.pending[:100]],
             ) from None
+        except ClockStalledError as exc:
+            raise Problem(504, "Sandbox clock stuck", str(exc), kind="clock-stalled") from None
     return AdvanceReport.model_validate(report.to_json())
