@@ -62,8 +62,9 @@ def test_throughput_benchmark_produces_figures_for_engine_and_bare(tmp_path: Pat
         assert set(cpu) == {"worker", "temporal server", "API", "PostgreSQL", "driver"}
         assert all(seconds >= 0 for seconds in cpu.values())
         assert figures["cpu_seconds_per_application_core"] > 0
-        # Both histories were counted, and the twin's has the engine application's updates.
-        assert shapes[side]["updates"] == len(throughput.SEQUENCE)
+        # Both histories were counted, and the twin's has the engine application's updates:
+        # one per event and the create's (update-with-start).
+        assert shapes[side]["updates"] == len(throughput.SEQUENCE) + 1
         assert shapes[side]["child workflows"] == 1
     assert row["bare"]["cpu_seconds_per_application"]["PostgreSQL"] == 0  # the twin has none
     assert set(row["ratio_engine_over_bare"]) == {
