@@ -214,9 +214,25 @@ def _round(
     b: TimelineBuilder, event: HistoryEvent, value: Any, summary: str | None, result: Any
 ) -> None:
     """A side-effect round (activities/effects.py): an entry per notice it delivered, as one
-    record_notification activity each shows; a notice that failed shows in its incident."""
+    record_notification activity each shows, and an `activity_failed` entry per effect that
+    failed (its last attempt reports failures in its result rather than failing, so that only
+    those effects become incidents: the auditor still reads what failed, as before)."""
     outcome = result if isinstance(result, dict) else {}
-    failed = {f.get("key") for f in outcome.get("failures") or [] if isinstance(f, dict)}
+    failures = [f for f in outcome.get("failures") or [] if isinstance(f, dict)]
+    for f in failures:
+        message = f"{f.get('error_type')}: {f.get('message')}"
+        b.add_engine(
+            event,
+            "activity_failed",
+            f"{RECORD_EFFECTS} ({f.get('key')}) failed: {message}",
+            event=RECORD_EFFECTS,
+            details={
+                "activity_type": RECORD_EFFECTS,
+                "effect": f.get("key"),
+                "failure": mask_text(message),
+            },
+        )
+    failed = {f.get("key") for f in failures}
     delivered = set(outcome.get("delivered") or [])
     for request in (value or {}).get("notices") or [] if isinstance(value, dict) else []:
         notice = request.get("notice") or {} if isinstance(request, dict) else {}
