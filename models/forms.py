@@ -27,6 +27,7 @@ __all__ = [
     "Purpose",
     "application_fee",
     "check_form_purpose",
+    "form_purpose_schema",
     "is_dmepos",
     "parse_form",
     "retrospective_billing_scope",
@@ -164,6 +165,25 @@ def check_form_purpose(form: Form, purpose: Purpose) -> None:
         f"{form.value} cannot be filed for purpose '{purpose.value}': "
         f"{_why_not_allowed(form, purpose)}. Allowed purposes for {form.value}: {allowed_text}"
     )
+
+
+def form_purpose_schema() -> dict[str, Any]:
+    """JSON Schema of ALLOWED_PURPOSES for a body with `form` and `purpose` (OpenAPI): for
+    each form that does not carry every purpose, `if` that form `then` its purposes."""
+    return {
+        "allOf": [
+            {
+                "if": {"properties": {"form": {"const": form.value}}, "required": ["form"]},
+                "then": {
+                    "properties": {
+                        "purpose": {"enum": [p.value for p in Purpose if p in allowed]}
+                    }
+                },
+            }
+            for form, allowed in ALLOWED_PURPOSES.items()
+            if allowed != frozenset(Purpose)
+        ]
+    }
 
 
 def is_dmepos(form: Form) -> bool:

@@ -45,7 +45,7 @@ from models.application import (
 )
 from models.calendar import local_date
 from models.checks import KnownEnrollment, reenrollment_bar_message
-from models.forms import FormInput, Purpose
+from models.forms import FormInput, Purpose, form_purpose_schema
 from models.identifiers import OrganizationId
 from models.read_model import ApplicationRow
 from models.records import Reason
@@ -95,7 +95,9 @@ class ApplicationCreateBody(OperatorBody):
                     },
                     "reason": "new hire starting in December",
                 }
-            ]
+            ],
+            # Which purposes each form carries (models/forms.py ALLOWED_PURPOSES).
+            **form_purpose_schema(),
         },
     )
 
