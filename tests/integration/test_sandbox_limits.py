@@ -8,13 +8,16 @@ import asyncio
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy.engine import Engine
 from temporalio import activity, workflow
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from api.app import create_app
 from api.sandbox import TimeSkippingClock
-from tests.integration.test_api_reads import unique
-from tests.integration.test_sandbox import Sandbox, auth, npi, sandbox
+from tests.integration.test_api_reads import _serve, unique
+from tests.integration.test_sandbox import API_KEYS, ZONE, Sandbox, auth, npi, sandbox
+from workflows.settings import Settings
 
 __all__ = ["sandbox"]
 
@@ -115,3 +118,44 @@ async def test_hundreds_of_clocks_firing_at_once_settle_in_one_advance(sandbox: 
     assert report["status_changes_count"] == count
     page = await sandbox.get("/v1/enrollments", status="deactivated", limit=200)
     assert len(page["items"]) == count
+
+
+@pytest.mark.timeout(180)
+async def test_an_advance_whose_engine_makes_no_progress_answers_504_clock_stalled(
+    time_skipping_env: WorkflowEnvironment, sqlite_engine: Engine
+) -> None:
+    """The clock held (an activity in flight locks time skipping) and nothing moving: the read
+    model, the progress probe and the clock all still. After its stalls the advance answers a
+    504 naming the stuck clock instead of waiting for ever or a 500."""
+
+    async def still() -> int:
+        return 0
+
+    clock = TimeSkippingClock(
+        time_skipping_env, stall_after=timedelta(seconds=1), progress=still, max_stalls=0
+    )
+    settings = Settings(
+        task_queue=unique("stalled"), default_time_zone=ZONE, log_json=False, api_keys=API_KEYS
+    )
+    app = create_app(settings, client=time_skipping_env.client, engine=sqlite_engine, sandbox=clock)
+    with time_skipping_env.auto_time_skipping_disabled():
+        async with Worker(
+            time_skipping_env.client,
+            task_queue=settings.task_queue,
+            workflows=[DayThenSlowWorkThenDay],
+            activities=[slow_work],
+            workflow_runner=UnsandboxedWorkflowRunner(),
+        ):
+            await time_skipping_env.client.start_workflow(
+                DayThenSlowWorkThenDay.run,
+                60.0,  # a minute of work that shows no progress to this clock's probe
+                id=unique("stalled-step"),
+                task_queue=settings.task_queue,
+            )
+            async with _serve(app, auth("admin")) as http:
+                # Waiting for the work would answer 200 after its minute: the 504 is the
+                # advance giving up on a stuck clock.
+                r = await http.post("/v1/sandbox/clock/advance", json={"days": 3})
+    assert r.status_code == 504, r.text
+    problem = r.json()
+    assert problem["type"].endswith("/clock-stalled") and "stuck" in problem["detail"], problem
