@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import structlog
 from fastapi import Request
@@ -314,6 +314,21 @@ def _query_names(dependant: Any) -> set[str]:
     return names
 
 
+def _single_valued(dependant: Any) -> set[str]:
+    """The query parameters that take one value (not a list that may be repeated)."""
+    names = {p.alias for p in dependant.query_params if not _takes_many(p.field_info.annotation)}
+    for sub in dependant.dependencies:
+        names |= _single_valued(sub)
+    return names
+
+
+def _takes_many(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin in (list, tuple, set, frozenset):
+        return True
+    return any(_takes_many(a) for a in get_args(annotation))
+
+
 async def known_query_parameters(request: Request) -> None:
     """An app-wide dependency: a query parameter a /v1 route does not take is refused (422 naming
     it), not ignored: a misspelt filter (`?stauts=...`) must not silently list everything."""
@@ -328,6 +343,17 @@ async def known_query_parameters(request: Request) -> None:
         raise invalid(
             f"Unknown query parameter(s): {', '.join(unknown)}. This route takes: {takes}.",
             [{"field": name, "reason": "not a parameter of this route"} for name in unknown],
+        )
+    # A single-valued parameter given twice (`?status=a&status=b`) would silently keep the
+    # last one: refused, naming it, as an unknown one is.
+    repeated = sorted(
+        name for name in _single_valued(dependant) if len(request.query_params.getlist(name)) > 1
+    )
+    if repeated:
+        raise invalid(
+            f"Query parameter(s) given more than once: {', '.join(repeated)}; each takes one "
+            "value.",
+            [{"field": n, "reason": "takes one value, given more than once"} for n in repeated],
         )
 
 

@@ -25,7 +25,7 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def _written(value: Any) -> Any:
+def refuse_number_as_date(value: Any) -> Any:
     """A date a request writes (YYYY-MM-DD in JSON, a CSV cell's text): pydantic alone would
     read a number as a Unix time, so `0` would be 1970-01-01."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -34,7 +34,7 @@ def _written(value: Any) -> Any:
 
 
 # A date field of a request model: a written date, never a number.
-WrittenDate = Annotated[date, BeforeValidator(_written)]
+WrittenDate = Annotated[date, BeforeValidator(refuse_number_as_date)]
 
 # What the OpenAPI document says of a time zone field: a format of its own, since no pattern
 # says which names the IANA database holds (validate_time_zone checks them).

@@ -175,9 +175,7 @@ def form_purpose_schema() -> dict[str, Any]:
             {
                 "if": {"properties": {"form": {"const": form.value}}, "required": ["form"]},
                 "then": {
-                    "properties": {
-                        "purpose": {"enum": [p.value for p in Purpose if p in allowed]}
-                    }
+                    "properties": {"purpose": {"enum": [p.value for p in Purpose if p in allowed]}}
                 },
             }
             for form, allowed in ALLOWED_PURPOSES.items()

@@ -5,7 +5,6 @@ are built from `ApplicationOperatorEvent.catalog`."""
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
@@ -20,6 +19,7 @@ from pydantic import (
 from models.application.details import ApplicationDetails
 from models.application.status import OPEN_AFTER_SUBMIT
 from models.application.status import ApplicationStatus as _S
+from models.calendar import WrittenDate
 from models.identifiers import PTAN, EnrollmentId, MacCaseNumber, WebTrackingId
 from models.lifecycle import Row, row
 from models.records import Assignment, NoteAddition, OperatorEvent, event_models
@@ -85,9 +85,9 @@ class Submit(ApplicationOperatorEvent):
 
     event: Literal["submit"] = "submit"
     web_tracking_id: WebTrackingId
-    submitted_on: date | None = None
+    submitted_on: WrittenDate | None = None
     # Every signature already in (e-signatures done at submission): no signature clock.
-    signed_on: date | None = None
+    signed_on: WrittenDate | None = None
     # Who signed the certification statement, when known: the wrong kind of signer is refused
     # with the rule (models/signatures.py).
     signers: list[SignerKind] | None = Field(default=None, max_length=4)
@@ -98,7 +98,7 @@ class SignaturesCompleted(ApplicationOperatorEvent):
     rows: ClassVar[Rows] = (row(_S.PENDING_SIGNATURE, to=_S.SUBMITTED),)
 
     event: Literal["signatures_completed"] = "signatures_completed"
-    signed_on: date | None = None
+    signed_on: WrittenDate | None = None
 
 
 class FeeRequested(ApplicationOperatorEvent):
@@ -106,7 +106,7 @@ class FeeRequested(ApplicationOperatorEvent):
     rows: ClassVar[Rows] = (row(_S.SUBMITTED, _S.IN_REVIEW, to=_S.PENDING_FEE),)
 
     event: Literal["fee_requested"] = "fee_requested"
-    letter_date: date
+    letter_date: WrittenDate
 
 
 class FeePaid(ApplicationOperatorEvent):
@@ -119,7 +119,7 @@ class FeePaid(ApplicationOperatorEvent):
     )
 
     event: Literal["fee_paid"] = "fee_paid"
-    paid_on: date | None = None
+    paid_on: WrittenDate | None = None
     confirmation: Text100 | None = None
     # Kept for events recorded before fee_hardship_requested existed: true records a hardship
     # request, not a payment.
@@ -134,7 +134,7 @@ class FeeHardshipRequested(ApplicationOperatorEvent):
     rows: ClassVar[Rows] = (row(*_FEE_OPEN, _S.PENDING_FEE),)
 
     event: Literal["fee_hardship_requested"] = "fee_hardship_requested"
-    requested_on: date
+    requested_on: WrittenDate
 
 
 class FeeHardshipApproved(ApplicationOperatorEvent):
@@ -149,7 +149,7 @@ class FeeHardshipApproved(ApplicationOperatorEvent):
     )
 
     event: Literal["fee_hardship_approved"] = "fee_hardship_approved"
-    decision_date: date
+    decision_date: WrittenDate
 
 
 class FeeHardshipDenied(ApplicationOperatorEvent):
@@ -159,7 +159,7 @@ class FeeHardshipDenied(ApplicationOperatorEvent):
     rows: ClassVar[Rows] = (row(_S.SUBMITTED, _S.IN_REVIEW, _S.PENDING_FEE, to=_S.PENDING_FEE),)
 
     event: Literal["fee_hardship_denied"] = "fee_hardship_denied"
-    decision_date: date
+    decision_date: WrittenDate
 
 
 class ReceivedByMac(ApplicationOperatorEvent):
@@ -168,7 +168,7 @@ class ReceivedByMac(ApplicationOperatorEvent):
 
     event: Literal["received_by_mac"] = "received_by_mac"
     case_number: MacCaseNumber
-    receipt_date: date
+    receipt_date: WrittenDate
 
 
 class DevelopmentRequested(ApplicationOperatorEvent):
@@ -178,7 +178,7 @@ class DevelopmentRequested(ApplicationOperatorEvent):
     )
 
     event: Literal["development_requested"] = "development_requested"
-    request_date: date
+    request_date: WrittenDate
     items: list[Text500] = Field(min_length=1)
 
 
@@ -191,7 +191,7 @@ class DevelopmentResponded(ApplicationOperatorEvent):
     )
 
     event: Literal["development_responded"] = "development_responded"
-    responded_on: date | None = None
+    responded_on: WrittenDate | None = None
 
 
 class SiteVisitCompleted(ApplicationOperatorEvent):
@@ -199,7 +199,7 @@ class SiteVisitCompleted(ApplicationOperatorEvent):
     rows: ClassVar[Rows] = (row(_S.IN_REVIEW, _S.SCREENING),)
 
     event: Literal["site_visit_completed"] = "site_visit_completed"
-    visit_date: date
+    visit_date: WrittenDate
     result: Literal["passed", "failed", "not_operational"] = "passed"
 
 
@@ -208,7 +208,7 @@ class FingerprintsRequested(ApplicationOperatorEvent):
     rows: ClassVar[Rows] = (row(_S.IN_REVIEW, to=_S.SCREENING),)
 
     event: Literal["fingerprints_requested"] = "fingerprints_requested"
-    letter_date: date
+    letter_date: WrittenDate
 
 
 class FingerprintsReceived(ApplicationOperatorEvent):
@@ -219,7 +219,7 @@ class FingerprintsReceived(ApplicationOperatorEvent):
     )
 
     event: Literal["fingerprints_received"] = "fingerprints_received"
-    received_on: date | None = None
+    received_on: WrittenDate | None = None
 
 
 class Approved(ApplicationOperatorEvent):
@@ -228,9 +228,9 @@ class Approved(ApplicationOperatorEvent):
 
     event: Literal["approved"] = "approved"
     ptan: PTAN
-    approval_date: date
+    approval_date: WrittenDate
     enrollment_id: EnrollmentId | None = None
-    effective_date: date | None = None
+    effective_date: WrittenDate | None = None
 
 
 class Denied(ApplicationOperatorEvent):
@@ -242,9 +242,9 @@ class Denied(ApplicationOperatorEvent):
     )
 
     event: Literal["denied"] = "denied"
-    notice_date: date
+    notice_date: WrittenDate
     grounds: Paragraph2000 = Field(min_length=1)
-    received_on: date | None = None
+    received_on: WrittenDate | None = None
     # The paragraph the notice cites; None (not stated): the CAP window opens, as it may be a
     # noncompliance denial.
     ground: DenialGround | None = None
@@ -259,7 +259,7 @@ class CapSubmitted(ApplicationOperatorEvent):
     rows: ClassVar[Rows] = (row(_S.DENIED),)
 
     event: Literal["cap_submitted"] = "cap_submitted"
-    filed_on: date
+    filed_on: WrittenDate
 
 
 def _needs_ptan_when(field: str, value: str) -> dict[str, Any]:
@@ -282,11 +282,11 @@ class CapDecided(ApplicationOperatorEvent):
     model_config = ConfigDict(json_schema_extra=_needs_ptan_when("outcome", "accepted"))
 
     event: Literal["cap_decided"] = "cap_decided"
-    decision_date: date
+    decision_date: WrittenDate
     outcome: Literal["accepted", "not_accepted"]
     ptan: PTAN | None = None
     enrollment_id: EnrollmentId | None = None
-    effective_date: date | None = None
+    effective_date: WrittenDate | None = None
 
     @model_validator(mode="after")
     def _acceptance_needs_ptan(self) -> CapDecided:
@@ -302,7 +302,7 @@ class ReconsiderationRequested(ApplicationOperatorEvent):
     rows: ClassVar[Rows] = (row(_S.DENIED, to=_S.RECONSIDERATION_REQUESTED),)
 
     event: Literal["reconsideration_requested"] = "reconsideration_requested"
-    filed_on: date | None = None
+    filed_on: WrittenDate | None = None
 
 
 class ReconsiderationDecided(ApplicationOperatorEvent):
@@ -316,11 +316,11 @@ class ReconsiderationDecided(ApplicationOperatorEvent):
     model_config = ConfigDict(json_schema_extra=_needs_ptan_when("outcome", "reversed"))
 
     event: Literal["reconsideration_decided"] = "reconsideration_decided"
-    decision_date: date
+    decision_date: WrittenDate
     outcome: Literal["upheld", "reversed"]
     ptan: PTAN | None = None
     enrollment_id: EnrollmentId | None = None
-    effective_date: date | None = None
+    effective_date: WrittenDate | None = None
 
     @model_validator(mode="after")
     def _reversal_needs_ptan(self) -> ReconsiderationDecided:
@@ -334,7 +334,7 @@ class Rejected(ApplicationOperatorEvent):
     rows: ClassVar[Rows] = (row(*OPEN_AFTER_SUBMIT, to=_S.REJECTED),)
 
     event: Literal["rejected"] = "rejected"
-    notice_date: date | None = None
+    notice_date: WrittenDate | None = None
     grounds: Paragraph2000 = Field(min_length=1)
 
 
@@ -343,7 +343,7 @@ class Returned(ApplicationOperatorEvent):
     rows: ClassVar[Rows] = (row(*OPEN_AFTER_SUBMIT, to=_S.RETURNED),)
 
     event: Literal["returned"] = "returned"
-    notice_date: date | None = None
+    notice_date: WrittenDate | None = None
     grounds: Paragraph2000 = Field(min_length=1)
 
 
@@ -352,7 +352,7 @@ class Withdrawn(ApplicationOperatorEvent):
     rows: ClassVar[Rows] = (row(_S.DRAFT, *OPEN_AFTER_SUBMIT, to=_S.WITHDRAWN),)
 
     event: Literal["withdrawn"] = "withdrawn"
-    requested_on: date | None = None
+    requested_on: WrittenDate | None = None
 
 
 # Bookkeeping (who works on the application, notes): in every state, final ones included. A

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import ConfigDict, Field, model_validator
 
+from models.calendar import WrittenDate
 from models.enrollment.status import ENROLLED, NOT_ENDED, REVOCATION
 from models.enrollment.status import EnrollmentStatus as _N
 from models.identifiers import EnrollmentId
@@ -92,9 +93,9 @@ class RevalidationNoticeReceived(EnrollmentOperatorEvent):
     rows: ClassVar[Rows] = _WHILE_ENROLLED
 
     event: Literal["revalidation_notice_received"] = "revalidation_notice_received"
-    letter_date: date
+    letter_date: WrittenDate
     # An off-cycle request or a letter naming another due date replaces the due date.
-    due_date: date | None = None
+    due_date: WrittenDate | None = None
 
 
 class RevalidationSubmitted(EnrollmentOperatorEvent):
@@ -102,7 +103,7 @@ class RevalidationSubmitted(EnrollmentOperatorEvent):
     rows: ClassVar[Rows] = _CURES
 
     event: Literal["revalidation_submitted"] = "revalidation_submitted"
-    receipt_date: date
+    receipt_date: WrittenDate
     application_id: Line | None = Field(default=None, max_length=64)
 
 
@@ -111,8 +112,8 @@ class RevalidationApproved(EnrollmentOperatorEvent):
     rows: ClassVar[Rows] = _WHILE_ENROLLED
 
     event: Literal["revalidation_approved"] = "revalidation_approved"
-    approval_date: date
-    next_due_date: date | None = None
+    approval_date: WrittenDate
+    next_due_date: WrittenDate | None = None
 
 
 class RevalidationNotApproved(EnrollmentOperatorEvent):
@@ -124,7 +125,7 @@ class RevalidationNotApproved(EnrollmentOperatorEvent):
     rows: ClassVar[Rows] = (row(*NOT_ENDED),)
 
     event: Literal["revalidation_not_approved"] = "revalidation_not_approved"
-    notice_date: date
+    notice_date: WrittenDate
     outcome: NotApprovedOutcome
     application_id: Line | None = Field(default=None, max_length=64)
 
@@ -135,7 +136,7 @@ class ChangeOccurred(EnrollmentOperatorEvent):
 
     event: Literal["change_occurred"] = "change_occurred"
     kind: ChangeKind
-    change_date: date
+    change_date: WrittenDate
     description: Paragraph2000 | None = None
 
 
@@ -144,7 +145,7 @@ class ChangeReported(EnrollmentOperatorEvent):
     rows: ClassVar[Rows] = _CURES
 
     event: Literal["change_reported"] = "change_reported"
-    reported_on: date
+    reported_on: WrittenDate
     change_id: Text100 | None = None  # needed only when several changes are unreported
 
 
@@ -154,7 +155,7 @@ class ClaimActivity(EnrollmentOperatorEvent):
     rows: ClassVar[Rows] = (row(*ENROLLED, _N.REVOCATION_PENDING),)
 
     event: Literal["claim_activity"] = "claim_activity"
-    latest_claim_date: date
+    latest_claim_date: WrittenDate
 
 
 class Deactivated(EnrollmentOperatorEvent):
@@ -162,8 +163,8 @@ class Deactivated(EnrollmentOperatorEvent):
     rows: ClassVar[Rows] = (row(*ENROLLED, to=_N.DEACTIVATED),)
 
     event: Literal["deactivated"] = "deactivated"
-    letter_date: date
-    effective_date: date | None = None
+    letter_date: WrittenDate
+    effective_date: WrittenDate | None = None
     deactivation_reason: DeactivationReason = "other"
 
 
@@ -174,9 +175,9 @@ class StayImposed(EnrollmentOperatorEvent):
     rows: ClassVar[Rows] = (row(*ENROLLED, to=_N.STAYED),)
 
     event: Literal["stay_imposed"] = "stay_imposed"
-    letter_date: date
+    letter_date: WrittenDate
     cause: StayCause
-    ends_on: date | None = None  # the letter's last day of the stay, if it gives one
+    ends_on: WrittenDate | None = None  # the letter's last day of the stay, if it gives one
     change_id: Text100 | None = None  # the unreported change it is for, if several are open
     grounds: Paragraph2000 | None = None
 
@@ -191,7 +192,7 @@ class StayLifted(EnrollmentOperatorEvent):
     )
 
     event: Literal["stay_lifted"] = "stay_lifted"
-    lifted_on: date
+    lifted_on: WrittenDate
     stay_id: Text100 | None = None  # needed only when several stays are open
 
 
@@ -202,7 +203,7 @@ class RebuttalSubmitted(EnrollmentOperatorEvent):
     rows: ClassVar[Rows] = (row(_N.DEACTIVATED), row(_N.STAYED))
 
     event: Literal["rebuttal_submitted"] = "rebuttal_submitted"
-    filed_on: date
+    filed_on: WrittenDate
 
 
 class ReactivationSubmitted(EnrollmentOperatorEvent):
@@ -210,7 +211,7 @@ class ReactivationSubmitted(EnrollmentOperatorEvent):
     rows: ClassVar[Rows] = (row(_N.DEACTIVATED),)
 
     event: Literal["reactivation_submitted"] = "reactivation_submitted"
-    receipt_date: date
+    receipt_date: WrittenDate
     application_id: Line | None = Field(default=None, max_length=64)
 
 
@@ -219,8 +220,8 @@ class ReactivationApproved(EnrollmentOperatorEvent):
     rows: ClassVar[Rows] = (row(_N.DEACTIVATED, to=_N.ACTIVE),)
 
     event: Literal["reactivation_approved"] = "reactivation_approved"
-    approval_date: date
-    next_due_date: date | None = None
+    approval_date: WrittenDate
+    next_due_date: WrittenDate | None = None
 
 
 class ReactivationNotApproved(EnrollmentOperatorEvent):
@@ -231,7 +232,7 @@ class ReactivationNotApproved(EnrollmentOperatorEvent):
     rows: ClassVar[Rows] = (row(_N.DEACTIVATED),)
 
     event: Literal["reactivation_not_approved"] = "reactivation_not_approved"
-    notice_date: date
+    notice_date: WrittenDate
     outcome: NotApprovedOutcome
     application_id: Line | None = Field(default=None, max_length=64)
 
@@ -277,8 +278,8 @@ class Revoked(EnrollmentOperatorEvent):
     model_config = ConfigDict(json_schema_extra=_REVOCATION_BAR_SCHEMA)
 
     event: Literal["revoked"] = "revoked"
-    notice_date: date
-    effective_date: date | None = None  # given when the ground is retroactive
+    notice_date: WrittenDate
+    effective_date: WrittenDate | None = None  # given when the ground is retroactive
     # The paragraph of 424.535(a) the notice cites (None: not stated; no CAP window opens).
     ground: RevocationGround | None = None
     # Set in the notice; None only where no bar applies (revalidation non-response).
@@ -331,7 +332,7 @@ class CapSubmitted(EnrollmentOperatorEvent):
     rows: ClassVar[Rows] = (row(*REVOCATION),)
 
     event: Literal["cap_submitted"] = "cap_submitted"
-    filed_on: date
+    filed_on: WrittenDate
 
 
 class CapDecided(EnrollmentOperatorEvent):
@@ -339,7 +340,7 @@ class CapDecided(EnrollmentOperatorEvent):
     rows: ClassVar[Rows] = _REVOCATION_DECIDED
 
     event: Literal["cap_decided"] = "cap_decided"
-    decision_date: date
+    decision_date: WrittenDate
     outcome: Literal["accepted", "not_accepted"]
 
 
@@ -350,7 +351,7 @@ class ReconsiderationRequested(EnrollmentOperatorEvent):
     rows: ClassVar[Rows] = (row(*REVOCATION),)
 
     event: Literal["reconsideration_requested"] = "reconsideration_requested"
-    filed_on: date
+    filed_on: WrittenDate
 
 
 class ReconsiderationDecided(EnrollmentOperatorEvent):
@@ -358,7 +359,7 @@ class ReconsiderationDecided(EnrollmentOperatorEvent):
     rows: ClassVar[Rows] = _REVOCATION_DECIDED
 
     event: Literal["reconsideration_decided"] = "reconsideration_decided"
-    decision_date: date
+    decision_date: WrittenDate
     outcome: Literal["upheld", "reversed"]
 
 
@@ -377,7 +378,7 @@ class VoluntarilyTerminated(EnrollmentOperatorEvent):
     rows: ClassVar[Rows] = (row(*NOT_ENDED, _N.REVOCATION_PENDING, to=_N.VOLUNTARILY_TERMINATED),)
 
     event: Literal["voluntarily_terminated"] = "voluntarily_terminated"
-    effective_date: date
+    effective_date: WrittenDate
 
 
 # Bookkeeping (who works on the enrollment, notes): in every state, ended ones included, while

@@ -160,3 +160,20 @@ async def test_a_date_is_written_yyyy_mm_dd_not_as_a_number(http: httpx.AsyncCli
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["field"] == "deadline_before"
     assert "YYYY-MM-DD" in r.json()["errors"][0]["reason"]
+
+
+async def test_a_single_valued_query_parameter_given_twice_is_refused_naming_it(
+    http: httpx.AsyncClient,
+) -> None:
+    # Kept silently as the last value before: `?limit=5&limit=500` listed 500.
+    r = await http.get("/v1/applications", params=[("limit", "5"), ("limit", "500")])
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [
+        {"field": "limit", "reason": "takes one value, given more than once"}
+    ]
+    # A list parameter still takes many: the deadlines' `kind` may be repeated (the second
+    # value is refused for what it is, not for being a second one).
+    many = await http.get("/v1/deadlines", params=[("kind", "standing"), ("kind", "nonsense")])
+    assert many.status_code == 422, many.text
+    [error] = many.json()["errors"]
+    assert error["field"] == "kind" and "more than once" not in error["reason"], error

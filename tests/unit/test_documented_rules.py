@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from models.application import EVENT_MODELS
 from models.application.details import EMAIL_PATTERN, ApplicationDetails
 from models.claims import ClaimHeader
+from models.enrollment import ENROLLMENT_EVENT_MODELS
 from models.identifiers import EIN, SSN, validate_ein, validate_ssn
 from models.pecos_access import AccessEvent
 
@@ -65,3 +67,27 @@ def test_a_claim_and_a_pecos_access_event_refuse_a_number_as_a_date() -> None:
     assert claim.date_of_service == date(2026, 11, 30)
     event = AccessEvent.model_validate({"event": "login_recorded", "user": "ann", "on": date.min})
     assert event.on == date.min
+
+
+def _date_fields(model: type[Any]) -> list[str]:
+    return [
+        name
+        for name, field in model.model_fields.items()
+        if field.annotation in (date, date | None)
+    ]
+
+
+def test_every_operator_event_refuses_a_number_as_a_date() -> None:
+    """Each event's date field (the document says `format: date`): a number is refused, naming
+    the field, where pydantic alone would read `0` as 1970-01-01."""
+    models = [*EVENT_MODELS.values(), *ENROLLMENT_EVENT_MODELS.values()]
+    checked = 0
+    for model in models:
+        for name in _date_fields(model):
+            with pytest.raises(ValidationError, match="not a date: write it YYYY-MM-DD") as err:
+                model.model_validate(
+                    {"event": "x", "actor": "a@example.org", "reason": "r", name: 0}
+                )
+            assert any(e["loc"] == (name,) for e in err.value.errors()), (model, name)
+            checked += 1
+    assert checked >= 20, checked  # every lifecycle's dated events, not a few
