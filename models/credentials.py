@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.calendar import add_days
+from models.calendar import WrittenDate, add_days
 from models.findings import Finding, Severity
 from models.forms import Purpose
 from models.rules import RuleKey, rule
@@ -28,7 +28,7 @@ class Credential(BaseModel):
     kind: CredentialKind
     number: Text100 | None = None
     state: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
-    expires_on: date
+    expires_on: WrittenDate
 
 
 def credential_findings(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from models.calendar import DEFAULT_TIME_ZONE, validate_time_zone
+from models.calendar import DEFAULT_TIME_ZONE, WrittenDate, validate_time_zone
 from models.checks import ApplicationFacts, ApplicationParty, KnownEnrollment, checked_parties
 from models.credentials import Credential
 from models.forms import Form, Purpose, check_form_purpose
@@ -39,7 +38,7 @@ class ApplicationDetails(BaseModel):
     npi: NPI | None = None
     ein: EIN | None = None
     ssn: SSN | None = None
-    date_of_birth: date | None = None
+    date_of_birth: WrittenDate | None = None
     state: StateCode | None = None
     provider_type: Text200 | None = None
     enrollment_id: EnrollmentId | None = None
@@ -47,10 +46,10 @@ class ApplicationDetails(BaseModel):
     contact_email: Annotated[Line, Field(json_schema_extra={"pattern": EMAIL_PATTERN})] | None = (
         Field(default=None, max_length=320)
     )
-    requested_effective_date: date | None = None
-    first_service_date: date | None = None
-    revalidation_due_date: date | None = None
-    change_of_ownership_date: date | None = None
+    requested_effective_date: WrittenDate | None = None
+    first_service_date: WrittenDate | None = None
+    revalidation_due_date: WrittenDate | None = None
+    change_of_ownership_date: WrittenDate | None = None
     asc_or_portable_xray: bool = False
     physician_or_npp_organization: bool = False
     adds_practice_location: bool = False

@@ -229,6 +229,13 @@ STATE_DEPENDENT = {
     # A PECOS user the organisation has not recorded (user_removed, login_recorded and
     # password_changed name a person user_added recorded earlier) answers 422 naming `user`.
     "recordPecosAccessEvent": [*PositiveDataAcceptanceConfig().expected_statuses, "422"],
+    # A finding key that names no open suspected exclusion match of this record (the record's
+    # checks decide which are open) answers 422 naming `finding_key` and the open ones.
+    "recordFindingDisposition": [*PositiveDataAcceptanceConfig().expected_statuses, "422"],
+    "recordEnrollmentFindingDisposition": [
+        *PositiveDataAcceptanceConfig().expected_statuses,
+        "422",
+    ],
 }
 CONFIG = SchemathesisConfig.from_dict(
     {

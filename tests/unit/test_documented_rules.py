@@ -91,3 +91,13 @@ def test_every_operator_event_refuses_a_number_as_a_date() -> None:
             assert any(e["loc"] == (name,) for e in err.value.errors()), (model, name)
             checked += 1
     assert checked >= 20, checked  # every lifecycle's dated events, not a few
+
+
+def test_an_applications_dates_and_a_credentials_expiry_refuse_a_number() -> None:
+    for name in ("date_of_birth", "requested_effective_date", "revalidation_due_date"):
+        with pytest.raises(ValidationError, match="not a date: write it YYYY-MM-DD"):
+            ApplicationDetails.model_validate({name: 0})
+    with pytest.raises(ValidationError, match="not a date: write it YYYY-MM-DD"):
+        ApplicationDetails.model_validate(
+            {"credentials": [{"kind": "state_license", "expires_on": 0}]}
+        )
