@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic import Field as PydanticField
 
-from models.calendar import add_days, revalidation_window_opens
+from models.calendar import WrittenDate, add_days, revalidation_window_opens
 from models.credentials import Credential, credential_findings
 from models.findings import Finding, Severity
 
@@ -60,6 +60,13 @@ REPORTABLE_OWNERSHIP_PERCENT = 5.0
 PartyRole = Literal["provider", "owner", "managing_employee"]
 
 
+def _a_number(value: object) -> object:
+    """A share is a number: pydantic alone reads `false` as 0 and `true` as 1."""
+    if isinstance(value, bool):
+        raise ValueError("a number from 0 to 100, not true or false")
+    return value
+
+
 class ApplicationParty(BaseModel):
     """An owner or managing employee the application reports (CMS-855 sections 5 and 6). Name
     and date of birth are sensitive: they live only in encrypted workflow payloads."""
@@ -70,8 +77,10 @@ class ApplicationParty(BaseModel):
     name: Annotated[Text300, PydanticField(min_length=1)]
     organization: bool = False
     npi: str | None = PydanticField(default=None, pattern=r"^[0-9]{10}$")
-    date_of_birth: date | None = None
-    ownership_percent: float | None = PydanticField(default=None, ge=0, le=100)
+    date_of_birth: WrittenDate | None = None
+    ownership_percent: Annotated[float, BeforeValidator(_a_number)] | None = PydanticField(
+        default=None, ge=0, le=100
+    )
 
 
 class CheckedParty(BaseModel):

@@ -5,12 +5,13 @@ starts the organisation's workflow, its view says who can act, a bad event names
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from models.calendar import local_date
 from tests.integration.test_api_reads import AUTH, _serve
 from tests.integration.test_delivery_once import _settings
 from tests.integration.test_notifications_api import _enroll
@@ -21,9 +22,12 @@ async def test_record_and_show_who_can_act_in_pecos(
     dev_env: WorkflowEnvironment, sqlite_engine: Engine
 ) -> None:
     task_queue = f"pecos-api-{uuid.uuid4()}"
-    app = create_app(_settings(task_queue), client=dev_env.client, engine=sqlite_engine)
+    settings = _settings(task_queue)
+    app = create_app(settings, client=dev_env.client, engine=sqlite_engine)
     org = f"org-{uuid.uuid4().hex[:6]}"
-    today = date.today().isoformat()
+    # The engine's today (its time zone), not the machine's: just after midnight UTC the
+    # machine's date is still tomorrow in New York, a date in the future there.
+    today = local_date(datetime.now(UTC), settings.default_time_zone).isoformat()
     async with build_worker(dev_env.client, sqlite_engine, task_queue=task_queue):
         async with _serve(app, AUTH) as http:
             missing = await http.get(f"/v1/organizations/{org}/pecos-access")

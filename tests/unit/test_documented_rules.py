@@ -14,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from models.application import EVENT_MODELS
 from models.application.details import EMAIL_PATTERN, ApplicationDetails
+from models.checks import ApplicationParty
 from models.claims import ClaimHeader
 from models.enrollment import ENROLLMENT_EVENT_MODELS
 from models.identifiers import EIN, SSN, validate_ein, validate_ssn
@@ -101,3 +102,14 @@ def test_an_applications_dates_and_a_credentials_expiry_refuse_a_number() -> Non
         ApplicationDetails.model_validate(
             {"credentials": [{"kind": "state_license", "expires_on": 0}]}
         )
+
+
+def test_a_partys_share_refuses_true_or_false_and_its_birth_date_a_number() -> None:
+    party = {"role": "owner", "name": "Ann Owner"}
+    with pytest.raises(ValidationError, match="not true or false"):
+        ApplicationParty.model_validate({**party, "ownership_percent": False})
+    with pytest.raises(ValidationError, match="not a date: write it YYYY-MM-DD"):
+        ApplicationParty.model_validate({**party, "date_of_birth": 0})
+    assert (
+        ApplicationParty.model_validate({**party, "ownership_percent": 25}).ownership_percent == 25
+    )
