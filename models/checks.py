@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydanticField
 
 from models.calendar import WrittenDate, add_days, revalidation_window_opens
@@ -32,6 +32,7 @@ __all__ = [
 from models.forms import Form, Purpose, application_fee
 from models.rules import RuleKey, rule
 from models.text import Text300
+from models.written import Flag, Number
 
 
 class KnownEnrollment(BaseModel):
@@ -60,13 +61,6 @@ REPORTABLE_OWNERSHIP_PERCENT = 5.0
 PartyRole = Literal["provider", "owner", "managing_employee"]
 
 
-def _a_number(value: object) -> object:
-    """A share is a number: pydantic alone reads `false` as 0 and `true` as 1."""
-    if isinstance(value, bool):
-        raise ValueError("a number from 0 to 100, not true or false")
-    return value
-
-
 class ApplicationParty(BaseModel):
     """An owner or managing employee the application reports (CMS-855 sections 5 and 6). Name
     and date of birth are sensitive: they live only in encrypted workflow payloads."""
@@ -75,12 +69,10 @@ class ApplicationParty(BaseModel):
 
     role: Literal["owner", "managing_employee"]
     name: Annotated[Text300, PydanticField(min_length=1)]
-    organization: bool = False
+    organization: Flag = False
     npi: str | None = PydanticField(default=None, pattern=r"^[0-9]{10}$")
     date_of_birth: WrittenDate | None = None
-    ownership_percent: Annotated[float, BeforeValidator(_a_number)] | None = PydanticField(
-        default=None, ge=0, le=100
-    )
+    ownership_percent: Number | None = PydanticField(default=None, ge=0, le=100)
 
 
 class CheckedParty(BaseModel):

@@ -41,6 +41,7 @@ from api.codec_sessions import (
 )
 from api.problems import Problem
 from api.temporal import client_of
+from models.written import WholeNumber
 from workflows.converter import PayloadDecryptionError
 
 router = APIRouter(prefix="/codec", tags=["codec"], responses=AUTH_RESPONSES)
@@ -215,7 +216,7 @@ async def session_encode(request: Request, body: CodecBody, principal: SessionRe
 
 
 class SessionBody(BaseModel):
-    hours: int = Field(
+    hours: WholeNumber = Field(
         default=DEFAULT_HOURS, ge=1, le=MAX_HOURS, description="How long the session lasts"
     )
 

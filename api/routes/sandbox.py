@@ -22,6 +22,7 @@ from api.sandbox import (
     clock_view,
 )
 from api.temporal import settings_of
+from models.written import WholeNumber
 
 router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"], responses=AUTH_RESPONSES)
 
@@ -29,7 +30,9 @@ router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"], responses=AUTH_RESPON
 class AdvanceBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"days": 31}]})
 
-    days: int = Field(ge=1, le=MAX_ADVANCE_DAYS, description="Whole days to move the clock.")
+    days: WholeNumber = Field(
+        ge=1, le=MAX_ADVANCE_DAYS, description="Whole days to move the clock."
+    )
 
 
 def _clock(request: Request) -> SandboxClock:

@@ -13,6 +13,7 @@ from models.forms import Form, Purpose, check_form_purpose
 from models.identifiers import EIN, NPI, PTAN, SSN, EnrollmentId, OrganizationId, StateCode
 from models.records import Actor, Reason
 from models.text import Line, Text200, Text300
+from models.written import Flag
 
 if TYPE_CHECKING:
     from models.application.state import ApplicationReopen
@@ -50,13 +51,13 @@ class ApplicationDetails(BaseModel):
     first_service_date: WrittenDate | None = None
     revalidation_due_date: WrittenDate | None = None
     change_of_ownership_date: WrittenDate | None = None
-    asc_or_portable_xray: bool = False
-    physician_or_npp_organization: bool = False
-    adds_practice_location: bool = False
-    declared_disaster: bool = False
+    asc_or_portable_xray: Flag = False
+    physician_or_npp_organization: Flag = False
+    adds_practice_location: Flag = False
+    declared_disaster: Flag = False
     # An independent diagnostic testing facility (CMS-855B): its effective date follows 42 CFR
     # 410.33(i), with no retrospective billing.
-    idtf: bool = False
+    idtf: Flag = False
     # Owners and managing employees (CMS-855 sections 5 and 6), checked against the exclusion
     # lists (models/data_checks.py).
     parties: list[ApplicationParty] = Field(default_factory=list, max_length=200)

@@ -25,6 +25,7 @@ from models.lifecycle import Row, row
 from models.records import Assignment, NoteAddition, OperatorEvent, event_models
 from models.signatures import SignerKind
 from models.text import Paragraph2000, Text100, Text500
+from models.written import Flag
 
 Rows = tuple[Row[_S], ...]
 
@@ -62,11 +63,11 @@ class ApplicationDetailsChange(ApplicationDetails):
         data: dict[str, Any] = handler(self)
         return {k: v for k, v in data.items() if k in self.model_fields_set}
 
-    asc_or_portable_xray: bool | None = None  # type: ignore[assignment]
-    physician_or_npp_organization: bool | None = None  # type: ignore[assignment]
-    adds_practice_location: bool | None = None  # type: ignore[assignment]
-    declared_disaster: bool | None = None  # type: ignore[assignment]
-    idtf: bool | None = None  # type: ignore[assignment]
+    asc_or_portable_xray: Flag | None = None  # type: ignore[assignment]
+    physician_or_npp_organization: Flag | None = None  # type: ignore[assignment]
+    adds_practice_location: Flag | None = None  # type: ignore[assignment]
+    declared_disaster: Flag | None = None  # type: ignore[assignment]
+    idtf: Flag | None = None  # type: ignore[assignment]
 
 
 class UpdateDraft(ApplicationOperatorEvent):
@@ -123,7 +124,7 @@ class FeePaid(ApplicationOperatorEvent):
     confirmation: Text100 | None = None
     # Kept for events recorded before fee_hardship_requested existed: true records a hardship
     # request, not a payment.
-    hardship_exception: bool = False
+    hardship_exception: Flag = False
 
 
 class FeeHardshipRequested(ApplicationOperatorEvent):

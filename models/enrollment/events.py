@@ -18,6 +18,7 @@ from models.lifecycle import Row, row
 from models.records import Assignment, NoteAddition, OperatorEvent, event_models
 from models.rules import NO_BAR_YEARS, RuleKey, rule
 from models.text import Line, Paragraph2000, Text100
+from models.written import Flag, WholeNumber
 
 Rows = tuple[Row[_N], ...]
 
@@ -283,10 +284,10 @@ class Revoked(EnrollmentOperatorEvent):
     # The paragraph of 424.535(a) the notice cites (None: not stated; no CAP window opens).
     ground: RevocationGround | None = None
     # Set in the notice; None only where no bar applies (revalidation non-response).
-    bar_years: int | None = Field(default=None, ge=0, le=20)
+    bar_years: WholeNumber | None = Field(default=None, ge=0, le=20)
     # Up to 3 more years for re-enrolling under another identity (424.535(c)(2)).
-    identity_extension_years: int = Field(default=0, ge=0)
-    repeat: bool = False
+    identity_extension_years: WholeNumber = Field(default=0, ge=0)
+    repeat: Flag = False
     grounds: Paragraph2000 = Field(min_length=1)
 
     @model_validator(mode="after")
