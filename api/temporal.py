@@ -203,15 +203,19 @@ def update_refusal(exc: WorkflowUpdateFailedError, idempotency_key: str | None) 
     the workflow's refusal (409/422)."""
     cause = exc.cause
     if isinstance(cause, ApplicationError) and cause.type == KEY_REUSED:
-        return Problem(
-            409,
-            "Idempotency-Key already used",
-            f"Idempotency-Key '{idempotency_key}' was already used on this record for another "
-            "request (another event or other data); nothing was recorded. Use a new key for a "
-            "new event, or send the first request again unchanged.",
-            kind="idempotency-key-reused",
-        )
+        return key_reused(idempotency_key)
     return refusal(exc)
+
+
+def key_reused(idempotency_key: str | None) -> Problem:
+    return Problem(
+        409,
+        "Idempotency-Key already used",
+        f"Idempotency-Key '{idempotency_key}' was already used on this record for another "
+        "request (another event or other data); nothing was recorded. Use a new key for a "
+        "new event, or send the first request again unchanged.",
+        kind="idempotency-key-reused",
+    )
 
 
 async def update_outcome(

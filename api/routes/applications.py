@@ -24,9 +24,11 @@ from api.responses.common import created
 from api.routes.notifications import with_failing_notifications
 from api.temporal import (
     client_of,
+    event_id,
     event_refusal,
     event_route_docs,
     execute_event,
+    key_reused,
     now_of,
     operator_event,
     settings_of,
@@ -52,6 +54,7 @@ from models.records import Reason
 from models.text import Line
 from workflows.application import ApplicationWorkflow
 from workflows.audit.chain import REOPENS_RUN
+from workflows.requests import RecentRequests
 
 router = APIRouter(
     prefix="/v1/applications",
@@ -357,6 +360,13 @@ async def correct_application(
         # The closed run's request ids go to the reopened one: a retry of a request the closed
         # run applied is answered by the reopened run with the record as it is, not applied.
         recent = await handle.query(ApplicationWorkflow.recent_requests)
+        update_id = event_id(request.method, request.url.path, body, idempotency_key)
+        if update_id in RecentRequests(recent):
+            # A retry of a correction applied by a run that has closed again since: answered
+            # with the record as it is; nothing is reopened, nothing applied twice.
+            return ApplicationView.of(current)
+        if RecentRequests(recent).reuses_key(update_id):
+            raise key_reused(idempotency_key)
         try:
             check_event(current, payload, await now_of(request))
         except EventRefused as exc:

@@ -73,3 +73,46 @@ async def test_a_retry_of_an_event_the_closed_run_applied_is_not_applied_again(
     assert retried.status_code == 200, retried.text
     after = await sandbox.get(f"/v1/applications/{app_id}")
     assert [e["event"] for e in after["events"]] == [e["event"] for e in before["events"]]
+
+
+async def test_a_retried_correction_after_the_reopened_run_closed_again_reopens_nothing(
+    sandbox: Sandbox,
+) -> None:
+    app_id, day0, _ = await _closed_with_a_note(sandbox, 82)
+    correction = _event(
+        "development_responded",
+        {"responded_on": add_days(day0, 30).isoformat()},
+        "the response of day 30 was found in the mailroom",
+    )
+    done = await sandbox.http.post(
+        f"/v1/applications/{app_id}/corrections", json=correction, headers=sandbox_auth("admin")
+    )
+    assert done.status_code == 200 and done.json()["status"] == "in_review", done.text
+    withdrawn = await sandbox.http.post(
+        f"/v1/applications/{app_id}/events",
+        json=_event("withdrawn", {}, "the provider withdrew"),
+        headers=sandbox_auth("operator"),
+    )
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
+    assert (await sandbox.advance(15)).status_code == 200  # past the late-recording grace
+    note = _event("note_added", {"text": "still closed?"}, "checking")
+    closed = await sandbox.http.post(
+        f"/v1/applications/{app_id}/events", json=note, headers=sandbox_auth("operator")
+    )
+    assert closed.status_code == 409 and closed.json()["type"].endswith("/record-closed")
+    before = await sandbox.get(f"/v1/applications/{app_id}")
+
+    # The correction's HTTP call retried after the reopened run closed again: answered with
+    # the record as it is, and the application is not reopened a second time.
+    retried = await sandbox.http.post(
+        f"/v1/applications/{app_id}/corrections", json=correction, headers=sandbox_auth("admin")
+    )
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["status"] == "withdrawn"
+    after = await sandbox.get(f"/v1/applications/{app_id}")
+    assert after["events"] == before["events"]
+    still_closed = await sandbox.http.post(
+        f"/v1/applications/{app_id}/events", json=note, headers=sandbox_auth("operator")
+    )
+    assert still_closed.status_code == 409, still_closed.text
+    assert still_closed.json()["type"].endswith("/record-closed")
