@@ -21,6 +21,7 @@ from api.bodies import IsoDate
 from models.application import EVENT_MODELS
 from models.calendar import WrittenDate
 from models.enrollment import ENROLLMENT_EVENT_MODELS
+from models.written import refuse_text_as_number
 from workflows.settings import Settings
 
 # The before-validators that refuse a number as a date.
@@ -78,8 +79,10 @@ def _lax_fields(model: type[BaseModel], path: str, seen: set[type]) -> Iterator[
         for leaf, metadata in _leaves(info.annotation, list(info.metadata)):
             if isinstance(leaf, type) and issubclass(leaf, BaseModel):
                 yield from _lax_fields(leaf, where, seen)
-            elif leaf in (bool, int, float) and not any(
-                isinstance(m, Strict) and m.strict for m in metadata
+            elif leaf is bool and not any(isinstance(m, Strict) and m.strict for m in metadata):
+                yield f"{where} (bool: use models.written.Flag)"
+            elif leaf in (int, float) and not any(
+                isinstance(m, BeforeValidator) and m.func is refuse_text_as_number for m in metadata
             ):
                 yield f"{where} ({leaf.__name__}: use models.written)"
             elif leaf in (date, datetime) and not any(
@@ -107,7 +110,12 @@ def test_every_scalar_a_request_writes_is_taken_as_json_writes_it() -> None:
         ),
         (
             ENROLLMENT_EVENT_MODELS["revoked"],
-            {"notice_date": "2026-01-05", "effective_date": "2026-02-04", "bar_years": 3.0},
+            {"notice_date": "2026-01-05", "effective_date": "2026-02-04", "bar_years": 3.5},
+            "bar_years",
+        ),
+        (
+            ENROLLMENT_EVENT_MODELS["revoked"],
+            {"notice_date": "2026-01-05", "effective_date": "2026-02-04", "bar_years": True},
             "bar_years",
         ),
         (EVENT_MODELS["update_draft"], {"changes": {"idtf": "true"}}, "changes.idtf"),
@@ -132,7 +140,7 @@ def test_the_right_json_types_are_still_taken() -> None:
         {
             "notice_date": "2026-01-05",
             "effective_date": "2026-02-04",
-            "bar_years": 3,
+            "bar_years": 3.0,  # a JSON integer, as JSON Schema says
             "repeat": False,
             "grounds": "42 CFR 424.535(a)(1)",
             "actor": "ops@example.org",
