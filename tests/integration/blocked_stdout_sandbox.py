@@ -3,10 +3,10 @@ worker) in a process whose standard output nobody reads once it has said it is r
 bench/simulate.py ran it and as a supervisor that stops reading a pipe leaves a worker.
 
 It starts workflows whose first task fails (arguments no EnrollmentWorkflow can decode), each of
-which makes the SDK's core log a warning with the failure and its stack, far more text than a
-pipe holds, then writes to `result` how many of them the worker took (a workflow task failed in
-their history) before `deadline_s`. Run: python -m tests.integration.blocked_stdout_sandbox
-DATA_DIR RESULT N DEADLINE_S
+which makes the SDK's core log a warning of about 1 KB, more in all than a pipe holds, then
+writes to `result` how many of them the worker took (a workflow task started in their history:
+a stuck worker polls no more) before `deadline_s`.
+Run: python -m tests.integration.blocked_stdout_sandbox DATA_DIR RESULT N DEADLINE_S
 """
 
 from __future__ import annotations
@@ -53,11 +53,14 @@ async def _main(data_dir: Path, result: Path, n: int, deadline_s: float) -> None
                         continue
                     history = await handle.fetch_history()
                     if any(
-                        e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+                        e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
                         for e in history.events
                     ):
                         taken.add(handle.id)
-                await asyncio.sleep(0.2)
+                        # Its attempts would fail for ever and only add load; the task the
+                        # worker holds then ends in a warning too ("Task not found").
+                        await handle.terminate()
+                await asyncio.sleep(1)
             result.write_text(f"{len(taken)} {n}\n")
     finally:
         await env.shutdown()
