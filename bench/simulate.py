@@ -38,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -316,6 +317,13 @@ def _free_port() -> int:
         return port
 
 
+def _drain(stream: Any, path: Path) -> None:
+    with path.open("w") as out:
+        for line in stream:
+            out.write(line)
+            out.flush()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--enrollments", type=int, default=1000)
@@ -366,6 +374,10 @@ def main() -> int:
                 print(Path(data_dir, "sandbox.log").read_text()[-3000:], file=sys.stderr)
                 return 1
             target = json.loads(line.split(" ", 1)[1])["temporal"]
+            # Keep reading: a pipe nobody reads fills, and whatever in the sandbox writes to its
+            # stdout then blocks (the SDK's core did, from its workflow thread: issue 22).
+            stdout_log = Path(data_dir) / "sandbox.stdout"
+            threading.Thread(target=_drain, args=(proc.stdout, stdout_log), daemon=True).start()
             load = os.getloadavg()
             try:
                 result = asyncio.run(simulate(args, f"http://127.0.0.1:{port}", proc.pid))

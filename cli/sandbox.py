@@ -24,6 +24,7 @@ from cli.render import console
 from cli.stack import complete_settings, print_startup_panel, wheel_binary
 from workflows.client import keyring_from
 from workflows.converter import KeyRing, build_data_converter
+from workflows.runtime import engine_runtime
 from workflows.search_attributes import register as register_search_attributes
 from workflows.settings import Settings, load_settings
 
@@ -39,6 +40,7 @@ async def start_test_server(settings: Settings) -> WorkflowEnvironment:
             )
         ),
         data_converter=build_data_converter(keyring_from(settings)),
+        runtime=engine_runtime(),
     )
     await register_search_attributes(env.client)
     return env

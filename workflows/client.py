@@ -10,6 +10,7 @@ from temporalio.client import Client
 from temporalio.service import RetryConfig, TLSConfig
 
 from workflows.converter import KeyRing, build_data_converter
+from workflows.runtime import engine_runtime
 from workflows.settings import Settings
 
 # How to make a key ring, for the refusal below (32 random bytes, base64, with a key id).
@@ -70,6 +71,7 @@ def connect_options(settings: Settings) -> dict[str, Any]:
         "data_converter": build_data_converter(keyring_from(settings)),
         "tls": tls_config(settings),
         "api_key": settings.temporal_api_key,
+        "runtime": engine_runtime(),
     }
 
 

@@ -14,6 +14,7 @@ from temporalio.service import TLSConfig
 
 from workflows.client import connect_options
 from workflows.converter import KeyRing
+from workflows.runtime import engine_runtime
 from workflows.settings import Settings, SettingsError, env_name, load_settings
 
 ENROLL = [sys.executable, "-m", "cli"]
@@ -137,6 +138,9 @@ def test_connect_options_carry_tls_and_the_api_key(tmp_path):
     ca.write_bytes(b"CA")
     plain = connect_options(Settings())
     assert plain["tls"] is False and plain["api_key"] is None
+    # Every client (so every worker) is on the runtime that forwards core's logs to logging
+    # instead of writing them to stdout (workflows/runtime.py, issue 22).
+    assert plain["runtime"] is engine_runtime()
     cloud = connect_options(Settings(temporal_api_key="cloud-key"))
     # Temporal Cloud takes API keys over TLS only.
     assert cloud["tls"] is True and cloud["api_key"] == "cloud-key"
