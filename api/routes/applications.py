@@ -360,12 +360,13 @@ async def correct_application(
         # The closed run's request ids go to the reopened one: a retry of a request the closed
         # run applied is answered by the reopened run with the record as it is, not applied.
         recent = await handle.query(ApplicationWorkflow.recent_requests)
+        known = RecentRequests(recent)
         update_id = event_id(request.method, request.url.path, body, idempotency_key)
-        if update_id in RecentRequests(recent):
+        if update_id in known:
             # A retry of a correction applied by a run that has closed again since: answered
             # with the record as it is; nothing is reopened, nothing applied twice.
             return ApplicationView.of(current)
-        if RecentRequests(recent).reuses_key(update_id):
+        if known.reuses_key(update_id):
             raise key_reused(idempotency_key)
         try:
             check_event(current, payload, await now_of(request))

@@ -45,6 +45,15 @@ async def _closed_with_a_note(sandbox: Sandbox, n: int) -> tuple[str, date, dict
     return app_id, today, note
 
 
+def _late_response(day0: date) -> dict[str, Any]:
+    """The correction: the development response of day 30, found after the rejection."""
+    return _event(
+        "development_responded",
+        {"responded_on": add_days(day0, 30).isoformat()},
+        "the response of day 30 was found in the mailroom",
+    )
+
+
 def _notes(view: dict[str, Any]) -> list[str]:
     return [e["event"] for e in view["events"] if e["event"] == "note_added"]
 
@@ -53,11 +62,7 @@ async def test_a_retry_of_an_event_the_closed_run_applied_is_not_applied_again(
     sandbox: Sandbox,
 ) -> None:
     app_id, day0, note = await _closed_with_a_note(sandbox, 81)
-    correction = _event(
-        "development_responded",
-        {"responded_on": add_days(day0, 30).isoformat()},
-        "the response of day 30 was found in the mailroom",
-    )
+    correction = _late_response(day0)
     done = await sandbox.http.post(
         f"/v1/applications/{app_id}/corrections", json=correction, headers=sandbox_auth("admin")
     )
@@ -79,11 +84,7 @@ async def test_a_retried_correction_after_the_reopened_run_closed_again_reopens_
     sandbox: Sandbox,
 ) -> None:
     app_id, day0, _ = await _closed_with_a_note(sandbox, 82)
-    correction = _event(
-        "development_responded",
-        {"responded_on": add_days(day0, 30).isoformat()},
-        "the response of day 30 was found in the mailroom",
-    )
+    correction = _late_response(day0)
     done = await sandbox.http.post(
         f"/v1/applications/{app_id}/corrections", json=correction, headers=sandbox_auth("admin")
     )
