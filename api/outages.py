@@ -55,6 +55,11 @@ OUTAGE_STATUSES = {
     RPCStatusCode.CANCELLED,
     RPCStatusCode.RESOURCE_EXHAUSTED,
 }
+# Status codes with which Temporal says "not now" of one record, not "no": its workflow task
+# failed while the event was on its way to it (the server's WorkflowNotReady, e.g. when a worker
+# stops mid-task, is FAILED_PRECONDITION) or a concurrent change to it won (ABORTED). Nothing
+# was applied; the same request sent again applies once.
+NOT_NOW_STATUSES = {RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.ABORTED}
 
 # What the SDK raises when a lazily connected client cannot reach the server (a RuntimeError).
 _CONNECT_FAILED = "Failed client connect"
@@ -225,11 +230,25 @@ async def _temporal_problem(request: Request, slow: bool) -> Problem:
 
 
 async def rpc_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    """A Temporal call no route handled: an outage answers 503; anything else is unexpected."""
+    """A Temporal call no route handled: an outage, or a record that cannot take the call just
+    now, answers 503; anything else is unexpected. (The status is logged, never the message: it
+    can quote a workflow's data.)"""
     if isinstance(exc, RPCError) and exc.status in OUTAGE_STATUSES:
         slow = exc.status != RPCStatusCode.UNAVAILABLE
         log.warning("temporal call failed", status=exc.status.name, path=request.url.path)
         return (await _temporal_problem(request, slow)).response(request)
+    if isinstance(exc, RPCError) and exc.status in NOT_NOW_STATUSES:
+        log.warning("temporal call refused for now", status=exc.status.name, path=request.url.path)
+        return Problem(
+            503,
+            "Service unavailable",
+            f"Temporal could not hand this request to the record just now ({exc.status.name}: "
+            "its workflow task failed, most likely because the worker that held it stopped, "
+            f"or another change to it came first); nothing was recorded. {RETRY_SAFE}",
+            kind="record-not-ready",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            down=["worker"],
+        ).response(request)
     from api.problems import unexpected_error_handler
 
     return await unexpected_error_handler(request, exc)

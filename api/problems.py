@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException
+from temporalio.service import RPCError
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPES = "https://enrollment-engine.dev/problems/"
@@ -375,7 +376,9 @@ _HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tr
 async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """A failure no route foresaw: a problem that says to retry, never the exception's text
     (it could carry data). The server logs the traceback when the error leaves the app."""
-    log.error("unhandled error", path=request.url.path, error=type(exc).__name__)
+    # A Temporal call's status says which of its failures this was (its message could carry data).
+    status = exc.status.name if isinstance(exc, RPCError) else None
+    log.error("unhandled error", path=request.url.path, error=type(exc).__name__, status=status)
     return Problem(
         500,
         "Internal error",

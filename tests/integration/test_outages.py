@@ -126,6 +126,31 @@ async def test_no_worker_answers_503_and_readyz_says_so(
         assert ready.json()["checks"]["worker"] == {"status": "ok", "note": None}
 
 
+async def test_a_record_not_ready_answers_503_not_500(
+    no_worker: tuple[httpx.AsyncClient, Settings], dev_env: WorkflowEnvironment
+) -> None:
+    """Temporal's "not now" for one record (WorkflowNotReady, FAILED_PRECONDITION: here, a
+    query before the workflow's first task is scheduled; also what an event meets when the
+    record's workflow task fails under it) is a 503 to retry, not an internal error."""
+    http, settings = no_worker
+    app_id = f"not-ready-{uuid.uuid4().hex[:8]}"
+    await dev_env.client.start_workflow(
+        "ApplicationWorkflow",
+        None,
+        id=application_workflow_id(app_id),
+        task_queue=settings.task_queue,
+        start_delay=timedelta(hours=1),
+    )
+    r = await http.get(f"/v1/applications/{app_id}")
+    assert r.status_code == 503, r.text
+    assert r.headers["content-type"] == PROBLEM_JSON
+    assert int(r.headers["retry-after"]) > 0
+    problem = r.json()
+    assert problem["type"].endswith("/record-not-ready"), problem
+    assert "FAILED_PRECONDITION" in problem["detail"] and "Retry" in problem["detail"]
+    assert problem["down"] == ["worker"]
+
+
 async def test_readyz_says_when_the_read_model_cannot_be_written(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
