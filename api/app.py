@@ -43,7 +43,15 @@ from api.problems import (
 )
 from api.readiness import first_line
 from api.responses.health import Health, Readiness
-from api.routes import applications, deadlines, event_outcomes, lifecycle, providers, support
+from api.routes import (
+    applications,
+    corrections,
+    deadlines,
+    event_outcomes,
+    lifecycle,
+    providers,
+    support,
+)
 from api.routes import audit as audit_routes
 from api.routes import claims as claim_routes
 from api.routes import codec as codec_routes
@@ -160,6 +168,7 @@ def create_app(
     app.add_exception_handler(EventPending, event_pending_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)
     app.include_router(applications.router)
+    app.include_router(corrections.router)  # after applications: the same paths, in order
     app.include_router(enrollment_routes.router)
     app.include_router(event_outcomes.router)
     app.include_router(import_routes.router)
