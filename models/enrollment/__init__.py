@@ -11,7 +11,8 @@ after each approved revalidation with `next_cycle_state`, so its history stays s
 - guards.py, validation.py, bar.py: what is allowed and what is refused
 - standing.py: where an enrollment stands in words, and what to do
 - cycle.py: revalidation cycles and standing clocks; consequences.py: stays, deactivation,
-  reactivation, revocation, and the clocks' consequences; reducer.py: applying events
+  reactivation, and the clocks' consequences; revocation.py: revocation, its appeal windows
+  and bar, reinstatement; reducer.py: applying events
 """
 
 from models.enrollment.bar import (

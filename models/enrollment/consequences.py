@@ -1,7 +1,6 @@
 """What happens to an enrollment when a deadline passes or the MAC acts: stays (42 CFR
-424.541), deactivation and reactivation with the unbillable gap (424.540), revocation with its
-appeal windows and the re-enrollment bar (424.535, 405.809, 498.22), and each clock's
-consequence when its last day passes.
+424.541), deactivation and reactivation with the unbillable gap (424.540), and each clock's
+consequence when its last day passes (revocation itself is revocation.py).
 
 Interpretations (each said again where it is coded; docs/regulation.md states them):
 - A revalidation is missed on the later of its due date and the notice + 60 days; the stay
@@ -9,8 +8,6 @@ Interpretations (each said again where it is coded; docs/regulation.md states th
   revalidation overview). An unreported change deactivates when its stay ends (no source says
   retroactive).
 - Stays exist from 2024-01-01 (42 CFR 424.541); a deadline missed earlier deactivates at once.
-- A bar of N years from the revocation's effective date E bars applications received before
-  E + N years (the last barred day is the day before).
 """
 
 from __future__ import annotations
@@ -22,9 +19,7 @@ from models.calendar import (
     Clock,
     EnrollmentClockKind,
     add_days,
-    add_years,
     local_date,
-    presumed_receipt,
     revalidation_due_date,
 )
 from models.clocks import ClockOutcome, ClockStep, expiry_notice, expiry_reason, fire_due
@@ -35,15 +30,12 @@ from models.enrollment.cycle import (
     start_next_cycle,
 )
 from models.enrollment.events import (
-    CORRECTABLE_REVOCATIONS,
     DeactivationReason,
-    Revoked,
     StayImposed,
 )
 from models.enrollment.guards import (
     guard,
     later_revalidation_deadline,
-    revocation_effective_date,
 )
 from models.enrollment.lifecycle import ENROLLMENT_LIFECYCLE
 from models.enrollment.state import (
@@ -51,7 +43,6 @@ from models.enrollment.state import (
     Deactivation,
     EnrollmentEventRecord,
     EnrollmentState,
-    Revocation,
     StayRecord,
 )
 from models.enrollment.status import EnrollmentStatus
@@ -59,7 +50,7 @@ from models.enrollment.timers import CYCLE_CLOCKS, TIMERS
 from models.forms import is_dmepos
 from models.notices import Notice
 from models.records import Outcome
-from models.rules import RuleKey, rule
+from models.rules import RuleKey
 
 _S = EnrollmentStatus
 _K = EnrollmentClockKind
@@ -204,125 +195,6 @@ def reactivate(step: ClockStep, approved: date, next_due: date | None) -> None:
             open_cycle_clocks(step, approved, from_list=False)
     state.last_claim_date = None
     open_inactivity_clock(step, receipt, "the reactivation effective date")
-
-
-def revoke(step: ClockStep, revoked: Revoked, prior: EnrollmentStatus) -> None:
-    """A revocation notice: effective 30 days on (or on the date the notice gives), with the
-    corrective action plan window where the ground allows one (405.809), the reconsideration
-    window (498.22, 405.803), and the re-enrollment bar from the effective date (424.535(c))."""
-    state: EnrollmentState = step.state
-    effective_rule = rule(RuleKey.REVOCATION_EFFECTIVE, revoked.notice_date)
-    effective = revocation_effective_date(revoked)
-    years = revoked.total_bar_years
-    barred_through = add_days(add_years(effective, years), -1) if years else None
-    step.close(None, "superseded")
-    for s in state.open_stays():
-        s.ended_on, s.outcome = step.today, "superseded"
-    state.revocation = Revocation(
-        notice_date=revoked.notice_date,
-        effective_date=effective,
-        bar_years=years,
-        repeat=revoked.repeat,
-        grounds=revoked.grounds,
-        barred_through=barred_through,
-        ground=revoked.ground,
-        identity_extension_years=revoked.identity_extension_years,
-        prior_status=prior,
-    )
-    step.notes.append(
-        f"Revoked effective {effective}"
-        + (
-            ""
-            if revoked.effective_date
-            else f" ({effective_rule.describe_period()} after the notice, 42 CFR 424.535(g))"
-        )
-        + "."
-    )
-    if not state.revocation_appeals:
-        _bar(step, revoked, effective, barred_through)
-        return
-    if effective > step.today:
-        step.notes.append(
-            f"Revocation pending, effective {effective}: claims for services until then may "
-            "still be billed."
-        )
-        step.open(
-            _K.REVOCATION_EFFECTIVE,
-            RuleKey.REVOCATION_EFFECTIVE,
-            revoked.notice_date,
-            "the revocation notice",
-            "the revocation takes effect: no payment for services from that day",
-            last_day=add_days(effective, -1),
-            period=f"until the day before the effective date {effective}",
-            reminder_offsets_days=(7, 1),
-        )
-    receipt = presumed_receipt(revoked.notice_date)
-    if revoked.ground in CORRECTABLE_REVOCATIONS:
-        step.open(
-            _K.REVOCATION_CAP,
-            RuleKey.CORRECTIVE_ACTION_PLAN,
-            revoked.notice_date,
-            "the revocation notice",
-            "a corrective action plan can no longer be submitted",
-            period_start=receipt,
-        )
-    else:
-        step.notes.append(
-            "No corrective action plan window: only a noncompliance revocation "
-            "(42 CFR 424.535(a)(1)) can be corrected (42 CFR 405.809)"
-            + ("; give the ground to open it if it is one." if revoked.ground is None else ".")
-        )
-    step.open(
-        _K.REVOCATION_RECONSIDERATION,
-        RuleKey.RECONSIDERATION_REQUEST,
-        revoked.notice_date,
-        "the revocation notice",
-        "the revocation becomes final (no reconsideration)",
-        period_start=receipt,
-    )
-    _bar(step, revoked, effective, barred_through)
-
-
-def _bar(step: ClockStep, revoked: Revoked, effective: date, barred_through: date | None) -> None:
-    """The re-enrollment bar from the revocation's effective date (42 CFR 424.535(c))."""
-    if barred_through is None:
-        step.notes.append(
-            "No re-enrollment bar: a revocation for not answering a revalidation or "
-            "information request carries none (42 CFR 424.535(c)(1)(ii))."
-        )
-        return
-    extension = (
-        f" plus {revoked.identity_extension_years} for re-enrolling under another identity"
-        if revoked.identity_extension_years
-        else ""
-    )
-    step.open(
-        _K.REENROLLMENT_BAR,
-        RuleKey.REENROLLMENT_BAR_REPEAT if revoked.repeat else RuleKey.REENROLLMENT_BAR,
-        effective,
-        "the revocation's effective date",
-        "the bar has ended: a new initial application (full screening) may be filed",
-        last_day=barred_through,
-        period=f"{revoked.bar_years or 0} year{'s' if revoked.bar_years != 1 else ''}"
-        f"{extension} (set in the revocation notice)",
-        reminder_days=(),
-    )
-
-
-def reinstate(step: ClockStep, how: str) -> None:
-    """The MAC reversed the revocation (CAP accepted, reconsideration reversed): the enrollment
-    is reinstated as it was, its revalidation and non-billing clocks running again."""
-    state: EnrollmentState = step.state
-    r = state.revocation
-    assert r is not None
-    r.reversed_on = step.today
-    step.close(None, "superseded")
-    step.notes.append(f"Revocation reversed ({how}): the enrollment is reinstated.")
-    if state.revalidation_due_date is not None:
-        open_cycle_clocks(step, step.today, from_list=False, started_by="the reinstatement")
-    open_inactivity_clock(
-        step, state.last_claim_date or state.current_effective_date, "the latest claim"
-    )
 
 
 def impose_stay(step: ClockStep, letter: StayImposed) -> None:

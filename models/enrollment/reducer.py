@@ -17,8 +17,6 @@ from models.enrollment.consequences import (
     impose_stay,
     prefix,
     reactivate,
-    reinstate,
-    revoke,
 )
 from models.enrollment.cycle import (
     open_cycle_clocks,
@@ -59,6 +57,7 @@ from models.enrollment.guards import (
     stays_cured_by,
 )
 from models.enrollment.lifecycle import ENROLLMENT_LIFECYCLE
+from models.enrollment.revocation import reinstate, revoke
 from models.enrollment.state import ChangeRecord, EnrollmentEventRecord, EnrollmentState
 from models.enrollment.status import EnrollmentStatus
 from models.enrollment.timers import CYCLE_CLOCKS
