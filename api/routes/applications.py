@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response, status
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 from sqlmodel import col
+from temporalio.client import WorkflowHandle
 
 from api.auth import AUTH_RESPONSES, Reader, Writer
 from api.bodies import EventBodyBase, OperatorBody, TimeZoneName, event_variants
@@ -41,7 +43,7 @@ from models.checks import KnownEnrollment, reenrollment_bar_message
 from models.forms import FormInput, Purpose, form_purpose_schema
 from models.identifiers import OrganizationId
 from models.read_model import ApplicationRow
-from models.records import Reason
+from models.records import OperatorEvent, Reason
 from models.text import Line
 from workflows.application import ApplicationWorkflow
 
@@ -296,6 +298,22 @@ async def record_event(
         )
 
     handle = client.get_workflow_handle(application_workflow_id(application_id))
+    return await record_application_event(
+        request, handle, application_id, payload, body, closed, idempotency_key
+    )
+
+
+async def record_application_event(
+    request: Request,
+    handle: WorkflowHandle[Any, Any],
+    application_id: str,
+    payload: OperatorEvent,
+    body: EventBody,
+    closed: Callable[[], Awaitable[Problem]],
+    idempotency_key: str | None,
+) -> ApplicationView:
+    """The event recorded on the application's running workflow (api/temporal.py
+    execute_event), its outcome polled at GET /v1/applications/{id}/events/{event_id}."""
     state = await execute_event(
         request,
         handle,

@@ -15,12 +15,11 @@ from api.auth import ADMIN, AUTH_RESPONSES, Principal, require
 from api.problems import MALFORMED, Problem, problem_responses
 from api.records import query_application
 from api.responses.applications import ApplicationView
-from api.routes.applications import EventBody
+from api.routes.applications import EventBody, record_application_event
 from api.temporal import (
     client_of,
     event_id,
     event_refusal,
-    execute_event,
     key_reused,
     now_of,
     operator_event,
@@ -132,15 +131,6 @@ async def correct_application(
             kind="record-closed",
         )
 
-    state = await execute_event(
-        request,
-        handle,
-        ApplicationWorkflow.record_event,
-        payload,
-        body,
-        closed,
-        poll_route="poll_application_event",
-        idempotency_key=idempotency_key,
-        application_id=application_id,
+    return await record_application_event(
+        request, handle, application_id, payload, body, closed, idempotency_key
     )
-    return ApplicationView.of(state)
