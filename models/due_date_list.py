@@ -23,33 +23,25 @@ from typing import Literal
 from pydantic import BaseModel
 
 from models.identifiers import validate_enrollment_id
+from models.import_columns import (
+    CMS_ADJUSTED,
+    CMS_DUE,
+    CMS_ENROLLMENT_ID,
+    CMS_FIRST,
+    CMS_HEADERS,
+    CMS_LAST,
+    CMS_NPI,
+    CMS_ORGANIZATION,
+    CMS_REQUIRED,
+    DATE_FORMATS,
+)
 
 RosterFile = Literal["roster", "due_dates"]
 DueDateSource = Literal["roster", "cms_list", "cms_list_adjusted"]
 
 MAX_ROWS = 20_000
-DATE_FORMATS = "MM/DD/YYYY or YYYY-MM-DD"
 _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-# CMS Revalidation Due Date List columns (data.cms.gov), normalised.
-CMS_ENROLLMENT_ID = "enrollment_id"
-CMS_NPI = "national_provider_identifier"
-CMS_DUE = "revalidation_due_date"
-CMS_ADJUSTED = "adjusted_due_date"
-CMS_FIRST = "first_name"
-CMS_LAST = "last_name"
-CMS_ORGANIZATION = "organization_name"
-CMS_REQUIRED = (CMS_ENROLLMENT_ID, CMS_DUE)
-CMS_HEADERS = {
-    CMS_ENROLLMENT_ID: "Enrollment ID",
-    CMS_NPI: "National Provider Identifier",
-    CMS_DUE: "Revalidation Due Date",
-    CMS_ADJUSTED: "Adjusted Due Date",
-    CMS_FIRST: "First Name",
-    CMS_LAST: "Last Name",
-    CMS_ORGANIZATION: "Organization Name",
-}
 MAX_NAME = 300
 
 

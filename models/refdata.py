@@ -21,22 +21,11 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
 from models.due_date_list import normalise_header
-
-
-class ReferenceKind(StrEnum):
-    LEIE = "leie"
-    SAM = "sam"
-    PPEF_ENROLLMENT = "ppef_enrollment"
-    PPEF_REASSIGNMENT = "ppef_reassignment"
-    PPEF_PRACTICE_LOCATION = "ppef_practice_location"
-    ORDER_REFERRING = "order_referring"
-    REVALIDATION_DUE_DATES = "revalidation_due_dates"
-    GROUP_REASSIGNMENT = "group_reassignment"
+from models.reference_kind import ReferenceKind as ReferenceKind  # re-exported: its old home
 
 
 @dataclass(frozen=True)

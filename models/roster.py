@@ -30,7 +30,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from models.due_date_list import (
-    DATE_FORMATS,
     MAX_NAME,
     DueDateEntry,
     DueDateSource,
@@ -52,6 +51,7 @@ from models.identifiers import (
     validate_opaque_identifier,
     validate_state_code,
 )
+from models.import_columns import ALIASES, DATE_FORMATS, OPTIONAL, REQUIRED
 
 __all__ = [
     "DueDateSource",
@@ -65,21 +65,6 @@ __all__ = [
 ]
 
 _ORGANIZATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-
-# Roster columns (canonical name -> other spellings seen in exports, already normalised).
-REQUIRED = ("enrollment_id", "npi", "ptan", "form", "state", "effective_date")
-OPTIONAL = ("organization_id", "provider_type", "revalidation_due_date", "legal_name")
-ALIASES = {
-    "enrlmt_id": "enrollment_id",
-    "national_provider_identifier": "npi",
-    "state_cd": "state",
-    "state_code": "state",
-    "enrollment_state_code": "state",
-    "provider_type_text": "provider_type",
-    "name": "legal_name",
-    "provider_name": "legal_name",
-    "legal_business_name": "legal_name",
-}
 
 
 @dataclass(frozen=True)
