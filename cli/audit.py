@@ -8,7 +8,7 @@ import json
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,8 +16,9 @@ from cli.api_client import DEFAULT_API_URL, Api, ApiKeyOption, ApiUrlOption, ope
 from cli.keys import stored_keyring
 from cli.process import exit_process, run_async
 from cli.render import console, print_error
-from workflows.client import connect
-from workflows.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # show, export and ui-session go through the API: no Temporal client there
+    from workflows.settings import Settings
 
 audit_app = typer.Typer(
     no_args_is_help=True,
@@ -29,6 +30,8 @@ audit_app = typer.Typer(
 def _client_settings() -> Settings:
     """Settings whose payload keys decrypt what the workflows wrote (the dev key file when
     ENROLL_PAYLOAD_KEYS is unset)."""
+    from workflows.settings import load_settings
+
     settings = load_settings()
     if not settings.payload_keys:
         ring = stored_keyring(settings)
@@ -134,6 +137,7 @@ def audit_verify(
     async def main() -> int:
         from workflows.audit import verify_export
         from workflows.converter import build_data_converter
+        from workflows.settings import load_settings
 
         ring = None if offline else stored_keyring(load_settings())
         converter = build_data_converter(ring) if ring is not None else None
@@ -165,6 +169,7 @@ def audit_archive(
 
     async def main() -> int:
         from workflows.archive import DirectoryArchive, archive_closed
+        from workflows.client import connect
 
         settings = _client_settings()
         client = await connect(settings)
@@ -195,6 +200,7 @@ def audit_replay(
         from temporalio.client import WorkflowHistory
 
         from workflows.audit import AuditExportError, export_from_text, fetch_chain
+        from workflows.client import connect
         from workflows.replay import load_history_file, replay_histories
 
         settings = _client_settings()

@@ -1,4 +1,9 @@
-"""The `enroll` command: every subcommand, in the order `enroll --help` lists them."""
+"""The `enroll` command: every subcommand, in the order `enroll --help` lists them.
+
+Every module imported here loads on every `enroll` run, --help included, so they import the
+engine's code (Temporal SDK, SQLAlchemy, settings, server) inside the commands that use it, never
+at module level: operator commands only talk HTTP (tests/integration/test_cli_imports.py).
+"""
 
 from __future__ import annotations
 

@@ -4,13 +4,14 @@ worker and the API would read it, with every secret masked."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.engine import make_url
 
 from cli.render import out, print_error
-from workflows.settings import SECRET_FIELDS, Settings, SettingsError, env_name, load_settings
+
+if TYPE_CHECKING:  # pydantic-settings and SQLAlchemy load when the command runs, not with `enroll`
+    from workflows.settings import Settings
 
 config_app = typer.Typer(no_args_is_help=True, help="The engine's configuration.")
 
@@ -20,6 +21,10 @@ MASK = "****"
 def masked(settings: Settings) -> dict[str, Any]:
     """Each variable's effective value; secrets as **** (or unset), a database password
     hidden inside its URL."""
+    from sqlalchemy.engine import make_url
+
+    from workflows.settings import SECRET_FIELDS, Settings, env_name
+
     shown: dict[str, Any] = {}
     for field in Settings.model_fields:
         value = getattr(settings, field)
@@ -43,6 +48,8 @@ def config_show(
 ) -> None:
     """Print the effective configuration (environment variables and defaults), secrets masked.
     Exits 2, naming each bad variable and what to do, when the configuration cannot start."""
+    from workflows.settings import SettingsError, load_settings
+
     try:
         settings = load_settings()
     except SettingsError as exc:

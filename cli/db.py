@@ -6,20 +6,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
 
-from activities.database import create_db_engine
 from cli.render import out, print_error
-from workflows.settings import SettingsError, load_settings
+
+if TYPE_CHECKING:  # SQLAlchemy loads when a db command runs, not with every `enroll`
+    from sqlalchemy.engine import Engine
 
 db_app = typer.Typer(no_args_is_help=True, help="The read model's database schema.")
 
 
 def _engine_url() -> str:
+    from workflows.settings import SettingsError, load_settings
+
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -34,6 +35,10 @@ def _engine_url() -> str:
 def _database(url: str) -> Iterator[Engine]:
     """An engine for `url`; a database that cannot be reached or refuses is one clear line
     (never the statement), exit 1."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from activities.database import create_db_engine
+
     engine = create_db_engine(url)
     try:
         yield engine
@@ -46,6 +51,8 @@ def _database(url: str) -> Iterator[Engine]:
 
 
 def _where(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 

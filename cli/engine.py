@@ -6,17 +6,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import structlog
 import typer
-import uvicorn
 
-from activities.database import create_db_engine, create_schema
-from activities.private_files import PRIVATE_UMASK
-from activities.structured_logging import configure_logging
 from cli.process import run_async
 from cli.render import console
-from workflows.client import INSECURE_WARNING, connect, require_keyring
-from workflows.settings import load_settings
+
+# Each command imports the engine's code in its body: see cli/commands.py.
 
 
 def dev(
@@ -51,7 +46,10 @@ def reindex() -> None:
     workflow is queried and projected again. Needs a worker running to answer the queries."""
 
     async def main() -> int:
+        from activities.database import create_db_engine, create_schema
         from worker import reindex as rebuild
+        from workflows.client import connect
+        from workflows.settings import load_settings
 
         settings = load_settings()
         engine = create_db_engine(settings.resolved_database_url())
@@ -92,7 +90,14 @@ def api(
     --insecure-no-encryption."""
 
     async def main() -> int:
+        import structlog
+        import uvicorn
+
+        from activities.private_files import PRIVATE_UMASK
+        from activities.structured_logging import configure_logging
         from api.app import create_app
+        from workflows.client import INSECURE_WARNING, require_keyring
+        from workflows.settings import load_settings
 
         settings = load_settings()
         configure_logging(settings.log_level, json=settings.log_json)

@@ -19,8 +19,7 @@ from rich.text import Text
 
 from cli.api_client import DEFAULT_API_URL, Api, ApiKeyOption, ApiUrlOption, JsonOption, operate
 from cli.render import cell, console, out, print_json
-from models.due_date_list import CMS_HEADERS, DATE_FORMATS
-from models.roster import ALIASES, OPTIONAL, REQUIRED
+from models.import_columns import ALIASES, CMS_HEADERS, DATE_FORMATS, OPTIONAL, REQUIRED
 
 IMPORT_CHUNK_ROWS = 200
 ISSUE_OUTCOMES = ("past_due", "due_date_differs", "conflict", "failed")  # rows to act on

@@ -9,10 +9,13 @@ import json
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from activities.private_files import write_private_file
-from workflows.converter import KeyRing
-from workflows.settings import Settings
+
+if TYPE_CHECKING:  # the operator commands read default_api_key only: no codec, no settings
+    from workflows.converter import KeyRing
+    from workflows.settings import Settings
 
 PAYLOAD_KEYS_FILE = "payload-keys"
 API_KEYS_FILE = "api-keys.json"
@@ -22,6 +25,8 @@ DEV_ACTORS = {"operator": "dev-operator", "auditor": "dev-auditor"}
 def dev_payload_keys(data_dir: Path) -> str:
     """The dev stack encrypts payloads too; its key lives in the data dir so a restart can
     still read every workflow it wrote."""
+    from workflows.converter import KeyRing
+
     path = data_dir / PAYLOAD_KEYS_FILE
     if path.exists():
         return path.read_text().strip()
@@ -32,6 +37,8 @@ def dev_payload_keys(data_dir: Path) -> str:
 
 def stored_keyring(settings: Settings) -> KeyRing | None:
     """ENROLL_PAYLOAD_KEYS, else the dev stack's key file (never generated here)."""
+    from workflows.converter import KeyRing
+
     if settings.payload_keys:
         return KeyRing.from_config(settings.payload_keys)
     path = settings.data_dir / PAYLOAD_KEYS_FILE

@@ -9,7 +9,7 @@ import asyncio
 import uuid
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -22,15 +22,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from activities.database import create_db_engine, create_schema
-from activities.refdata import load_reference_file, reference_load, reference_loads
 from cli.process import run_async
 from cli.render import console, out, print_json
-from models.contracts import ReferenceCheckRun
-from models.refdata import ReferenceFileError, ReferenceKind, ReferenceLoadReport
-from workflows.client import connect
-from workflows.reference_checks import ReferenceChecksWorkflow, start_reference_checks
-from workflows.settings import Settings, load_settings
+from models.reference_kind import ReferenceKind  # an option's type: Typer builds `enroll` with it
+
+# The database, the Temporal client and the workflows load when a refdata command runs.
+if TYPE_CHECKING:
+    from models.refdata import ReferenceLoadReport
+    from workflows.settings import Settings
 
 refdata_app = typer.Typer(no_args_is_help=True, help="Public reference files for the data checks.")
 
@@ -53,6 +52,10 @@ def _show(report: ReferenceLoadReport) -> None:
 async def _start_checks(settings: Settings, report: ReferenceLoadReport) -> str | None:
     """Start the checks of the enrollments the load touched; a Temporal out of reach is one
     warning line (the monthly run catches up), not a failed load."""
+    from models.contracts import ReferenceCheckRun
+    from workflows.client import connect
+    from workflows.reference_checks import start_reference_checks
+
     try:
         client = await asyncio.wait_for(connect(settings), timeout=10)
         return await start_reference_checks(
@@ -94,6 +97,11 @@ def load(
     published = date.fromisoformat(source_date) if source_date else None
 
     async def main() -> int:
+        from activities.database import create_db_engine, create_schema
+        from activities.refdata import load_reference_file
+        from models.refdata import ReferenceFileError
+        from workflows.settings import load_settings
+
         settings = load_settings()
         engine = create_db_engine(settings.resolved_database_url())
         create_schema(engine)
@@ -142,6 +150,13 @@ def check(
     reference files; their findings and notices follow on each enrollment."""
 
     async def main() -> int:
+        from activities.database import create_db_engine, create_schema
+        from activities.refdata import reference_load
+        from models.contracts import ReferenceCheckRun
+        from workflows.client import connect
+        from workflows.reference_checks import ReferenceChecksWorkflow, start_reference_checks
+        from workflows.settings import load_settings
+
         settings = load_settings()
         engine = create_db_engine(settings.resolved_database_url())
         create_schema(engine)
@@ -179,6 +194,10 @@ def loads(
     """The loads, newest first, with what each changed."""
 
     async def main() -> int:
+        from activities.database import create_db_engine, create_schema
+        from activities.refdata import reference_loads
+        from workflows.settings import load_settings
+
         engine = create_db_engine(load_settings().resolved_database_url())
         create_schema(engine)
         found = reference_loads(engine, kind)
