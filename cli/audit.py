@@ -59,7 +59,7 @@ def audit_show(
     checks and notifications (no form details). Read through the API with your key."""
 
     def work(api: Api) -> int:
-        from workflows.audit import render_text
+        from models.audit_report import render_text
 
         export = api.json("GET", f"/v1/audit/{workflow_id}", params={"include_history": "false"})
         sys.stdout.write(render_text(export))

@@ -109,6 +109,7 @@ def test_http_commands_load_no_engine_code() -> None:
         ["claims", "check", "--billing-npi", "1234567893", "--date-of-service", "today", *closed],
         ["notifications", "list", *closed],
         ["pecos-access", "show", "ORG-1", *closed],
+        ["audit", "show", "application-A-1", *closed],
     )
     assert set(status.values()) == {1}  # cannot reach the API (2 would be a bad command line)
     assert {command: modules for command, modules in found.items() if modules} == {}

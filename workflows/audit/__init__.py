@@ -24,22 +24,16 @@ This package performs no I/O except :func:`fetch_chain`, which reads histories f
 - :mod:`~workflows.audit.builder`: the timeline's entries and the state shared while walking;
 - :mod:`~workflows.audit.renderers`: the tables of what each history event or activity shows;
 - :mod:`~workflows.audit.timeline`: walking a chain through those tables;
-- :mod:`~workflows.audit.exports`: JSON, CSV, text and HTML;
+- :mod:`~workflows.audit.exports`: the JSON export (its CSV, text and HTML renderings, pure
+  functions of it, are :mod:`models.audit_report`);
 - :mod:`~workflows.audit.verify`: checking an export against the history it embeds.
 """
 
+from models.audit_report import CSV_COLUMNS, HTML_EXPORT_ID, render_csv, render_html, render_text
 from models.privacy import mask_text
 from workflows.audit.builder import ENGINE, AuditEntry
 from workflows.audit.chain import DIGEST_ALGORITHM, fetch_chain, history_digest
-from workflows.audit.exports import (
-    CSV_COLUMNS,
-    EXPORT_FORMAT,
-    HTML_EXPORT_ID,
-    build_export,
-    render_csv,
-    render_html,
-    render_text,
-)
+from workflows.audit.exports import EXPORT_FORMAT, build_export
 from workflows.audit.timeline import build_timeline
 from workflows.audit.verify import AuditExportError, VerifyResult, export_from_text, verify_export
 

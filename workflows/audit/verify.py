@@ -10,8 +10,9 @@ from typing import Any
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 
+from models.audit_report import HTML_EXPORT_ID
 from workflows.audit.chain import history_digest
-from workflows.audit.exports import EXPORT_FORMAT, HTML_EXPORT_ID
+from workflows.audit.exports import EXPORT_FORMAT
 from workflows.audit.timeline import build_timeline
 
 
