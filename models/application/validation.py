@@ -189,6 +189,17 @@ def _window_open(
             "(only noncompliance, 42 CFR 424.530(a)(1), 405.809). Request reconsideration.",
             "filed_on",
         )
+    filed = (
+        state.cap_filed_on
+        if kind == ClockKind.CORRECTIVE_ACTION_PLAN
+        else state.reconsideration_filed_on
+    )
+    if window is not None and window not in state.clocks and filed is not None:
+        # Used, not missed: the window closed when the one the denial allows was filed.
+        raise refuse.data(
+            f"A {what} for this denial was already filed on {filed}; a denial allows one.",
+            "filed_on",
+        )
     if window is None or when > window.last_day or window not in state.clocks:
         raise refuse.data(
             f"The {what} window for this denial has closed"

@@ -979,6 +979,27 @@ def test_operator_denial_opens_cap_35_and_reconsideration_65_days_from_the_notic
     assert "presumed receipt on 2025-02-25" in recon.period
 
 
+def test_a_cap_filed_is_still_decided_after_a_reconsideration_upholds_the_denial():
+    # CAP and reconsideration are separate tracks (domain: a CAP does not toll the
+    # reconsideration deadline); an upheld reconsideration leaves the CAP to be decided, and a
+    # second reconsideration is refused as one already filed, not as a window that closed.
+    s = _denied()
+    for name, on in [
+        ("cap_submitted", date(2025, 2, 24)),
+        ("reconsideration_requested", date(2025, 2, 25)),
+        ("reconsideration_decided", date(2025, 3, 10)),
+    ]:
+        s = run(s, plausible(name, on), at(on)).state
+    assert s.status == S.DENIED
+    err = refused(
+        s, plausible("reconsideration_requested", date(2025, 3, 11)), at(date(2025, 3, 11))
+    )
+    assert (err.code, err.field) == ("InvalidEventData", "filed_on")
+    assert "already filed on 2025-02-25" in err.message and "closed" not in err.message
+    decided = run(s, plausible("cap_decided", date(2025, 3, 12)), at(date(2025, 3, 12))).state
+    assert decided.events[-1].event == "cap_decided"
+
+
 def test_denial_with_a_known_receipt_date_counts_from_it():
     s = run(
         in_review(),

@@ -457,8 +457,8 @@ def test_reducer_follows_the_lifecycle_table(data):
             model.hardship_pending = False
         elif name == "cap_submitted":
             model.cap_filed_on = when
-        if target == S.DENIED and status != S.DENIED:
-            model.cap_filed_on = None
+        # A CAP filed stays to be decided when a reconsideration upholds the denial: the two
+        # are separate tracks (a new denial notice resets it, above).
         if target == S.APPROVED:
             # 424.520(d): the filing date is the MAC's receipt date (no first service date).
             assert new.ptan is not None
