@@ -165,10 +165,15 @@ async def list_deadlines(
 
     # Core rows, not ORM objects: a page is up to 5,000 rows that are only read (measured:
     # the ORM's identity map and one model per row cost more than the SELECT itself).
+    # `kind=standing` alone asks for no clock: no clock has that kind, and looking for one
+    # walked every deadline in last-day order (measured: 60 ms on 46,000 deadlines).
+    with_standing = not kinds or STANDING in kinds
+    with_clocks = not kinds or any(k != STANDING for k in kinds)
+
     def fetch(engine: Engine) -> tuple[Sequence[Row[Any]], Sequence[Sequence[Any]]]:
         with engine.connect() as conn:
-            attention = conn.execute(standing).all() if not kinds or STANDING in kinds else []
-            return attention, conn.execute(query).all()
+            attention = conn.execute(standing).all() if with_standing else []
+            return attention, conn.execute(query).all() if with_clocks else []
 
     attention, rows = await asyncio.to_thread(fetch, engine_of(request))
     zone = settings.default_time_zone
