@@ -163,13 +163,13 @@ async def list_deadlines(
     until = None if within_days is None else today + timedelta(days=within_days)
     standing, query = page_queries(organization_id, tuple(kinds), until, limit)
 
-    # Core rows, not ORM objects: a page is up to 5,000 rows that are only read (measured:
-    # the ORM's identity map and one model per row cost more than the SELECT itself).
     # `kind=standing` alone asks for no clock: no clock has that kind, and looking for one
-    # walked every deadline in last-day order (measured: 60 ms on 46,000 deadlines).
+    # walked every deadline in last-day order (measured: 48 ms on 46,000 deadlines).
     with_standing = not kinds or STANDING in kinds
     with_clocks = not kinds or any(k != STANDING for k in kinds)
 
+    # Core rows, not ORM objects: a page is up to 5,000 rows that are only read (measured:
+    # the ORM's identity map and one model per row cost more than the SELECT itself).
     def fetch(engine: Engine) -> tuple[Sequence[Row[Any]], Sequence[Sequence[Any]]]:
         with engine.connect() as conn:
             attention = conn.execute(standing).all() if with_standing else []
