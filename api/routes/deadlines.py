@@ -7,13 +7,14 @@ each workflow's projection replaces whenever its clocks change, and its enrollme
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Annotated, Any, Literal, Protocol
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response, Security
-from pydantic_core import to_json
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.engine import Engine
 
 from api.auth import AUTH_RESPONSES, READ_ROLES, require
@@ -83,6 +84,37 @@ DEFAULT_LIMIT = 1000
 MAX_LIMIT = 5000
 
 
+@lru_cache(maxsize=64)
+def page_queries(
+    organization_id: str | None, kinds: tuple[str, ...], until: date | None, limit: int
+) -> tuple[Select[Any], Select[Any]]:
+    """The page's two SELECTs: the enrollments that need action now, then the clocks with their
+    record's name (an application's or an enrollment's), `limit` + 1 of each (one more tells
+    that the page was cut). Kept once built: a statement object met again is not built and
+    hashed for the compiled-SQL cache on every request (measured: ~0.2 ms of the default page)."""
+    standing = select(*STANDING_COLUMNS).where(ENROLLMENT.c.action_since.is_not(None))
+    if organization_id is not None:
+        standing = standing.where(ENROLLMENT.c.organization_id == organization_id)
+    standing = standing.order_by(ENROLLMENT.c.action_since, ENROLLMENT.c.enrollment_id).limit(
+        limit + 1
+    )
+    query = (
+        select(*CLOCK_COLUMNS, APPLICATION.c.legal_name, ENROLLMENT.c.legal_name)
+        .outerjoin(APPLICATION, APPLICATION.c.workflow_id == DEADLINE.c.workflow_id)
+        .outerjoin(ENROLLMENT, ENROLLMENT.c.workflow_id == DEADLINE.c.workflow_id)
+    )
+    if until is not None:
+        query = query.where(DEADLINE.c.last_day <= until)
+    if organization_id is not None:
+        query = query.where(DEADLINE.c.organization_id == organization_id)
+    if kinds:
+        query = query.where(DEADLINE.c.clock_kind.in_(kinds))
+    query = query.order_by(DEADLINE.c.last_day, DEADLINE.c.fires_at, DEADLINE.c.deadline_id).limit(
+        limit + 1
+    )
+    return standing, query
+
+
 @router.get(
     "",
     operation_id="listDeadlines",
@@ -128,39 +160,25 @@ async def list_deadlines(
     now = await now_of(request)
     today = local_date(now, settings.default_time_zone)
 
-    standing = select(*STANDING_COLUMNS).where(ENROLLMENT.c.action_since.is_not(None))
-    if organization_id is not None:
-        standing = standing.where(ENROLLMENT.c.organization_id == organization_id)
-    standing = standing.order_by(ENROLLMENT.c.action_since, ENROLLMENT.c.enrollment_id).limit(
-        limit + 1
-    )
-    query = (
-        select(*CLOCK_COLUMNS, APPLICATION.c.legal_name, ENROLLMENT.c.legal_name)
-        .outerjoin(APPLICATION, APPLICATION.c.workflow_id == DEADLINE.c.workflow_id)
-        .outerjoin(ENROLLMENT, ENROLLMENT.c.workflow_id == DEADLINE.c.workflow_id)
-    )
-    if within_days is not None:
-        query = query.where(DEADLINE.c.last_day <= today + timedelta(days=within_days))
-    if organization_id is not None:
-        query = query.where(DEADLINE.c.organization_id == organization_id)
-    if kinds:
-        query = query.where(DEADLINE.c.clock_kind.in_(kinds))
-    query = query.order_by(DEADLINE.c.last_day, DEADLINE.c.fires_at, DEADLINE.c.deadline_id).limit(
-        limit + 1
-    )
+    until = None if within_days is None else today + timedelta(days=within_days)
+    standing, query = page_queries(organization_id, tuple(kinds), until, limit)
+
+    # `kind=standing` alone asks for no clock: no clock has that kind, and looking for one
+    # walked every deadline in last-day order (measured: 48 ms on 46,000 deadlines).
+    with_standing = not kinds or STANDING in kinds
+    with_clocks = not kinds or any(k != STANDING for k in kinds)
 
     # Core rows, not ORM objects: a page is up to 5,000 rows that are only read (measured:
     # the ORM's identity map and one model per row cost more than the SELECT itself).
     def fetch(engine: Engine) -> tuple[Sequence[Row[Any]], Sequence[Sequence[Any]]]:
         with engine.connect() as conn:
-            attention = conn.execute(standing).all() if not kinds or STANDING in kinds else []
-            return attention, conn.execute(query).all()
+            attention = conn.execute(standing).all() if with_standing else []
+            return attention, conn.execute(query).all() if with_clocks else []
 
     attention, rows = await asyncio.to_thread(fetch, engine_of(request))
     zone = settings.default_time_zone
     items = [standing_item(e, today, zone) for e in attention]
-    names = len(CLOCK_FIELDS)  # the two names follow the clock's fields
-    items += [clock_item(row, row[names] or row[names + 1], today) for row in rows]
+    items += clock_items(rows, today)
     page = {
         "today": today.isoformat(),
         "time_zone": zone,
@@ -170,9 +188,9 @@ async def list_deadlines(
     }
     if format == "json":
         # The items are already what DeadlinesView serializes to (tests/unit/
-        # test_deadline_items.py): written by pydantic's core in one call, without building
-        # and re-validating two models per item (measured: that took longer than the SELECTs).
-        return Response(to_json(page), media_type="application/json")
+        # test_deadline_items.py): written in one call, without building and re-validating two
+        # models per item (measured: that took longer than the SELECTs).
+        return Response(page_json(page), media_type="application/json")
     view = DeadlinesView.model_validate(page)
     if format == "csv":
         return Response(
@@ -185,6 +203,13 @@ async def list_deadlines(
         media_type="text/calendar",
         headers={"Content-Disposition": 'attachment; filename="deadlines.ics"'},
     )
+
+
+def page_json(page: dict[str, Any]) -> bytes:
+    """The page as JSON, byte for byte what DeadlinesView.model_dump_json() writes (compact,
+    dates as ISO days, text as UTF-8 with JSON's escapes): orjson writes the 630 KB of a
+    default page in 0.3 ms, where pydantic_core.to_json took 1.0 ms."""
+    return orjson.dumps(page)
 
 
 class StandingEnrollment(Protocol):
@@ -249,50 +274,58 @@ def standing_item(e: StandingEnrollment, today: date, zone: str) -> dict[str, An
 
 def deadline_item(d: OpenClock, legal_name: str | None, today: date) -> dict[str, Any]:
     """An open clock: a Deadline as its JSON carries it (as standing_item)."""
-    return clock_item(tuple(getattr(d, name) for name in CLOCK_FIELDS), legal_name, today)
+    return clock_items([(*(getattr(d, name) for name in CLOCK_FIELDS), legal_name, None)], today)[0]
 
 
-def clock_item(values: Sequence[Any], legal_name: str | None, today: date) -> dict[str, Any]:
-    """The same from the values of CLOCK_FIELDS in that order (a row of the route's SELECT):
-    unpacked once, where reading 15 attributes of each of 1,000 rows was most of the route's
-    own time."""
-    (
-        deadline_id,
-        workflow_id,
-        record_kind,
-        record_id,
-        organization_id,
-        npi,
-        record_status,
-        clock_kind,
-        rule_key,
-        rule_citation,
-        rule_version,
-        started_on,
-        last_day,
-        fires_at,
-        explanation,
-    ) = values[: len(CLOCK_FIELDS)]
-    return {
-        "deadline_id": deadline_id,
-        "last_day": last_day.isoformat(),
-        "days_left": (last_day - today).days,
-        "fires_at": fires_at.isoformat(),
-        "clock_kind": clock_kind,
-        "explanation": explanation,
-        "action": None,
-        "rule": {"key": rule_key, "citation": rule_citation, "version": rule_version},
-        "started_on": started_on.isoformat(),
-        "record": {
-            "kind": record_kind,
-            "id": record_id,
-            "status": record_status,
-            "workflow_id": workflow_id,
-            "legal_name": legal_name,
-        },
-        "organization_id": organization_id,
-        "npi": npi,
-    }
+def clock_items(rows: Iterable[Sequence[Any]], today: date) -> list[dict[str, Any]]:
+    """The same from rows of the route's SELECT: the values of CLOCK_FIELDS in that order, then
+    the application's and the enrollment's legal name (the one that is set names the record).
+
+    One comprehension over unpacked rows, the day count from ordinals, and the two dates left
+    as dates, which page_json writes as isoformat() does, natively (measured: 1.5 ms for 1,000
+    rows, where a call per row that formatted the dates in Python took 2.0 ms)."""
+    day = today.toordinal()
+    return [
+        {
+            "deadline_id": deadline_id,
+            "last_day": last_day,
+            "days_left": last_day.toordinal() - day,
+            "fires_at": fires_at.isoformat(),
+            "clock_kind": clock_kind,
+            "explanation": explanation,
+            "action": None,
+            "rule": {"key": rule_key, "citation": rule_citation, "version": rule_version},
+            "started_on": started_on,
+            "record": {
+                "kind": record_kind,
+                "id": record_id,
+                "status": record_status,
+                "workflow_id": workflow_id,
+                "legal_name": application_name or enrollment_name,
+            },
+            "organization_id": organization_id,
+            "npi": npi,
+        }
+        for (
+            deadline_id,
+            workflow_id,
+            record_kind,
+            record_id,
+            organization_id,
+            npi,
+            record_status,
+            clock_kind,
+            rule_key,
+            rule_citation,
+            rule_version,
+            started_on,
+            last_day,
+            fires_at,
+            explanation,
+            application_name,
+            enrollment_name,
+        ) in rows
+    ]
 
 
 def _standing(e: StandingEnrollment, today: date, zone: str) -> Deadline:
