@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,6 +19,13 @@ from workflows.search_attributes import register as register_search_attributes
 BIN = Path(sys.executable).parent
 TEST_SERVER = BIN / "temporal-test-server"
 TEMPORAL_CLI = BIN / "temporal"
+
+# pytest-xdist's workers run with COLUMNS=80 and LINES=24 in their environment; the `enroll`
+# subprocesses the tests start would inherit them and wrap at 80 columns, unlike in a serial run
+# or a terminal. Each test that cares about the width sets it itself.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _name in ("COLUMNS", "LINES"):
+        os.environ.pop(_name, None)
 # One key ring for the whole run: workflows written by one test read back in another.
 TEST_KEYRING = KeyRing.generate("test")
 TEST_CONVERTER = build_data_converter(TEST_KEYRING)

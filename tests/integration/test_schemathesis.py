@@ -34,6 +34,7 @@ import asyncio
 import csv
 import io
 import json
+import os
 import threading
 import uuid
 from collections import Counter
@@ -248,6 +249,13 @@ CONFIG = SchemathesisConfig.from_dict(
         ]
     }
 )
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Every operation's case has the same node id, and pytest-xdist runs a node id once: under
+    # -n this file would test one operation and pass. scripts/test runs it on its own.
+    pytest.fail(
+        "run tests/integration/test_schemathesis.py without -n (see scripts/test)", pytrace=False
+    )
+
 schema = schemathesis.openapi.from_dict(OPENAPI, config=CONFIG)
 
 
