@@ -21,6 +21,7 @@ from temporalio.workflow import ParentClosePolicy
 
 from workflows.effects import Link, refusal
 from workflows.enrollment import EnrollmentWorkflow
+from workflows.patches import CURRENT_GENERATION, taken
 from workflows.record import RecordWorkflow
 
 with workflow.unsafe.imports_passed_through():
@@ -73,14 +74,15 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
             self._start(
                 reopened_application(create, workflow.now()),
                 requests=create.reopen.recent_requests,
+                generation=create.generation,
             )
             return
         state = new_application(create, workflow.now())
         # Added after histories were recorded: an engine consequence (rejection, denial, closed
         # reconsideration window) now opens a late-recording grace timer. Workflows that began
         # without it keep their recorded behaviour (tests/workflow/test_replay.py).
-        state.late_recording_grace = workflow.patched("late-recording-grace")
-        self._start(state)
+        state.late_recording_grace = taken("late-recording-grace", create.generation)
+        self._start(state, generation=create.generation)
 
     @workflow.run
     async def run(self, create: ApplicationCreate) -> ApplicationState:
@@ -181,7 +183,7 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
     def _attributes(self) -> list[SearchAttributeUpdate[Any]] | None:
         # Added after histories were recorded; search attributes bypass the codec, so only the
         # non-sensitive keys of workflows/search_attributes.py go there.
-        if not workflow.patched("search-attributes"):
+        if not self._patched("search-attributes"):
             return None
         return application_attributes(self._state)
 
@@ -205,7 +207,7 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
             news = [f for f in findings if f.code in NOTIFIED_FINDINGS and f.fact not in told]
             # Added after histories were recorded: a new exclusion match or an expiring
             # credential is told once (the notice key is the fact's digest).
-            if news and self._queued and workflow.patched("finding-notices"):
+            if news and self._queued and self._patched("finding-notices"):
                 self._effects.queue_notices(
                     [
                         finding_notice(f, f"Application {state.application_id}", state.status)
@@ -226,14 +228,14 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
         if enrollment_id is None:
             return []
         # Added after histories were recorded: older workflows never linked to enrollments.
-        if not workflow.patched("enrollment-links"):
+        if not self._patched("enrollment-links"):
             return []
         actor, role = request.actor, request.role
         key = f"link:{len(state.events)}"
         if state.purpose == Purpose.INITIAL and state.status == ApplicationStatus.APPROVED:
             # Added after histories were recorded: an approval without an enrollment ID
             # started nothing.
-            if state.enrollment_id_provisional and not workflow.patched("provisional-enrollment"):
+            if state.enrollment_id_provisional and not self._patched("provisional-enrollment"):
                 return []
             return [(key, lambda: self._start_enrollment(enrollment_id, actor, role))]
         if state.purpose not in (Purpose.REVALIDATION, Purpose.REACTIVATION):
@@ -264,7 +266,7 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
             return "approved", state.approval_date
         filed = any(e.to_status == _A.SUBMITTED for e in state.events)
         # Added after histories were recorded: only filings and approvals were told.
-        if not filed or not workflow.patched("enrollment-outcomes"):
+        if not filed or not self._patched("enrollment-outcomes"):
             return None, None
         decision = state.decision
         if state.status in (_A.REJECTED, _A.RETURNED, _A.WITHDRAWN, _A.DENIED) and decision:
@@ -308,6 +310,7 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
             actor=actor,
             reason=f"approved application {state.application_id}",
             source="application",
+            generation=CURRENT_GENERATION,
         )
         try:
             # Abandoned, not terminated, when this application completes: the enrollment lives

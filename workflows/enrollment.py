@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 from workflows.effects import Link, refusal
+from workflows.patches import CURRENT_GENERATION, taken
 from workflows.record import RecordWorkflow
 from workflows.requests import REQUESTS_PATCH
 
@@ -80,8 +81,8 @@ class EnrollmentWorkflow(RecordWorkflow[EnrollmentState]):
     def __init__(self, start: EnrollmentStart) -> None:
         state = new_enrollment(start, workflow.now())
         # Added after histories were recorded (tests/workflow/test_replay.py).
-        state.revocation_appeals = workflow.patched("revocation-appeals")
-        self._start(state, start.effects, start.recent_requests)
+        state.revocation_appeals = taken("revocation-appeals", start.generation)
+        self._start(state, start.effects, start.recent_requests, generation=start.generation)
 
     @workflow.run
     async def run(self, start: EnrollmentStart) -> EnrollmentState:
@@ -190,6 +191,7 @@ class EnrollmentWorkflow(RecordWorkflow[EnrollmentState]):
             actor=request.actor,
             role=request.role,
             reason=request.reason,
+            generation=CURRENT_GENERATION,
         )
         try:
             # Starting a child is one server command, not a retrying activity: it answers fast.
@@ -244,7 +246,7 @@ class EnrollmentWorkflow(RecordWorkflow[EnrollmentState]):
         # Added after histories were recorded: a run also ends past our own bound on its
         # history, mid-cycle if need be (the server's suggestion comes only near 4,000 events).
         long_run = info.get_current_history_length() >= HISTORY_EVENTS_PER_RUN and (
-            workflow.patched("history-bound")
+            self._patched("history-bound")
         )
         return (
             self._state.cycle_completed
@@ -264,15 +266,18 @@ class EnrollmentWorkflow(RecordWorkflow[EnrollmentState]):
     def _run_timeout_near(self) -> bool:
         at = self._handover_at()
         # Added after histories were recorded (on the time-skipping server, with its timeout).
-        return at is not None and workflow.now() >= at and workflow.patched("run-timeout-handover")
+        return at is not None and workflow.now() >= at and self._patched("run-timeout-handover")
 
     def _next_run(self) -> BaseModel:
-        following = next_cycle_state(self._state)
+        # The next run is a new execution of today's code: it takes today's patches at once.
+        following = next_cycle_state(self._state).model_copy(
+            update={"generation": CURRENT_GENERATION}
+        )
         if self._queued:
             following = following.model_copy(update={"effects": self._effects.carried()})
         # Added after histories were recorded: the next run knows the events this one applied,
         # so a retry that arrives after the hand-over is not applied twice (workflows/requests.py).
-        if workflow.patched(REQUESTS_PATCH):
+        if self._patched(REQUESTS_PATCH):
             following = following.model_copy(update={"recent_requests": self._requests.carried()})
         return following
 

@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.search_attributes import OPEN_INCIDENTS
 
 from workflows import legacy_effects
+from workflows.patches import taken
 from workflows.requests import RecentRequests
 
 EFFECTS_PATCH = "effects-queue"
@@ -144,16 +145,24 @@ class RecordWorkflow(Generic[StateT]):
         state: StateT,
         carried: CarriedEffects | None = None,
         requests: dict[str, str] | None = None,
+        *,
+        generation: int,
     ) -> None:
+        self._generation = generation
         self._state = state
         self._requests = RecentRequests(requests)
         self._lock = asyncio.Lock()  # only the inline (legacy) effects await under it
         self._changed = False
         self._visible: list[object] | None = None
-        self._queued = workflow.patched(EFFECTS_PATCH)
+        self._queued = self._patched(EFFECTS_PATCH)
         self._effects = EffectQueue(carried)
         self._closing = False  # the record is done: drain what is owed, then stop
         self._handing_over = False  # continuing as new: start no new round
+
+    def _patched(self, patch_id: str) -> bool:
+        """Whether this run takes the patch (workflows/patches.py: at once for one its
+        generation lists, else through workflow.patched and its marker)."""
+        return taken(patch_id, self._generation)
 
     def _view(self) -> StateT:
         """The state as queries and updates answer it: with its side effects' progress."""
@@ -192,7 +201,7 @@ class RecordWorkflow(Generic[StateT]):
             if (
                 handover is not None
                 and (wake is None or handover < wake)
-                and workflow.patched("run-timeout-handover")
+                and self._patched("run-timeout-handover")
             ):
                 wake = handover  # wake up to hand over before the run times out
             if wake is not None and wake <= workflow.now():
@@ -338,7 +347,7 @@ class RecordWorkflow(Generic[StateT]):
 
     async def _run_round(self, round_: Round) -> None:
         jobs: list[tuple[str, str, Any]] = []
-        together = (round_.notices or round_.project) and workflow.patched(ROUND_PATCH)
+        together = (round_.notices or round_.project) and self._patched(ROUND_PATCH)
         if together:
             # One activity for the projection and the notices (activities/effects.py): it
             # answers which of them failed, each its own incident.

@@ -3,7 +3,8 @@
 A change to workflow code that would make a running workflow take a different path than its
 history records (a new timer or activity before an old one, reordered commands) makes Temporal
 fail that workflow's next task with a nondeterminism error. Replaying recorded histories in CI
-catches such a change before it ships; guard intended changes with ``workflow.patched``.
+catches such a change before it ships; guard intended changes with a patch
+(``RecordWorkflow._patched``, workflows/patches.py).
 
 The Replayer decodes every payload, so it needs the production data converter *and* the key
 ring the histories were encrypted with (:func:`workflows.converter.build_data_converter`).

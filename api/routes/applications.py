@@ -46,6 +46,7 @@ from models.read_model import ApplicationRow
 from models.records import OperatorEvent, Reason
 from models.text import Line
 from workflows.application import ApplicationWorkflow
+from workflows.patches import CURRENT_GENERATION
 
 router = APIRouter(
     prefix="/v1/applications",
@@ -196,6 +197,7 @@ async def create_application(
             role=principal.role,
             reason=body.reason,
             known_enrollments=known,
+            generation=CURRENT_GENERATION,
         )
     except ValidationError as exc:
         raise from_validation_error(exc) from None

@@ -36,6 +36,7 @@ from models.application import (
 )
 from workflows.application import ApplicationWorkflow
 from workflows.audit.chain import REOPENS_RUN
+from workflows.patches import CURRENT_GENERATION
 from workflows.requests import RecentRequests
 
 router = APIRouter(
@@ -108,6 +109,7 @@ async def correct_application(
             reopen=ApplicationReopen(
                 state=current, previous_run_id=description.run_id, recent_requests=recent
             ),
+            generation=CURRENT_GENERATION,
         )
         try:
             handle = await client.start_workflow(

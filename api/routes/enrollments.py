@@ -43,6 +43,7 @@ from models.read_model import EnrollmentRow
 from models.records import Reason
 from models.text import Line
 from workflows.enrollment import EnrollmentWorkflow
+from workflows.patches import CURRENT_GENERATION
 
 router = APIRouter(
     prefix="/v1/enrollments",
@@ -158,6 +159,7 @@ async def import_enrollment(
             revalidation_due_date=body.revalidation_due_date,
             actor=principal.actor,
             reason=body.reason,
+            generation=CURRENT_GENERATION,
             source="import",
         )
     except ValidationError as exc:

@@ -39,6 +39,7 @@ from models.identifiers import OrganizationId
 from models.records import Reason
 from models.roster import RosterFileError, RosterRow, parse_roster
 from models.text import check_paragraph
+from workflows.patches import CURRENT_GENERATION
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"], responses=AUTH_RESPONSES)
 
@@ -232,7 +233,13 @@ async def _import_row(
     )
     try:
         start = EnrollmentStart.model_validate(
-            {**row.start, "time_zone": time_zone, "actor": actor, "reason": reason}
+            {
+                **row.start,
+                "time_zone": time_zone,
+                "actor": actor,
+                "reason": reason,
+                "generation": CURRENT_GENERATION,
+            }
         )
     except ValidationError as exc:  # parse_roster checked the row: only the body's values left
         result.detail = "; ".join(

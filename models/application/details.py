@@ -121,6 +121,9 @@ class ApplicationCreate(BaseModel):
     # A closed application reopened by an admin's audited correction (its last state): the
     # run goes on from it, and the correction is recorded next.
     reopen: ApplicationReopen | None = None
+    # Which workflow patches the run takes without a marker (workflows/patches.py): 0 for runs
+    # started before generations existed (their inputs do not carry it).
+    generation: int = 0
 
     @field_validator("time_zone")
     @classmethod

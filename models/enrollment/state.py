@@ -181,6 +181,9 @@ class EnrollmentStart(BaseModel):
     effects: CarriedEffects | None = None
     # Update ids the previous runs applied (workflows/requests.py): a retry is not applied twice.
     recent_requests: dict[str, str] | None = None
+    # Which workflow patches the run takes without a marker (workflows/patches.py): 0 for runs
+    # started before generations existed (their inputs do not carry it).
+    generation: int = 0
 
     @field_validator("time_zone")
     @classmethod

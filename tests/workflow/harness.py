@@ -123,6 +123,7 @@ class ApplicationDriver:
         purpose: str = "initial",
         details: dict[str, Any] | None = None,
         application_id: str | None = None,
+        generation: int = 0,
     ) -> WorkflowHandle[ApplicationWorkflow, ApplicationState]:
         app_id = application_id or f"t-{uuid.uuid4().hex[:12]}"
         create = ApplicationCreate(
@@ -133,6 +134,7 @@ class ApplicationDriver:
             time_zone=ZONE,
             details=details if details is not None else INDIVIDUAL,  # type: ignore[arg-type]
             actor="tester@example.org",
+            generation=generation,
         )
         return await self.client.start_workflow(
             ApplicationWorkflow.run,

@@ -63,8 +63,8 @@ def load_keyring(*, create: bool = False) -> KeyRing:
     return keyring
 
 
-async def _to_review(driver: ApplicationDriver, application_id: str) -> Handle:
-    handle = await driver.create(application_id=application_id)
+async def _to_review(driver: ApplicationDriver, application_id: str, generation: int = 0) -> Handle:
+    handle = await driver.create(application_id=application_id, generation=generation)
     for event in ("submit", "signatures_completed", "received_by_mac"):
         await driver.record(handle, event)
     return handle
@@ -73,6 +73,16 @@ async def _to_review(driver: ApplicationDriver, application_id: str) -> Handle:
 async def approval(driver: ApplicationDriver, application_id: str) -> Handle:
     """Draft → submit → signatures → received → development requested → responded → approved."""
     handle = await _to_review(driver, application_id)
+    await driver.record(handle, "development_requested")
+    await driver.record(handle, "development_responded")
+    await driver.record(handle, "approved")
+    return handle
+
+
+async def approval_generation_1(driver: ApplicationDriver, application_id: str) -> Handle:
+    """The approval as a run started today takes it: generation 1, its patches without markers
+    (workflows/patches.py)."""
+    handle = await _to_review(driver, application_id, generation=1)
     await driver.record(handle, "development_requested")
     await driver.record(handle, "development_responded")
     await driver.record(handle, "approved")
@@ -137,6 +147,8 @@ SCENARIOS: dict[str, Scenario] = dict(
         _application("approval", approval, S.APPROVED),
         # The same path from the effects-round patch on: one activity per side-effect round.
         _application("approval-effects-round", approval, S.APPROVED),
+        # The same path as a run of generation 1 takes it: every patch, no marker.
+        _application("approval-generation-1", approval_generation_1, S.APPROVED),
         _application("development-expired", development_expired, S.REJECTED),
         _application("reconsideration-reversed", reconsideration_reversed, S.APPROVED),
         _application("withdrawal", withdrawal, S.WITHDRAWN),

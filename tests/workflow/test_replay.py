@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.application import ApplicationWorkflow
     from workflows.converter import KeyRing
     from workflows.enrollment import EnrollmentWorkflow
+    from workflows.patches import GENERATIONS
     from workflows.replay import (
         REPLAY_WORKFLOWS,
         load_history_dir,
@@ -36,6 +37,7 @@ HISTORIES = Path(__file__).parent.parent / "histories"
 APPLICATIONS = {
     "application-approval",
     "application-approval-effects-round",
+    "application-approval-generation-1",
     "application-development-expired",
     "application-reconsideration-reversed",
     "application-withdrawal",
@@ -154,6 +156,52 @@ def test_the_effects_round_history_runs_one_activity_per_round(
     assert set(new) == {"record_effects", "check_application"}
     assert "effects-round" in patches("application-approval-effects-round")
     assert len(new) < len(old)
+
+
+def test_a_generation_1_run_took_every_patch_without_a_marker(
+    histories: list[WorkflowHistory],
+) -> None:
+    """The approval as a run started today records it (workflows/patches.py): the patched side
+    of every patch it meets, and not one marker, where the run before generations wrote one per
+    patch; the replay above shows it still takes the same path."""
+    by_id = _by_id(histories)
+    new = by_id["application-approval-generation-1"]
+    old = by_id["application-approval-effects-round"]
+
+    def markers(history: WorkflowHistory) -> int:
+        return sum(
+            1 for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        )
+
+    def activities(history: WorkflowHistory) -> set[str]:
+        return {
+            e.activity_task_scheduled_event_attributes.activity_type.name
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        }
+
+    assert markers(new) == 0 < markers(old)
+    assert activities(new) == activities(old) == {"record_effects", "check_application"}
+
+
+def test_a_generation_never_changes_its_patches() -> None:
+    """A running generation-1 run was recorded without markers for exactly these patches: one
+    taken from the list would send its replay down the unpatched side. A new patch goes into a
+    new generation."""
+    assert GENERATIONS[1] == {
+        "effects-queue",
+        "effects-round",
+        "run-timeout-handover",
+        "late-recording-grace",
+        "search-attributes",
+        "finding-notices",
+        "enrollment-links",
+        "provisional-enrollment",
+        "enrollment-outcomes",
+        "revocation-appeals",
+        "history-bound",
+        "request-ids-carried",
+    }
 
 
 def test_continued_runs_are_recorded_as_chains(histories: list[WorkflowHistory]) -> None:
