@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from activities.database import create_db_engine, create_schema
 from api.app import create_app
 from api.reads import decode_cursor
+from bench.deadline_sql import deadline_statements
 from bench.stats import percentile
 from models.application import ApplicationStatus
 from models.calendar import ClockKind, local_date
@@ -274,23 +275,8 @@ def measure(
         return run
 
     def deadline_sql(until: date | None) -> Callable[[], int]:
-        """The route's two SELECTs: the enrollments that need action now (first), then the
-        clocks with their record's name (an application's or an enrollment's)."""
-        standing = (
-            select(ENR)
-            .where(ENR.c.action_since.is_not(None))
-            .order_by(ENR.c.action_since, ENR.c.enrollment_id)
-            .limit(1001)
-        )
-        clocks = (
-            select(DEADLINE, APP.c.legal_name, ENR.c.legal_name)
-            .outerjoin(APP, APP.c.workflow_id == DEADLINE.c.workflow_id)
-            .outerjoin(ENR, ENR.c.workflow_id == DEADLINE.c.workflow_id)
-            .order_by(DEADLINE.c.last_day, DEADLINE.c.fires_at, DEADLINE.c.deadline_id)
-            .limit(1001)
-        )
-        if until is not None:
-            clocks = clocks.where(DEADLINE.c.last_day <= until)
+        """The route's two SELECTs (bench/deadline_sql.py)."""
+        standing, clocks = deadline_statements(until)
 
         def run() -> int:
             with engine.connect() as conn:

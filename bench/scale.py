@@ -52,10 +52,11 @@ from sqlalchemy.engine import Engine, make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from activities.database import create_db_engine
+from bench.deadline_sql import deadline_statements
 from bench.stats import percentile
 from models.calendar import local_date
 from models.identifiers import npi_check_digit
-from models.read_model import ApplicationRow, DeadlineRow, EnrollmentRow
+from models.read_model import EnrollmentRow
 from workflows.converter import KeyRing
 from workflows.search_attributes import dev_server_args
 
@@ -63,8 +64,6 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 ZONE = "America/New_York"
 STATES = ("FL", "TX", "CA", "NY", "GA", "OH", "PA", "IL")
-DEADLINE = DeadlineRow.__table__  # type: ignore[attr-defined]
-APP = ApplicationRow.__table__  # type: ignore[attr-defined]
 ENR = EnrollmentRow.__table__  # type: ignore[attr-defined]
 
 
@@ -345,28 +344,9 @@ def _idle(worker: int, server: int, started: float, window: float = 5.0) -> floa
             return time.perf_counter() - started - window
 
 
-def _deadline_sql(today: date) -> tuple[Any, Any]:
-    """The route's default page (no filter, 1,000 items), as its two SELECTs: the enrollments
-    that need action now, then every open clock with its record's name."""
-    standing = (
-        select(ENR)
-        .where(ENR.c.action_since.is_not(None))
-        .order_by(ENR.c.action_since, ENR.c.enrollment_id)
-        .limit(1001)
-    )
-    clocks = (
-        select(DEADLINE, APP.c.legal_name, ENR.c.legal_name)
-        .outerjoin(APP, APP.c.workflow_id == DEADLINE.c.workflow_id)
-        .outerjoin(ENR, ENR.c.workflow_id == DEADLINE.c.workflow_id)
-        .order_by(DEADLINE.c.last_day, DEADLINE.c.fires_at, DEADLINE.c.deadline_id)
-        .limit(1001)
-    )
-    return standing, clocks
-
-
 def _deadlines(stack: Stack, result: Round, requests: int, warmup: int) -> None:
     engine = stack.engine()
-    standing, clocks = _deadline_sql(local_date(datetime.now(UTC), ZONE))
+    standing, clocks = deadline_statements()  # the default page: no filter
     http = httpx.Client(
         base_url=stack.url, headers={"Authorization": f"Bearer {stack.key}"}, timeout=60
     )
