@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from activities.database import create_db_engine, create_schema
 from api.app import create_app
 from api.reads import decode_cursor
-from bench.deadline_sql import deadline_statements
+from api.routes.deadlines import DEFAULT_LIMIT, page_queries
 from bench.stats import percentile
 from models.application import ApplicationStatus
 from models.calendar import ClockKind, local_date
@@ -275,8 +275,8 @@ def measure(
         return run
 
     def deadline_sql(until: date | None) -> Callable[[], int]:
-        """The route's two SELECTs (bench/deadline_sql.py)."""
-        standing, clocks = deadline_statements(until)
+        """The route's own two SELECTs for its default page (no organization, no kind)."""
+        standing, clocks = page_queries(None, (), until, DEFAULT_LIMIT)
 
         def run() -> int:
             with engine.connect() as conn:

@@ -52,7 +52,7 @@ from sqlalchemy.engine import Engine, make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from activities.database import create_db_engine
-from bench.deadline_sql import deadline_statements
+from api.routes.deadlines import DEFAULT_LIMIT, page_queries
 from bench.stats import percentile
 from models.calendar import local_date
 from models.identifiers import npi_check_digit
@@ -346,7 +346,8 @@ def _idle(worker: int, server: int, started: float, window: float = 5.0) -> floa
 
 def _deadlines(stack: Stack, result: Round, requests: int, warmup: int) -> None:
     engine = stack.engine()
-    standing, clocks = deadline_statements()  # the default page: no filter
+    # The route's own two SELECTs for its default page (no filter).
+    standing, clocks = page_queries(None, (), None, DEFAULT_LIMIT)
     http = httpx.Client(
         base_url=stack.url, headers={"Authorization": f"Bearer {stack.key}"}, timeout=60
     )
