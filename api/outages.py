@@ -149,12 +149,13 @@ def bounded(client: Client) -> Client:
 # --- What is down --------------------------------------------------------------------------------
 
 
-def unavailable(down: str, detail: str) -> Problem:
+def unavailable(down: str, detail: str, *, kind: str | None = None) -> Problem:
+    """503 with Retry-After, naming what is down (`kind`: `<down>-unavailable` unless said)."""
     return Problem(
         503,
         "Service unavailable",
         detail,
-        kind=f"{down}-unavailable",
+        kind=kind or f"{down}-unavailable",
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         down=[down],
     )
@@ -239,15 +240,12 @@ async def rpc_error_handler(request: Request, exc: Exception) -> JSONResponse:
         return (await _temporal_problem(request, slow)).response(request)
     if isinstance(exc, RPCError) and exc.status in NOT_NOW_STATUSES:
         log.warning("temporal call refused for now", status=exc.status.name, path=request.url.path)
-        return Problem(
-            503,
-            "Service unavailable",
+        return unavailable(
+            "worker",
             f"Temporal could not hand this request to the record just now ({exc.status.name}: "
             "its workflow task failed, most likely because the worker that held it stopped, "
             f"or another change to it came first); nothing was recorded. {RETRY_SAFE}",
             kind="record-not-ready",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            down=["worker"],
         ).response(request)
     from api.problems import unexpected_error_handler
 
