@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlalchemy import insert as insert_rows
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session
 from temporalio import activity
 
 from activities.database import read_model_errors, session
@@ -64,36 +65,48 @@ class ProjectionActivities:
 
     def project_in(self, s: Session, p: ApplicationProjection | EnrollmentProjection) -> bool:
         """The projection's statements in the caller's transaction (not committed): the row's
-        upsert and, if it applied, its deadline set. Plain SQL: no ORM objects per row."""
-        table: Any
-        if isinstance(p, ApplicationProjection):
-            table, key = ApplicationRow, "application_id"
-        else:
-            table, key = EnrollmentRow, "enrollment_id"
+        upsert and, if it applied, its deadline set. Core statements built once (issue 22:
+        building the upsert's `excluded` columns for every projection was 7% of the worker's
+        time), executed on the session's connection: no ORM objects, no ORM compile step."""
         values = p.row.model_dump()
         values["projected_seq"] = p.seq
-        insert = self._insert(table).values(**values)
-        # One atomic statement on both dialects: insert, or update only when this projection is
-        # not older than the stored one. PostgreSQL re-evaluates the WHERE on the latest row
-        # version under the row lock, and SQLite serialises writers, so two projections racing
-        # cannot leave the older one in place. RETURNING yields a row only if we wrote.
-        upsert = insert.on_conflict_do_update(
-            index_elements=[key],
-            set_={k: insert.excluded[k] for k in values if k != key},
-            where=insert.excluded.projected_seq >= table.projected_seq,
-        ).returning(insert.table.c[key])
-        applied = s.execute(upsert).first() is not None
+        row_type = ApplicationRow if isinstance(p, ApplicationProjection) else EnrollmentRow
+        upsert = _upsert(self._insert, row_type, tuple(values))
+        conn = s.connection()
+        applied = conn.execute(upsert, values).first() is not None
         if applied:
             # Still holding the row's write lock: the deadline set is replaced by the
             # projection that owns the row, never by an older one.
-            workflow_id = p.row.workflow_id
-            s.execute(delete(DeadlineRow).where(col(DeadlineRow.workflow_id) == workflow_id))
+            conn.execute(_DELETE_DEADLINES, {"of_workflow": p.row.workflow_id})
             if p.deadlines:
-                s.execute(
-                    insert_rows(DeadlineRow.__table__),  # type: ignore[attr-defined]
-                    [deadline_values(p, d) for d in p.deadlines],
-                )
+                conn.execute(_INSERT_DEADLINES, [deadline_values(p, d) for d in p.deadlines])
         return applied
+
+
+_DEADLINES: Any = DeadlineRow.__table__  # type: ignore[attr-defined]
+_DELETE_DEADLINES = delete(_DEADLINES).where(_DEADLINES.c.workflow_id == bindparam("of_workflow"))
+_INSERT_DEADLINES = insert_rows(_DEADLINES)
+
+
+@cache
+def _upsert(
+    insert: Any, row_type: type[ApplicationRow | EnrollmentRow], columns: tuple[str, ...]
+) -> Any:
+    """The row's upsert for these columns, their values bound at execution.
+
+    One atomic statement on both dialects: insert, or update only when this projection is not
+    older than the stored one. PostgreSQL re-evaluates the WHERE on the latest row version under
+    the row lock, and SQLite serialises writers, so two projections racing cannot leave the
+    older one in place. RETURNING yields a row only if we wrote."""
+    table: Any = row_type.__table__  # type: ignore[union-attr]
+    key = "application_id" if row_type is ApplicationRow else "enrollment_id"
+    statement = insert(table)
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[key],
+        set_={k: excluded[k] for k in columns if k != key},
+        where=excluded.projected_seq >= table.c.projected_seq,
+    ).returning(table.c[key])
 
 
 def deadline_values(
