@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import or_, update
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -39,6 +39,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.database import read_model_errors, session
+from activities.outbox_statements import (
+    MARK_SENT,
+    claim_parameters,
+    claim_statement,
+    mark_sent_parameters,
+)
 from models.contracts import NOTICE_REFUSED, RECORD_NOTIFICATION, NotificationRequest
 from models.notification import MacCallFacts, Notification, Recipient, notification_for
 from models.read_model import (
@@ -217,12 +223,10 @@ class NotificationActivities:
 
     def claim(self, columns: dict[str, Any], claimant: str, now: datetime) -> bool:
         """Claim the outbox row of `columns` (its idempotency_key and what the row holds)."""
-        table = NotificationRow.__table__  # type: ignore[attr-defined]
         key = columns["idempotency_key"]
-        claim = self._claim_statement(table, columns, claimant, now)
         what = f"notice {key.rsplit('/', 1)[-1]}"
         with read_model_errors(what), session(self._engine) as s:
-            won = s.execute(claim).first() is not None
+            won = self._claim_in(s, columns, claimant, now)
             s.commit()
             if won:
                 return True
@@ -232,12 +236,15 @@ class NotificationActivities:
     def claim_in(self, s: Session, req: NotificationRequest, claimant: str, now: datetime) -> bool:
         """`claim` in the caller's transaction (not committed): the same statement, so the same
         exclusion between deliverers once the caller commits."""
-        table = NotificationRow.__table__  # type: ignore[attr-defined]
         columns = self._columns(req, self._channel.name)
-        key = columns["idempotency_key"]
-        if s.execute(self._claim_statement(table, columns, claimant, now)).first() is not None:
+        if self._claim_in(s, columns, claimant, now):
             return True
-        return self._lost(self._state_in(s, key), f"notice {req.notice.key}")
+        return self._lost(self._state_in(s, columns["idempotency_key"]), f"notice {req.notice.key}")
+
+    def _claim_in(self, s: Session, columns: dict[str, Any], claimant: str, now: datetime) -> bool:
+        statement = claim_statement(self._insert, tuple(columns))
+        parameters = claim_parameters(columns, claimant, now, LEASE)
+        return s.connection().execute(statement, parameters).first() is not None
 
     @staticmethod
     def _state_in(s: Session, key: str) -> str | None:
@@ -255,38 +262,6 @@ class NotificationActivities:
             f"lapses (after {int(LEASE.total_seconds())} s)",
             type=NOTICE_CLAIMED,
         )
-
-    def _claim_statement(
-        self, table: Any, columns: dict[str, Any], claimant: str, now: datetime
-    ) -> Any:
-        insert = self._insert(table).values(
-            **columns,
-            created_at=now,
-            state=OutboxState.CLAIMED.value,
-            claimed_by=claimant,
-            lease_until=now + LEASE,
-            attempts=1,
-        )
-        row = table.c
-        # One statement: insert if absent, else take over what may be taken over. PostgreSQL
-        # re-checks the WHERE on the latest row version under its lock and SQLite serialises
-        # writers, so two deliverers never both win. RETURNING yields a row only if we did.
-        claim = insert.on_conflict_do_update(
-            index_elements=["idempotency_key"],
-            set_={
-                "state": OutboxState.CLAIMED.value,
-                "claimed_by": claimant,
-                "lease_until": now + LEASE,
-                "attempts": row.attempts + 1,
-            },
-            where=or_(
-                row.state.in_([OutboxState.PENDING.value, OutboxState.FAILED.value]),
-                row.claimed_by == claimant,
-                row.lease_until < now,
-            )
-            & (row.state != OutboxState.SENT.value),
-        ).returning(row.id)
-        return claim
 
     def _facts(self, req: NotificationRequest) -> MacCallFacts:
         """The record's phone facts from the read model (its row may not be there yet)."""
@@ -364,22 +339,10 @@ class NotificationActivities:
 
     def mark_all(self, keys: Sequence[str], claimant: str) -> None:
         """Mark the rows of `keys` this claimant holds sent, in one statement."""
-        sent = (
-            update(NotificationRow)
-            .where(
-                col(NotificationRow.idempotency_key).in_(list(keys)),
-                col(NotificationRow.claimed_by) == claimant,
-            )
-            .values(
-                state=OutboxState.SENT.value,
-                delivered_at=datetime.now(UTC),
-                claimed_by=None,
-                lease_until=None,
-                last_error=None,
-            )
-        )
         with read_model_errors("the outbox"), session(self._engine) as s:
-            s.execute(sent)
+            s.connection().execute(
+                MARK_SENT, mark_sent_parameters(keys, claimant, datetime.now(UTC))
+            )
             s.commit()
 
     def _mark(self, key: str, claimant: str) -> None:
