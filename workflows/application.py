@@ -20,7 +20,6 @@ from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 from workflows.effects import Link, refusal
-from workflows.enrollment import EnrollmentWorkflow
 from workflows.patches import CURRENT_GENERATION, taken
 from workflows.record import RecordWorkflow
 
@@ -285,7 +284,7 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
         try:
             await workflow.get_external_workflow_handle(
                 enrollment_workflow_id(enrollment_id)
-            ).signal(EnrollmentWorkflow.application_progress, progress)
+            ).signal("application_progress", progress)  # EnrollmentWorkflow's signal
         except FailureError as exc:  # an enrollment not tracked here: the application goes on
             workflow.logger.warning(
                 "enrollment not signalled",
@@ -314,9 +313,11 @@ class ApplicationWorkflow(RecordWorkflow[ApplicationState]):
         )
         try:
             # Abandoned, not terminated, when this application completes: the enrollment lives
-            # for decades after it.
+            # for decades after it. By its type's name, as the enrollment starts applications:
+            # importing workflows.enrollment here would execute it in the sandbox for every
+            # application instance as well (issue 22).
             await workflow.start_child_workflow(
-                EnrollmentWorkflow.run,
+                "EnrollmentWorkflow",
                 start,
                 id=enrollment_workflow_id(enrollment_id),
                 parent_close_policy=ParentClosePolicy.ABANDON,
