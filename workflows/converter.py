@@ -3,7 +3,8 @@
 Payloads (workflow inputs, results, update/query arguments, activity arguments, state carried
 across continue-as-new, failure details, and failure messages and stack traces, which the failure
 converter encodes as a payload when encryption is on) are converted with pydantic v2
-(:data:`temporalio.contrib.pydantic.pydantic_data_converter`) and then encrypted with AES-256-GCM
+(the SDK's pydantic converter, its type adapters shared across workflow instances:
+workflows/payload_converter.py) and then encrypted with AES-256-GCM
 by :class:`EncryptionCodec`. Search attributes, workflow ids, memos' keys and timer/activity
 summaries bypass the codec; they must never hold PHI/PII (see docs "Data protection").
 
@@ -36,12 +37,13 @@ import google.protobuf.message
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
     PayloadCodec,
 )
+
+from workflows.payload_converter import EnginePayloadConverter
 
 __all__ = [
     "ENCODING",
@@ -345,6 +347,10 @@ class EncryptionCodec(PayloadCodec):
             ) from None
 
 
+# The SDK's pydantic data converter, its type adapters shared by every workflow instance.
+ENGINE_DATA_CONVERTER = DataConverter(payload_converter_class=EnginePayloadConverter)
+
+
 def build_data_converter(keyring: KeyRing | None) -> DataConverter:
     """The pydantic data converter, with payload encryption when a key ring is given.
 
@@ -352,13 +358,13 @@ def build_data_converter(keyring: KeyRing | None) -> DataConverter:
     the codec server; a Replayer without the codec fails on encrypted histories.
     """
     if keyring is None:
-        return pydantic_data_converter
+        return ENGINE_DATA_CONVERTER
     # Failure messages and stack traces are not payloads: the SDK writes them to history as they
     # are unless the failure converter moves them into an encoded attribute payload, which the
     # codec then encrypts like any other. An exception's text can quote a value (a database
     # error its parameters), so with encryption on it is never left in clear.
     return dataclasses.replace(
-        pydantic_data_converter,
+        ENGINE_DATA_CONVERTER,
         payload_codec=EncryptionCodec(keyring),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

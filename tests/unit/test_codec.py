@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from tests.processes import child_pids, executable
     from workflows.converter import (
         ENCODING,
+        ENGINE_DATA_CONVERTER,
         KEY_ID_METADATA,
         EncryptionCodec,
         KeyRing,
@@ -31,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         PayloadDecryptionError,
         build_data_converter,
     )
+    from workflows.payload_converter import EnginePayloadConverter
 
 SSN = "078-05-1120"
 TEST_SERVER = Path(sys.executable).parent / "temporal-test-server"
@@ -330,15 +332,16 @@ def test_config_round_trip_and_generate():
 
 
 def test_build_data_converter():
-    assert build_data_converter(None) is pydantic_data_converter
+    assert build_data_converter(None) is ENGINE_DATA_CONVERTER
+    assert ENGINE_DATA_CONVERTER.payload_converter_class is EnginePayloadConverter
 
     ring = KeyRing.generate("k1")
     converter = build_data_converter(ring)
 
     assert isinstance(converter.payload_codec, EncryptionCodec)
     assert converter.payload_codec.keyring is ring
-    assert converter.payload_converter_class is pydantic_data_converter.payload_converter_class
-    assert pydantic_data_converter.payload_codec is None  # the shared singleton is untouched
+    assert converter.payload_converter_class is EnginePayloadConverter
+    assert ENGINE_DATA_CONVERTER.payload_codec is None  # the shared singleton is untouched
 
 
 async def test_data_converter_encode_decode():

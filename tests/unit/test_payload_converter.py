@@ -1,0 +1,56 @@
+"""The engine's payload converter (workflows/payload_converter.py) writes and reads what the SDK's
+pydantic converter does, and every workflow instance's converter shares one cache of type
+adapters, except for types the sandbox defines anew in each instance."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio.contrib.pydantic import PydanticPayloadConverter
+
+from models.contracts import Incident
+from workflows.payload_converter import _ADAPTERS, EnginePayloadConverter, shareable
+
+
+class Letter(BaseModel):
+    subject: str
+    sent_on: date
+
+
+def _reimported_class() -> type:
+    # As the sandbox defines it for one workflow instance: a class of a workflow module.
+    return type("PerInstance", (BaseModel,), {"__module__": "workflows.application"})
+
+
+def test_it_writes_and_reads_what_the_sdks_converter_does() -> None:
+    value = [Letter(subject="Revalidation due", sent_on=date(2027, 3, 31)), {"n": 1}, None]
+    ours, sdks = EnginePayloadConverter(), PydanticPayloadConverter()
+    payloads = ours.to_payloads(value)
+    assert payloads == sdks.to_payloads(value)
+    hints: list[Any] = [Letter, dict[str, int], type(None)]
+    assert ours.from_payloads(payloads, hints) == sdks.from_payloads(payloads, hints) == value
+
+
+def test_a_new_instance_reuses_the_adapters_of_the_ones_before() -> None:
+    [payload] = EnginePayloadConverter().to_payloads([Letter(subject="s", sent_on=date.today())])
+    EnginePayloadConverter().from_payloads([payload], [Letter])
+    before = _ADAPTERS.cache_info()
+    EnginePayloadConverter().from_payloads([payload], [Letter])  # as the next workflow's would
+    after = _ADAPTERS.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+
+
+def test_only_types_every_instance_shares_are_cached() -> None:
+    assert shareable(Incident) and shareable(list[Incident]) and shareable(Letter)
+    per_instance = _reimported_class()
+    assert not shareable(per_instance)
+    assert not shareable(list[per_instance])  # type: ignore[valid-type]
+    assert not shareable(dict[str, per_instance | None])  # type: ignore[valid-type]
+    before = _ADAPTERS.cache_info().currsize
+    [payload] = EnginePayloadConverter().to_payloads([{}])
+    EnginePayloadConverter().from_payloads([payload], [dict])
+    after_shared = _ADAPTERS.cache_info().currsize
+    EnginePayloadConverter().from_payloads([payload], [per_instance])
+    assert _ADAPTERS.cache_info().currsize == after_shared <= before + 1
