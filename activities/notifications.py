@@ -44,13 +44,12 @@ from activities.outbox_statements import (
     claim_parameters,
     claim_statement,
     mark_sent_parameters,
+    record_row_in,
 )
 from models.contracts import NOTICE_REFUSED, RECORD_NOTIFICATION, NotificationRequest
 from models.notification import MacCallFacts, Notification, Recipient, notification_for
 from models.read_model import (
-    ApplicationRow,
     ApplicationRowData,
-    EnrollmentRow,
     EnrollmentRowData,
     NotificationRow,
     OutboxState,
@@ -271,13 +270,7 @@ class NotificationActivities:
     @staticmethod
     def facts_in(s: Session, req: NotificationRequest) -> MacCallFacts:
         """`_facts` read in the caller's transaction (it sees a row the caller just wrote)."""
-        row: ApplicationRow | EnrollmentRow | None
-        if req.record_kind == "application":
-            row = s.get(ApplicationRow, req.record_id)
-        elif req.record_kind == "enrollment":
-            row = s.get(EnrollmentRow, req.record_id)
-        else:  # the organisation itself: no record row, no phone facts
-            row = None
+        row = record_row_in(s, req.record_kind, req.record_id)
         return mac_call_facts(row) if row is not None else MacCallFacts(npi=req.npi)
 
     def _deliver(

@@ -5,6 +5,7 @@ and a failing effect reported on its own (its own incident), never as its neighb
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 from typing import Any
 
 import pytest
@@ -14,9 +15,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.effects import EffectsActivities
-from activities.notifications import NotificationActivities
+from activities.notifications import Delivery, NotificationActivities
 from activities.projection import ProjectionActivities
 from models.contracts import READ_MODEL_DATA_REJECTED
+from models.notification import MacCallFacts
 from models.read_model import EffectsOutcome, EffectsRound, OutboxState
 from tests.integration.test_outbox import RecordingChannel, _rows
 from tests.integration.test_read_model import _notification, _projection, engine, history
@@ -140,3 +142,51 @@ async def test_a_refused_projection_fails_only_itself(
     assert outcome.delivered == [n.notice.key for n in round_.notices]
     assert sorted(channel.received.values()) == [1, 1]
     assert _projected(engine) == ([], [])
+
+
+class KeepingChannel(RecordingChannel):
+    """Also keeps what it received, to read the messages."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deliveries: list[Delivery] = []
+
+    def deliver(self, delivery: Delivery) -> None:
+        super().deliver(delivery)
+        self.deliveries.append(delivery)
+
+
+async def test_a_notice_carries_the_phone_facts_of_the_row_its_round_wrote(
+    engine: Engine, history: dict[int, Any]
+) -> None:
+    channel = KeepingChannel()
+    round_ = _round(history)
+
+    outcome = await _attempt(1, []).run(_activities(engine, channel).record_effects, round_)
+
+    assert outcome.failures == []
+    facts = {d.notification.mac_call for d in channel.deliveries}
+    # Both notices are the same application's: the row the round's projection (seq 5) wrote.
+    assert facts == {
+        MacCallFacts(
+            npi="1234567893",
+            web_tracking_id="WT-1",
+            case_number="C-1",
+            key_dates=(
+                ("Submitted", date(2025, 2, 20)),
+                ("Received by the MAC", date(2025, 2, 24)),
+            ),
+        )
+    }
+
+
+async def test_a_notice_of_a_record_not_projected_yet_has_only_its_npi(
+    engine: Engine, history: dict[int, Any]
+) -> None:
+    channel = KeepingChannel()
+    round_ = _round(history, project=False)
+
+    outcome = await _attempt(1, []).run(_activities(engine, channel).record_effects, round_)
+
+    assert outcome.failures == []
+    assert {d.notification.mac_call for d in channel.deliveries} == {MacCallFacts(npi="1234567893")}
