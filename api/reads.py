@@ -15,7 +15,8 @@ from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, bindparam, or_
+from sqlalchemy import select as select_columns
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -206,16 +207,32 @@ async def keyset_page(
     return page, next_cursor
 
 
+_ENROLLMENT_TABLE: Any = EnrollmentRow.__table__  # type: ignore[attr-defined]
+_KNOWN_ENROLLMENTS = select_columns(
+    *(
+        _ENROLLMENT_TABLE.c[name]
+        for name in (
+            "enrollment_id",
+            "form",
+            "state",
+            "status",
+            "revoked_effective",
+            "barred_through",
+        )
+    )
+).where(_ENROLLMENT_TABLE.c.npi == bindparam("npi"))
+
+
 async def known_enrollments(request: Request, npi: str | None) -> tuple[KnownEnrollment, ...]:
     """The enrollments the read model holds for an NPI, as an initial application needs to know
     them (a re-enrollment bar, the same line of business already enrolled)."""
     if npi is None:
         return ()
-    query = select(EnrollmentRow).where(col(EnrollmentRow.npi) == npi)
 
-    def fetch(engine: Engine) -> list[EnrollmentRow]:
-        with Session(engine) as s:
-            return list(s.exec(query))
+    def fetch(engine: Engine) -> list[Any]:
+        # Core rows of the six columns, not ORM objects (issue 22: 3.6% of the API's time).
+        with engine.connect() as conn:
+            return list(conn.execute(_KNOWN_ENROLLMENTS, {"npi": npi}))
 
     rows = await asyncio.to_thread(fetch, engine_of(request))
     return tuple(
