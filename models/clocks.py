@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Literal, Protocol, Self, TypeVar
+from typing import Any, Literal, Protocol, Self, TypeVar, cast
 
 from pydantic import BaseModel
 
 from models.calendar import AnyClockKind, Clock, local_date, open_clock
 from models.notices import Notice, NoticeKind
-from models.records import EventRecord, Outcome, record_line
+from models.records import EventRecord, Outcome, record_line, working_copy
 from models.rules import RuleKey
 
 ClockOutcome = Literal["satisfied", "expired", "superseded"]
@@ -239,7 +239,8 @@ def fire_due(
     if not anything_due(state, now):
         return Outcome(state=state)
     settled, notices = settle(
-        state.model_copy(deep=True),
+        # Both record states are pydantic models with an append-only `events` log.
+        cast(_State, working_copy(cast(BaseModel, state))),
         now,
         subject_prefix=subject_prefix,
         status=lambda st: st.status.value,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -225,6 +226,27 @@ def check_allowed(
 
 
 StateT = TypeVar("StateT")
+LoggedState = TypeVar("LoggedState", bound=BaseModel)
+
+
+def working_copy(state: LoggedState) -> LoggedState:
+    """A copy of a record's state for a reducer to change, sharing the lines of its own log.
+
+    A log line is never changed once written (records only append), so the copy gets a new list
+    of the same lines and everything else copied deep. Deep-copying a log that grows for decades
+    on every event and every due clock was 6% of the sandbox's time in an 8-year simulation, and
+    grew with the record's age (issue 22)."""
+    copied = state.model_copy()  # its own __dict__, fields-set and private attributes
+    memo: dict[int, Any] = {}
+    for name, value in state.__dict__.items():
+        if name != "events":
+            copied.__dict__[name] = deepcopy(value, memo)
+    copied.__dict__["events"] = list(state.__dict__["events"])
+    if state.__pydantic_private__:
+        object.__setattr__(
+            copied, "__pydantic_private__", deepcopy(state.__pydantic_private__, memo)
+        )
+    return copied
 
 
 @dataclass

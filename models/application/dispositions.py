@@ -16,7 +16,7 @@ from models.data_checks import (
     decided,
     suspected_keys,
 )
-from models.records import EventRefused, record_line
+from models.records import EventRefused, record_line, working_copy
 
 __all__ = ["FindingDispositionRequest", "apply_disposition", "check_disposition"]
 
@@ -44,7 +44,7 @@ def check_disposition(state: ApplicationState, request: FindingDispositionReques
 def apply_disposition(
     state: ApplicationState, request: FindingDispositionRequest, now: datetime
 ) -> ApplicationState:
-    state = state.model_copy(deep=True)
+    state = working_copy(state)
     today = state.today(now)
     state.dispositions, state.findings, note = decided(
         state.dispositions, state.findings, request, today

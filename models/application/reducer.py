@@ -51,7 +51,14 @@ from models.calendar import ClockKind
 from models.checks import presubmission_findings
 from models.clocks import ClockStep
 from models.forms import application_fee
-from models.records import EventRefused, OperatorEvent, Outcome, event_notice, keep_record
+from models.records import (
+    EventRefused,
+    OperatorEvent,
+    Outcome,
+    event_notice,
+    keep_record,
+    working_copy,
+)
 from models.rules import RuleKey
 
 _K = ClockKind
@@ -63,7 +70,7 @@ def apply_event(
     """Apply an operator event that `check_event` accepted, then settle any clock it left
     already expired. Returns a new state; the input is not modified."""
     if request.bookkeeping:  # keeps the record, moves nothing (models/records.py)
-        kept = state.model_copy(deep=True)
+        kept = working_copy(state)
         keep_record(
             kept,
             request,
@@ -76,7 +83,7 @@ def apply_event(
         )
         return Outcome(state=kept)
     state, withdrawal, earlier = state_for_event(state, request, now)
-    state = state.model_copy(deep=True)
+    state = working_copy(state)
     today = state.today(now)
     when = request.event_date() or today
     step = ClockStep(state, len(state.events) + 1, today)

@@ -17,7 +17,7 @@ from models.data_checks import (
     suspected_keys,
 )
 from models.enrollment.state import EnrollmentEventRecord, EnrollmentState
-from models.records import EventRefused, record_line
+from models.records import EventRefused, record_line, working_copy
 
 
 def check_enrollment_disposition(
@@ -42,7 +42,7 @@ def with_dispositions(state: EnrollmentState, findings: list[Finding]) -> list[F
 def apply_enrollment_disposition(
     state: EnrollmentState, request: FindingDispositionRequest, now: datetime
 ) -> EnrollmentState:
-    state = state.model_copy(deep=True)
+    state = working_copy(state)
     today = local_date(now, state.time_zone)
     state.dispositions, state.findings, note = decided(
         state.dispositions, state.findings, request, today

@@ -62,7 +62,14 @@ from models.enrollment.state import ChangeRecord, EnrollmentEventRecord, Enrollm
 from models.enrollment.status import EnrollmentStatus
 from models.enrollment.timers import CYCLE_CLOCKS
 from models.forms import Form, is_dmepos
-from models.records import EventRefused, OperatorEvent, Outcome, event_notice, keep_record
+from models.records import (
+    EventRefused,
+    OperatorEvent,
+    Outcome,
+    event_notice,
+    keep_record,
+    working_copy,
+)
 from models.rules import RuleKey
 
 _K = EnrollmentClockKind
@@ -73,7 +80,7 @@ def apply_event(
     state: EnrollmentState, request: OperatorEvent, now: datetime
 ) -> Outcome[EnrollmentState]:
     """Apply an event `check_event` accepted, then settle any clock already due."""
-    state = state.model_copy(deep=True)
+    state = working_copy(state)
     if request.bookkeeping:  # keeps the record, moves nothing (models/records.py)
         state.seq += 1
         keep_record(
