@@ -12,9 +12,9 @@ import inspect
 from collections.abc import Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Generic, Literal, Protocol, TypeVar
+from datetime import date, datetime, timedelta
+from enum import Enum, StrEnum
+from typing import Annotated, Any, ClassVar, Generic, Literal, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -227,26 +227,49 @@ def check_allowed(
 
 StateT = TypeVar("StateT")
 LoggedState = TypeVar("LoggedState", bound=BaseModel)
+_V = TypeVar("_V")
 
 
 def working_copy(state: LoggedState) -> LoggedState:
-    """A copy of a record's state for a reducer to change, sharing the lines of its own log.
+    """A copy of a record's state for a reducer to change: what the reducer may change in place is
+    copied, what it cannot is shared.
 
-    A log line is never changed once written (records only append), so the copy gets a new list
-    of the same lines and everything else copied deep. Deep-copying a log that grows for decades
-    on every event and every due clock was 6% of the sandbox's time in an 8-year simulation, and
-    grew with the record's age (issue 22)."""
-    copied = state.model_copy()  # its own __dict__, fields-set and private attributes
-    memo: dict[int, Any] = {}
-    for name, value in state.__dict__.items():
-        if name != "events":
-            copied.__dict__[name] = deepcopy(value, memo)
+    Shared: values that cannot change (dates, strings, numbers, enums), frozen models (the clocks,
+    their reminders and rules: a reducer replaces them, and none holds a mutable container, which
+    tests/unit/test_working_copy.py checks for every model a state can hold), and the lines of
+    the record's own log (records only append; a line is never changed once written). Copied:
+    lists, dicts and the other models. `model_copy(deep=True)` copied all of it, through the
+    generic `deepcopy`, for every event and every due clock: 6% of the sandbox's time in an
+    8-year simulation, growing with the record's age (issue 22)."""
+    copied = _copied(state, keep="events")
     copied.__dict__["events"] = list(state.__dict__["events"])
-    if state.__pydantic_private__:
-        object.__setattr__(
-            copied, "__pydantic_private__", deepcopy(state.__pydantic_private__, memo)
-        )
     return copied
+
+
+_IMMUTABLE = (str, int, float, bool, type(None), date, timedelta, Enum)
+
+
+def _copied(value: _V, keep: str | None = None) -> _V:
+    """`value` copied as working_copy says; a model's field named `keep` is left to the caller."""
+    if isinstance(value, _IMMUTABLE):
+        return value
+    if isinstance(value, BaseModel):
+        if value.model_config.get("frozen"):
+            return value
+        copy = value.model_copy()  # its own __dict__, fields-set and private attributes
+        for name, item in value.__dict__.items():
+            if name != keep:
+                copy.__dict__[name] = _copied(item)
+        if value.__pydantic_private__:
+            object.__setattr__(copy, "__pydantic_private__", deepcopy(value.__pydantic_private__))
+        return copy
+    if isinstance(value, list):
+        return cast(_V, [_copied(item) for item in value])
+    if isinstance(value, dict):
+        return cast(_V, {key: _copied(item) for key, item in value.items()})
+    if isinstance(value, tuple) and all(isinstance(i, _IMMUTABLE) for i in value):
+        return value
+    return deepcopy(value)
 
 
 @dataclass

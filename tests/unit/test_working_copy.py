@@ -5,10 +5,13 @@ input unchanged)."""
 
 from __future__ import annotations
 
+import typing
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pydantic import TypeAdapter
+import pytest
+from pydantic import BaseModel, TypeAdapter
 
 from models.application import (
     ApplicationCreate,
@@ -18,6 +21,7 @@ from models.application import (
     check_event,
     new_application,
 )
+from models.enrollment.state import EnrollmentState
 from models.records import working_copy
 
 NOW = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
@@ -80,3 +84,50 @@ def test_changing_the_copy_leaves_the_state_as_it_was() -> None:
 
     assert state.model_dump() == before
     assert copy.submitted_on == state.submitted_on == date(2025, 2, 20)
+
+
+def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+    for arg in typing.get_args(annotation):
+        yield from _models_in(arg)
+
+
+def _mutable_parts(annotation: Any) -> list[str]:
+    """The mutable containers and non-frozen models an annotation allows."""
+    origin = typing.get_origin(annotation)
+    found = (
+        [str(annotation)] if origin in (list, dict, set) or annotation in (list, dict, set) else []
+    )
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if not annotation.model_config.get("frozen"):
+            found.append(annotation.__name__)
+    return found + [part for arg in typing.get_args(annotation) for part in _mutable_parts(arg)]
+
+
+@pytest.mark.parametrize("state_type", [ApplicationState, EnrollmentState])
+def test_every_frozen_model_a_state_can_hold_is_immutable_all_the_way_down(
+    state_type: type[BaseModel],
+) -> None:
+    # working_copy shares frozen models between a state and its copy: safe only if nothing
+    # inside one can be changed in place.
+    seen: set[type[BaseModel]] = set()
+    pending: list[type[BaseModel]] = [state_type]
+    frozen: list[type[BaseModel]] = []
+    while pending:
+        model = pending.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        if model.model_config.get("frozen"):
+            frozen.append(model)
+        for info in model.model_fields.values():
+            pending.extend(_models_in(info.annotation))
+    assert frozen, "the states hold no frozen model: this test checks nothing"
+    problems = {
+        f"{model.__name__}.{name}": parts
+        for model in frozen
+        for name, info in model.model_fields.items()
+        if (parts := _mutable_parts(info.annotation))
+    }
+    assert problems == {}
