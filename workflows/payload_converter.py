@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import functools
 import typing
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, PydanticPayloadConverter
 from temporalio.converter import CompositePayloadConverter
@@ -32,15 +32,35 @@ def _reimported(module: str) -> bool:
 
 
 def shareable(hint: Any) -> bool:
-    """True when no part of `hint` is a class the sandbox defines anew for each workflow."""
-    if isinstance(hint, type) and _reimported(hint.__module__):
+    """True when no part of `hint` is a class the sandbox defines anew for each workflow, and
+    nothing in it is made anew by each instance (an `Annotated` hint's metadata is)."""
+    if typing.get_origin(hint) is Annotated:
         return False
+    if isinstance(hint, type):
+        if _reimported(hint.__module__):
+            return False
+        if issubclass(hint, BaseModel):  # a parametrised pydantic generic keeps its arguments here
+            arguments = hint.__pydantic_generic_metadata__.get("args", ())
+            if not all(shareable(arg) for arg in arguments):
+                return False
     return all(shareable(arg) for arg in typing.get_args(hint))
 
 
-@functools.lru_cache(maxsize=512)
+# Only the hints found shareable are remembered: remembering the others would keep their
+# per-instance classes, and with them the instance's modules, alive.
+_SHAREABLE: set[Any] = set()
+_MAX_REMEMBERED = 512
+
+
 def _is_shareable(hint: Any) -> bool:
-    return shareable(hint)
+    if hint in _SHAREABLE:
+        return True
+    if not shareable(hint):
+        return False
+    if len(_SHAREABLE) >= _MAX_REMEMBERED:
+        _SHAREABLE.clear()
+    _SHAREABLE.add(hint)
+    return True
 
 
 class SharedAdaptersJSONConverter(PydanticJSONPlainPayloadConverter):

@@ -61,9 +61,11 @@ REIMPORTED_PACKAGES: frozenset[str] = frozenset({"workflows"})
 class CompiledOnceLoader(importlib.machinery.SourceFileLoader):
     """A source loader that compiles a file once per process and hands the same code object to
     every later import. A code object is immutable: executing it again builds a fresh module,
-    which is what the sandbox needs. Not reread from disk: a worker runs the code it started
-    with (a file changed under it would otherwise reach new instances and replays, not the
-    definitions the worker registered); deploying new code is a restart."""
+    which is what the sandbox needs. Read from disk once, at the first sandboxed import of the
+    module (the worker has imported its own copy just before, at start-up), never again: a file
+    changed under a running worker does not reach its later instances and replays, and
+    `importlib.reload` of a workflow module keeps the first code. Deploying new code is a
+    restart."""
 
     compiled: ClassVar[dict[str, CodeType]] = {}
 

@@ -260,3 +260,11 @@ async def test_enrollment_outcomes_are_polled_by_the_same_link_shape(
     assert r.status_code == 404, r.text
     assert r.headers["content-type"] == PROBLEM_JSON
     assert enrollment_workflow_id("I20200000000001") in r.json()["detail"]
+    # The 202's link is built only when an event answers 202 (api/temporal.py): the route names
+    # the event routes give execute_event must resolve, or that 202 would be a 500.
+    assert app.url_path_for(
+        "poll_enrollment_event", enrollment_id="I20200000000001", event_id="req-x"
+    ) == ("/v1/enrollments/I20200000000001/events/req-x")
+    assert app.url_path_for("poll_application_event", application_id="a-1", event_id="req-x") == (
+        "/v1/applications/a-1/events/req-x"
+    )

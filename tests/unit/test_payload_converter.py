@@ -4,14 +4,18 @@ adapters, except for types the sandbox defines anew in each instance."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from datetime import date
-from typing import Any
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 
 from models.contracts import Incident
 from workflows.payload_converter import _ADAPTERS, EnginePayloadConverter, shareable
+
+T = TypeVar("T")
 
 
 class Letter(BaseModel):
@@ -54,3 +58,24 @@ def test_only_types_every_instance_shares_are_cached() -> None:
     after_shared = _ADAPTERS.cache_info().currsize
     EnginePayloadConverter().from_payloads([payload], [per_instance])
     assert _ADAPTERS.cache_info().currsize == after_shared <= before + 1
+
+
+class Box(BaseModel, Generic[T]):
+    item: T
+
+
+def test_hints_made_anew_per_instance_are_not_shared() -> None:
+    per_instance = _reimported_class()
+    assert not shareable(Box[per_instance])  # type: ignore[valid-type]
+    assert shareable(Box[Incident])
+    assert not shareable(Annotated[int, Field(ge=0)])  # its metadata is new in every instance
+
+
+def test_a_per_instance_class_is_not_kept_alive_by_the_converter() -> None:
+    per_instance = _reimported_class()
+    [payload] = EnginePayloadConverter().to_payloads([{}])
+    EnginePayloadConverter().from_payloads([payload], [per_instance])
+    gone = weakref.ref(per_instance)
+    del per_instance
+    gc.collect()
+    assert gone() is None  # what the workflow instance's modules would be kept alive by
