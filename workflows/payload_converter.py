@@ -11,7 +11,6 @@ and a process-wide cache would keep those instances' modules alive."""
 
 from __future__ import annotations
 
-import functools
 import typing
 from typing import Annotated, Any
 
@@ -21,8 +20,6 @@ from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, Pydan
 from temporalio.converter import CompositePayloadConverter
 
 from workflows.sandbox import PASSTHROUGH_MODULES, REIMPORTED_PACKAGES
-
-_ADAPTERS = functools.lru_cache(maxsize=512)(TypeAdapter)
 
 
 def _reimported(module: str) -> bool:
@@ -46,35 +43,36 @@ def shareable(hint: Any) -> bool:
     return all(shareable(arg) for arg in typing.get_args(hint))
 
 
-# Only the hints found shareable are remembered: remembering the others would keep their
-# per-instance classes, and with them the instance's modules, alive.
-_SHAREABLE: set[Any] = set()
-_MAX_REMEMBERED = 512
+# The process's adapters, by hint. Only shareable hints get one: remembering the others would
+# keep their per-instance classes, and with them the instance's modules, alive.
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+_MAX_ADAPTERS = 512
 
 
-def _is_shareable(hint: Any) -> bool:
-    if hint in _SHAREABLE:
-        return True
-    if not shareable(hint):
-        return False
-    if len(_SHAREABLE) >= _MAX_REMEMBERED:
-        _SHAREABLE.clear()
-    _SHAREABLE.add(hint)
-    return True
+def shared_adapter(hint: Any) -> TypeAdapter[Any] | None:
+    """The process's adapter for `hint`; None when the hint is not shareable. Raises TypeError
+    for an unhashable hint."""
+    adapter = _ADAPTERS.get(hint)
+    if adapter is None:
+        if not shareable(hint):
+            return None
+        if len(_ADAPTERS) >= _MAX_ADAPTERS:
+            _ADAPTERS.clear()
+        adapter = _ADAPTERS.setdefault(hint, TypeAdapter(hint))
+    return adapter
 
 
 class SharedAdaptersJSONConverter(PydanticJSONPlainPayloadConverter):
     """`json/plain` through pydantic, as the SDK's, with the process's adapters."""
 
     def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
-        hint: Any = type_hint if type_hint is not None else Any
         try:
-            cached = _is_shareable(hint)
+            adapter = shared_adapter(type_hint if type_hint is not None else Any)
         except TypeError:  # an unhashable hint: the SDK's own path
-            cached = False
-        if not cached:
+            adapter = None
+        if adapter is None:
             return super().from_payload(payload, type_hint)
-        return _ADAPTERS(hint).validate_json(payload.data)
+        return adapter.validate_json(payload.data)
 
 
 class EnginePayloadConverter(PydanticPayloadConverter):
