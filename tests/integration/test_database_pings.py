@@ -58,9 +58,7 @@ def test_a_connection_used_a_moment_ago_is_not_pinged(engine: Engine, pings: lis
     assert pings == []
 
 
-def test_a_connection_the_server_ended_is_replaced_unseen(
-    engine: Engine, pings: list[int]
-) -> None:
+def test_a_connection_the_server_ended_is_replaced_unseen(engine: Engine, pings: list[int]) -> None:
     ended = _backend_pid(engine)  # now idle in the pool
     admin = create_db_engine(POSTGRES_URL)
     try:
