@@ -1,0 +1,69 @@
+"""The engine's sandbox answers the SDK's serialization-context questions without entering the
+sandbox (workflows/sandbox.py, issue 22), and answers them exactly as the SDK's own path does:
+checked on every question asked while an application runs its whole approval path (updates,
+side-effect rounds, the enrollment it starts)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from temporalio.converter import ActivitySerializationContext, WorkflowSerializationContext
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker.workflow_sandbox._runner import _Instance
+
+from models.application import ApplicationStatus
+from tests.workflow.harness import ApplicationDriver
+from worker import build_worker
+from workflows.sandbox import _CompiledOnceInstance
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest.fixture
+def answers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, Any]]:
+    """Every question the SDK asks: (the engine's answer, the SDK's own path's answer)."""
+    asked: list[tuple[Any, Any]] = []
+    engine_answer = _CompiledOnceInstance.get_serialization_context
+
+    def both(self: _CompiledOnceInstance, command_info: Any) -> Any:
+        ours = engine_answer(self, command_info)
+        asked.append((ours, _Instance.get_serialization_context(self, command_info)))
+        return ours
+
+    monkeypatch.setattr(_CompiledOnceInstance, "get_serialization_context", both)
+    return asked
+
+
+@pytest.fixture
+async def driver(
+    time_skipping_env: WorkflowEnvironment, sqlite_engine: Engine
+) -> AsyncIterator[ApplicationDriver]:
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with build_worker(time_skipping_env.client, sqlite_engine, task_queue=task_queue):
+        yield ApplicationDriver(time_skipping_env, task_queue, sqlite_engine)
+
+
+async def test_the_answers_are_the_sdks(
+    driver: ApplicationDriver, answers: list[tuple[Any, Any]]
+) -> None:
+    handle = await driver.create()
+    for event in (
+        "update_draft",
+        "submit",
+        "signatures_completed",
+        "received_by_mac",
+        "development_requested",
+        "development_responded",
+        "approved",
+    ):
+        state = await driver.record(handle, event)
+    assert state.status == ApplicationStatus.APPROVED
+    await handle.result()
+    assert answers, "the SDK asked nothing: the override is not on the worker's path"
+    assert [ours for ours, _ in answers] == [sdks for _, sdks in answers]
+    kinds = {type(ours) for ours, _ in answers}
+    assert {WorkflowSerializationContext, ActivitySerializationContext} <= kinds
