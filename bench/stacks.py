@@ -104,8 +104,9 @@ class Stack(ABC):
     def workflow_id(self, application_id: str) -> str: ...
 
     async def history_shape(self, application_ids: list[str]) -> dict[str, float]:
-        """The histories of these applications and their children, counted by kind of event:
-        the mean per application (the engine's varies with timing: projections coalesce)."""
+        """The histories of these applications and their children, counted by kind of event,
+        and their size in bytes (what the server stores and sends): the mean per application
+        (the engine's varies with timing: projections coalesce)."""
         assert self.client is not None
         counts: collections.Counter[str] = collections.Counter()
         pending = [self.workflow_id(a) for a in application_ids]
@@ -114,6 +115,7 @@ class Stack(ABC):
             for event in history.events:
                 kind = event.WhichOneof("attributes")
                 counts["events"] += 1
+                counts["bytes"] += event.ByteSize()
                 if kind == "child_workflow_execution_started_event_attributes":
                     started = event.child_workflow_execution_started_event_attributes
                     pending.append(started.workflow_execution.workflow_id)
@@ -122,7 +124,7 @@ class Stack(ABC):
                     counts[label] += 1
         return {
             label: round(counts[label] / len(application_ids), 1)
-            for label in ("events", *SHAPE_KINDS.values())
+            for label in ("events", "bytes", *SHAPE_KINDS.values())
         }
 
 
