@@ -19,8 +19,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import (
     DataError,
     DBAPIError,
-    DisconnectionError,
     IntegrityError,
+    InvalidatePoolError,
     SQLAlchemyError,
     StatementError,
 )
@@ -78,15 +78,20 @@ PING_IDLE_AFTER_S = 30.0
 
 
 def _ping_when_in_doubt(engine: Engine) -> None:
-    """Hand out only live connections, pinging one only when in doubt (issue 22).
+    """Hand out live connections, pinging one only when in doubt (issue 22).
 
     SQLAlchemy's `pool_pre_ping` pings every connection at every checkout: a round trip per
     activity and request, 4% of the worker's time in the throughput benchmark and as many
-    statements for PostgreSQL. A connection the server ended (a restart, a failover,
+    statements for PostgreSQL. A connection the server closed (a restart, a shutdown,
     `pg_terminate_backend`) has a readable socket, the server's goodbye or end of file, where a
     live idle one has nothing; that check is a system call. So a connection is pinged when its
-    socket is readable or it sat idle past PING_IDLE_AFTER_S; a failed ping replaces it, and the
-    caller never sees the dead one."""
+    socket is readable, cannot be checked (closed) or sat idle past PING_IDLE_AFTER_S. A failed
+    ping recycles the whole pool, as `pool_pre_ping` does: the caller gets a new connection, and
+    every other one made before the failure is replaced too.
+
+    What no check at checkout sees (pre-ping neither, whose ping would hang): a peer gone without
+    closing (a host lost, an address moved). The first statement on such a connection fails, and
+    SQLAlchemy then recycles the pool; an activity retries, the API answers 503."""
 
     @event.listens_for(engine, "checkin")
     def _idle_from(_dbapi_connection: Any, record: Any) -> None:
@@ -95,22 +100,23 @@ def _ping_when_in_doubt(engine: Engine) -> None:
     @event.listens_for(engine, "checkout")
     def _live(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         idle_since = record.info.pop("idle_since", None)
-        if idle_since is None or not _in_doubt(dbapi_connection, idle_since):
-            return  # fresh from connect(), or live beyond doubt
+        if idle_since is None:
+            return  # fresh from connect()
         try:
-            engine.dialect.do_ping(dbapi_connection)
+            if _in_doubt(dbapi_connection, idle_since):
+                engine.dialect.do_ping(dbapi_connection)
         except Exception as exc:
-            raise DisconnectionError("a pooled connection failed its ping") from exc
+            raise InvalidatePoolError("a pooled connection failed its ping") from exc
 
 
 def _in_doubt(dbapi_connection: Any, idle_since: float) -> bool:
+    """Idle too long, or the server has written to (or closed) an idle connection's socket.
+    Raises when the connection cannot say (psycopg raises for a closed one)."""
     if time.monotonic() - idle_since >= PING_IDLE_AFTER_S:
         return True
-    try:
-        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
-    except (OSError, ValueError):  # closed: the ping fails and the pool replaces it
-        return True
-    return bool(readable)
+    poll = select.poll()  # not select(): it refuses descriptors past 1024
+    poll.register(dbapi_connection.fileno(), select.POLLIN)
+    return bool(poll.poll(0))
 
 
 def _sqlite_engine(url: str, args: dict[str, Any], *, echo: bool) -> Engine:

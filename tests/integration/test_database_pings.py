@@ -82,3 +82,30 @@ def test_a_connection_idle_too_long_is_pinged(
     time.sleep(0.1)
     assert _backend_pid(engine) == first  # live: pinged and kept
     assert pings == [1]
+
+
+def test_a_connection_closed_under_the_pool_is_replaced_unseen(
+    engine: Engine, pings: list[int]
+) -> None:
+    first = _backend_pid(engine)
+    pooled: Any = engine.pool._pool.queue[0]  # type: ignore[attr-defined]
+    pooled.dbapi_connection.close()  # psycopg refuses fileno() on it
+    assert _backend_pid(engine) != first
+    assert pings == []  # refused by the check itself: nothing to ping
+
+
+def test_a_failed_ping_replaces_every_pooled_connection(engine: Engine, pings: list[int]) -> None:
+    with engine.connect() as a, engine.connect() as b:  # two connections in the pool
+        ended = {conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() for conn in (a, b)}
+    admin = create_db_engine(POSTGRES_URL)
+    try:
+        with admin.connect() as conn:
+            for pid in ended:
+                conn.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+    finally:
+        admin.dispose()
+    time.sleep(0.2)  # the goodbyes reach both sockets
+    with engine.connect() as a, engine.connect() as b:
+        now = {conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() for conn in (a, b)}
+    assert not now & ended  # neither dead connection was handed out
+    assert pings == [1]  # the first failed ping recycled the pool: the other was not pinged
