@@ -28,7 +28,10 @@ from typing import Any
 from temporalio.common import VersioningBehavior
 from temporalio.workflow._definition import _Definition
 
-_SDK_APPLY: Callable[..., None] = _Definition._apply_to_class
+# The SDK's own check; taken from the patched function when this module is imported again after
+# install() (a reload would otherwise take its own patch for the SDK's and recurse).
+_INSTALLED: Any = _Definition._apply_to_class
+_SDK_APPLY: Callable[..., None] = getattr(_INSTALLED, "sdk_apply", _INSTALLED)
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,9 @@ def apply_to_class(
         _LAYOUTS[key] = layout
 
 
+apply_to_class.sdk_apply = _SDK_APPLY  # type: ignore[attr-defined]
+
+
 def install() -> None:
-    """Route `@workflow.defn` through `apply_to_class` (once per process)."""
+    """Route `@workflow.defn` through `apply_to_class` (idempotent)."""
     _Definition._apply_to_class = staticmethod(apply_to_class)  # type: ignore[method-assign]

@@ -27,7 +27,9 @@ from workflows.sandbox import PASSTHROUGH_MODULES, REIMPORTED_PACKAGES
 # Field(discriminator=...)]`). The SDK reads a handler's types with `typing.get_type_hints`,
 # which drops `Annotated` and with it the discriminator: pydantic then tries every member of
 # the union in turn (12 to 30 times slower per event, 3% of the worker's time in the throughput
-# benchmark, issue 22). The converter gives such a union its discriminator back.
+# benchmark, issue 22). The converter gives such a union its discriminator back. Every payload
+# of these unions carries its tag: the events declare it as a field with a default, and the
+# converter writes defaults (recorded histories included), so none depends on the old matching.
 TAGGED_UNIONS: tuple[Any, ...] = (ApplicationEventRequest, EnrollmentEventRequest)
 
 
@@ -66,7 +68,9 @@ _TAGGED: dict[Any, TypeAdapter[Any]] = {
 def shared_adapter(hint: Any) -> TypeAdapter[Any] | None:
     """The process's adapter for `hint`; None when the hint is not shareable. Raises TypeError
     for an unhashable hint."""
-    adapter = _TAGGED.get(hint) or _ADAPTERS.get(hint)
+    adapter = _TAGGED.get(hint)
+    if adapter is None:
+        adapter = _ADAPTERS.get(hint)
     if adapter is None:
         if not shareable(hint):
             return None

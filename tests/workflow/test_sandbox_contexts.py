@@ -24,16 +24,26 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest.fixture
-def answers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, Any]]:
-    """Every question the SDK asks: (the engine's answer, the SDK's own path's answer)."""
-    asked: list[tuple[Any, Any]] = []
+def answers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, Any, int]]:
+    """Every question the SDK asks: (the engine's answer, the SDK's own path's answer, how many
+    times the engine's answer entered the sandbox)."""
+    asked: list[tuple[Any, Any, int]] = []
     engine_answer = _CompiledOnceInstance.get_serialization_context
+    run_code = _CompiledOnceInstance._run_code
+    entered: list[int] = []
+
+    def counted(self: _CompiledOnceInstance, code: str, **extra: Any) -> None:
+        entered.append(1)
+        run_code(self, code, **extra)
 
     def both(self: _CompiledOnceInstance, command_info: Any) -> Any:
+        before = len(entered)
         ours = engine_answer(self, command_info)
-        asked.append((ours, _Instance.get_serialization_context(self, command_info)))
+        entries = len(entered) - before
+        asked.append((ours, _Instance.get_serialization_context(self, command_info), entries))
         return ours
 
+    monkeypatch.setattr(_CompiledOnceInstance, "_run_code", counted)
     monkeypatch.setattr(_CompiledOnceInstance, "get_serialization_context", both)
     return asked
 
@@ -48,7 +58,7 @@ async def driver(
 
 
 async def test_the_answers_are_the_sdks(
-    driver: ApplicationDriver, answers: list[tuple[Any, Any]]
+    driver: ApplicationDriver, answers: list[tuple[Any, Any, int]]
 ) -> None:
     handle = await driver.create()
     for event in (
@@ -64,6 +74,7 @@ async def test_the_answers_are_the_sdks(
     assert state.status == ApplicationStatus.APPROVED
     await handle.result()
     assert answers, "the SDK asked nothing: the override is not on the worker's path"
-    assert [ours for ours, _ in answers] == [sdks for _, sdks in answers]
-    kinds = {type(ours) for ours, _ in answers}
+    assert [ours for ours, _, _ in answers] == [sdks for _, sdks, _ in answers]
+    assert {entries for _, _, entries in answers} == {0}  # asked directly, never through exec
+    kinds = {type(ours) for ours, _, _ in answers}
     assert {WorkflowSerializationContext, ActivitySerializationContext} <= kinds
