@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -23,6 +25,7 @@ from models.application import (
 )
 from models.calendar import local_date, start_of_day
 from models.read_model import ApplicationRow, NotificationRow
+from worker import build_worker
 from workflows.application import ApplicationWorkflow
 
 EVENTS: TypeAdapter[Any] = TypeAdapter(ApplicationEventRequest)
@@ -191,3 +194,11 @@ class ApplicationDriver:
     def row(self, application_id: str) -> ApplicationRow | None:
         with Session(self.engine) as s:
             return s.get(ApplicationRow, application_id)
+
+
+@asynccontextmanager
+async def driving(env: WorkflowEnvironment, engine: Engine) -> AsyncIterator[ApplicationDriver]:
+    """An ApplicationDriver with the engine's worker running on its own task queue."""
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with build_worker(env.client, engine, task_queue=task_queue):
+        yield ApplicationDriver(env, task_queue, engine)

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import TypeAdapter
-from sqlalchemy.engine import Engine
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.testing import WorkflowEnvironment
 
 from models.application import (
     APPLICATION_LIFECYCLE,
@@ -27,21 +24,17 @@ from models.application import (
 )
 from models.calendar import ClockKind, add_days
 from models.lifecycle import Transition
-from tests.workflow.harness import INDIVIDUAL, ZONE, ApplicationDriver, event_data, settled
-from worker import build_worker
+from tests.workflow.harness import (
+    INDIVIDUAL,
+    ZONE,
+    ApplicationDriver,
+    event_data,
+    settled,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 S = ApplicationStatus
-
-
-@pytest.fixture
-async def driver(
-    time_skipping_env: WorkflowEnvironment, sqlite_engine: Engine
-) -> AsyncIterator[ApplicationDriver]:
-    task_queue = f"tq-{uuid.uuid4()}"
-    async with build_worker(time_skipping_env.client, sqlite_engine, task_queue=task_queue):
-        yield ApplicationDriver(time_skipping_env, task_queue, sqlite_engine)
 
 
 async def _to_review(driver: ApplicationDriver):  # type: ignore[no-untyped-def]

@@ -4,7 +4,6 @@ the Java time-skipping server does not show faithfully."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,8 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from models.application import ApplicationStatus
 from models.calendar import add_days
 from models.read_model import DeadlineRow
-from tests.workflow.harness import INDIVIDUAL, ApplicationDriver
-from worker import build_worker
+from tests.workflow.harness import INDIVIDUAL, ApplicationDriver, driving
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -26,9 +24,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 async def driver(
     dev_env: WorkflowEnvironment, sqlite_engine: Engine
 ) -> AsyncIterator[ApplicationDriver]:
-    task_queue = f"tq-{uuid.uuid4()}"
-    async with build_worker(dev_env.client, sqlite_engine, task_queue=task_queue):
-        yield ApplicationDriver(dev_env, task_queue, sqlite_engine)
+    async with driving(dev_env, sqlite_engine) as driver:
+        yield driver
 
 
 async def test_illegal_event_leaves_history_unchanged(driver: ApplicationDriver) -> None:

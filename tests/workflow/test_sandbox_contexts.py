@@ -5,19 +5,14 @@ side-effect rounds, the enrollment it starts)."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import Engine
 from temporalio.converter import ActivitySerializationContext, WorkflowSerializationContext
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker.workflow_sandbox._runner import _Instance
 
 from models.application import ApplicationStatus
 from tests.workflow.harness import ApplicationDriver
-from worker import build_worker
 from workflows.sandbox import _CompiledOnceInstance
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -46,15 +41,6 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, Any, int]]:
     monkeypatch.setattr(_CompiledOnceInstance, "_run_code", counted)
     monkeypatch.setattr(_CompiledOnceInstance, "get_serialization_context", both)
     return asked
-
-
-@pytest.fixture
-async def driver(
-    time_skipping_env: WorkflowEnvironment, sqlite_engine: Engine
-) -> AsyncIterator[ApplicationDriver]:
-    task_queue = f"tq-{uuid.uuid4()}"
-    async with build_worker(time_skipping_env.client, sqlite_engine, task_queue=task_queue):
-        yield ApplicationDriver(time_skipping_env, task_queue, sqlite_engine)
 
 
 async def test_the_answers_are_the_sdks(
