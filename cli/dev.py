@@ -117,6 +117,7 @@ async def run_dev(
             task_queue=settings.task_queue,
             base_url=settings.notify_base_url,
             nppes=nppes_client(settings),
+            max_cached_workflows=settings.worker_max_cached_workflows,
         )
         config = uvicorn.Config(
             create_app(settings, client),

@@ -59,7 +59,11 @@ async def sandbox_stack(
     # Time moves only when asked: no wait on a workflow result may skip it (api.sandbox).
     with env.auto_time_skipping_disabled():
         async with build_worker(
-            env.client, engine, task_queue=settings.task_queue, base_url=settings.notify_base_url
+            env.client,
+            engine,
+            task_queue=settings.task_queue,
+            base_url=settings.notify_base_url,
+            max_cached_workflows=settings.worker_max_cached_workflows,
         ):
             yield app
 

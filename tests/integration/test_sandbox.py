@@ -376,3 +376,29 @@ async def test_advance_waits_for_the_read_model(
     assert [d.deadline_id for d in report.passed] == ["application-later/development_response"]
     with pytest.raises(ValueError, match=r"1\.\.14700"):
         await advance_and_settle(clock, sqlite_engine, 0, time_zone=ZONE)
+
+
+async def test_the_sandbox_worker_takes_the_cache_setting(
+    time_skipping_env: WorkflowEnvironment,
+    sqlite_engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A portfolio larger than the sticky cache replays evicted enrollments at every advance
+    # (bench/README.md, simulate): ENROLL_WORKER_MAX_CACHED_WORKFLOWS sizes it, as for
+    # `enroll worker`.
+    import worker
+
+    built: list[int] = []
+    build = worker.build_worker
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        built.append(kwargs["max_cached_workflows"])
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(worker, "build_worker", spy)
+    settings = Settings(
+        task_queue=unique("sandbox"), log_json=False, worker_max_cached_workflows=1234
+    )
+    async with sandbox_stack(time_skipping_env, settings, sqlite_engine):
+        pass
+    assert built == [1234]
