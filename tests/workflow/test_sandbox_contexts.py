@@ -1,14 +1,18 @@
-"""The engine's sandbox answers the SDK's serialization-context questions without entering the
-sandbox (workflows/sandbox.py, issue 22), and answers them exactly as the SDK's own path does:
-checked on every question asked while an application runs its whole approval path (updates,
-side-effect rounds, the enrollment it starts)."""
+"""The engine's sandbox answers the SDK's serialization-context and external-store-context
+questions without entering the sandbox (workflows/sandbox.py, issue 22), and answers them
+exactly as the SDK's own path does: checked on every question asked while an application runs
+its whole approval path (updates, side-effect rounds, the enrollment it starts)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from temporalio.converter import ActivitySerializationContext, WorkflowSerializationContext
+from temporalio.converter import (
+    ActivitySerializationContext,
+    StorageDriverWorkflowInfo,
+    WorkflowSerializationContext,
+)
 from temporalio.worker.workflow_sandbox._runner import _Instance
 
 from models.application import ApplicationStatus
@@ -18,12 +22,14 @@ from workflows.sandbox import _CompiledOnceInstance
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
+QUESTIONS = ("get_serialization_context", "get_external_store_context")
+
+
 @pytest.fixture
-def answers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, Any, int]]:
-    """Every question the SDK asks: (the engine's answer, the SDK's own path's answer, how many
-    times the engine's answer entered the sandbox)."""
-    asked: list[tuple[Any, Any, int]] = []
-    engine_answer = _CompiledOnceInstance.get_serialization_context
+def answers(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[Any, Any, int]]]:
+    """Every question the SDK asks, by question: (the engine's answer, the SDK's own path's
+    answer, how many times the engine's answer entered the sandbox)."""
+    asked: dict[str, list[tuple[Any, Any, int]]] = {question: [] for question in QUESTIONS}
     run_code = _CompiledOnceInstance._run_code
     entered: list[int] = []
 
@@ -31,20 +37,27 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, Any, int]]:
         entered.append(1)
         run_code(self, code, **extra)
 
-    def both(self: _CompiledOnceInstance, command_info: Any) -> Any:
-        before = len(entered)
-        ours = engine_answer(self, command_info)
-        entries = len(entered) - before
-        asked.append((ours, _Instance.get_serialization_context(self, command_info), entries))
-        return ours
+    def compared(question: str) -> Any:
+        engine_answer = getattr(_CompiledOnceInstance, question)
+        sdk_answer = getattr(_Instance, question)
+
+        def both(self: _CompiledOnceInstance, command_info: Any) -> Any:
+            before = len(entered)
+            ours = engine_answer(self, command_info)
+            entries = len(entered) - before
+            asked[question].append((ours, sdk_answer(self, command_info), entries))
+            return ours
+
+        return both
 
     monkeypatch.setattr(_CompiledOnceInstance, "_run_code", counted)
-    monkeypatch.setattr(_CompiledOnceInstance, "get_serialization_context", both)
+    for question in QUESTIONS:
+        monkeypatch.setattr(_CompiledOnceInstance, question, compared(question))
     return asked
 
 
 async def test_the_answers_are_the_sdks(
-    driver: ApplicationDriver, answers: list[tuple[Any, Any, int]]
+    driver: ApplicationDriver, answers: dict[str, list[tuple[Any, Any, int]]]
 ) -> None:
     handle = await driver.create()
     for event in (
@@ -59,8 +72,11 @@ async def test_the_answers_are_the_sdks(
         state = await driver.record(handle, event)
     assert state.status == ApplicationStatus.APPROVED
     await handle.result()
-    assert answers, "the SDK asked nothing: the override is not on the worker's path"
-    assert [ours for ours, _, _ in answers] == [sdks for _, sdks, _ in answers]
-    assert {entries for _, _, entries in answers} == {0}  # asked directly, never through exec
-    kinds = {type(ours) for ours, _, _ in answers}
+    for question, asked in answers.items():
+        assert asked, f"the SDK asked no {question}: the override is not on the worker's path"
+        assert [ours for ours, _, _ in asked] == [sdks for _, sdks, _ in asked], question
+        assert {entries for _, _, entries in asked} == {0}, question  # never through exec
+    kinds = {type(ours) for ours, _, _ in answers["get_serialization_context"]}
     assert {WorkflowSerializationContext, ActivitySerializationContext} <= kinds
+    targets = {type(ours.target) for ours, _, _ in answers["get_external_store_context"]}
+    assert StorageDriverWorkflowInfo in targets
