@@ -32,7 +32,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.database import read_model_errors, session
-from activities.notifications import NotificationActivities
+from activities.notifications import NotificationActivities, mac_call_facts
 from activities.projection import ProjectionActivities
 from models.contracts import NON_RETRYABLE_EFFECT_ERRORS, NotificationRequest
 from models.notification import MacCallFacts
@@ -117,8 +117,12 @@ class EffectsActivities:
         progress.failures.update(progress.refused)
         try:
             with session(self._engine) as s:
-                if projection is not None:
-                    self._projection.project_in(s, projection)
+                if projection is not None and self._projection.project_in(s, projection):
+                    # The row just written is what a SELECT in this transaction would read:
+                    # its notices' phone facts come from it (one statement less per round).
+                    progress.facts[(projection.record_kind, projection.record_id)] = mac_call_facts(
+                        projection.row
+                    )
                 claims = [self._claim(s, req, claimant, now, progress) for req in notices]
                 progress.claimed = [r for r, won in zip(notices, claims, strict=True) if won]
                 for req in progress.claimed:

@@ -114,14 +114,11 @@ def deadline_values(
 ) -> dict[str, Any]:
     """One open deadline's row, as a projection and an import's rows written ahead store it."""
     workflow_id = p.row.workflow_id
-    record_id = (
-        p.row.application_id if isinstance(p, ApplicationProjection) else p.row.enrollment_id
-    )
     return {
         "deadline_id": f"{workflow_id}/{d.clock_id}",
         "workflow_id": workflow_id,
         "record_kind": p.record_kind,
-        "record_id": record_id,
+        "record_id": p.record_id,
         "organization_id": p.row.organization_id,
         "npi": p.row.npi,
         "record_status": p.row.status,

@@ -200,6 +200,10 @@ class ApplicationProjection(BaseModel):
     deadlines: list[DeadlineProjection]
     seq: int
 
+    @property
+    def record_id(self) -> str:
+        return self.row.application_id
+
 
 def _deadline_clocks(clocks: list[Clock]) -> list[Clock]:
     # The late-recording grace is the engine's own bookkeeping, not a deadline for anyone.
@@ -334,6 +338,10 @@ class EnrollmentProjection(BaseModel):
     record_kind: RecordKind = "enrollment"
     deadlines: list[DeadlineProjection]
     seq: int
+
+    @property
+    def record_id(self) -> str:
+        return self.row.enrollment_id
 
 
 def enrollment_projection(state: EnrollmentState) -> EnrollmentProjection:

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -190,3 +190,46 @@ async def test_a_notice_of_a_record_not_projected_yet_has_only_its_npi(
 
     assert outcome.failures == []
     assert {d.notification.mac_call for d in channel.deliveries} == {MacCallFacts(npi="1234567893")}
+
+
+async def test_a_round_takes_the_facts_from_the_row_it_wrote_without_reading_it_back(
+    engine: Engine, history: dict[int, Any]
+) -> None:
+    statements: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.lower().split()))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        channel = KeepingChannel()
+        outcome = await _attempt(1, []).run(
+            _activities(engine, channel).record_effects, _round(history)
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+    assert outcome.failures == []
+    assert len(channel.deliveries) == 2
+    assert [s for s in statements if s.startswith("insert into application ")], statements
+    assert not [s for s in statements if s.startswith("select") and "from application " in s]
+
+
+async def test_a_round_whose_projection_is_older_takes_the_facts_of_the_newer_row(
+    engine: Engine, history: dict[int, Any]
+) -> None:
+    # A later round (seq 5: received by the MAC, case C-1) was projected first; this round's
+    # projection (seq 2) does not apply, so its notice reads the stored, newer row.
+    ProjectionActivities(engine).project(_projection(history, 5))
+    channel = KeepingChannel()
+    round_ = EffectsRound(
+        application=_projection(history, 2), notices=[_notification(history, 2)], attempts=1
+    )
+
+    outcome = await _attempt(1, []).run(_activities(engine, channel).record_effects, round_)
+
+    assert outcome.failures == []
+    assert [a.projected_seq for a in _projected(engine)[0]] == [5]
+    (delivery,) = channel.deliveries
+    assert delivery.notification.mac_call.case_number == "C-1"
+    assert ("Received by the MAC", date(2025, 2, 24)) in delivery.notification.mac_call.key_dates
