@@ -63,7 +63,7 @@ async def sandbox_stack(
             engine,
             task_queue=settings.task_queue,
             base_url=settings.notify_base_url,
-            max_cached_workflows=settings.worker_max_cached_workflows,
+            max_cached_workflows=settings.sandbox_max_cached_workflows,
         ):
             yield app
 

@@ -384,8 +384,10 @@ async def test_the_sandbox_worker_takes_the_cache_setting(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A portfolio larger than the sticky cache replays evicted enrollments at every advance
-    # (bench/README.md, simulate): ENROLL_WORKER_MAX_CACHED_WORKFLOWS sizes it, as for
-    # `enroll worker`.
+    # (bench/README.md, simulate): ENROLL_SANDBOX_MAX_CACHED_WORKFLOWS sizes it, by default
+    # for a portfolio of a thousand or two, ten times the production worker's default.
+    assert Settings(task_queue="q").sandbox_max_cached_workflows == 2_000
+    assert Settings(task_queue="q").worker_max_cached_workflows == 200
     import worker
 
     built: list[int] = []
@@ -397,7 +399,7 @@ async def test_the_sandbox_worker_takes_the_cache_setting(
 
     monkeypatch.setattr(worker, "build_worker", spy)
     settings = Settings(
-        task_queue=unique("sandbox"), log_json=False, worker_max_cached_workflows=1234
+        task_queue=unique("sandbox"), log_json=False, sandbox_max_cached_workflows=1234
     )
     async with sandbox_stack(time_skipping_env, settings, sqlite_engine):
         pass
