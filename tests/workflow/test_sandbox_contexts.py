@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from temporalio.bridge import worker as bridge_worker
 from temporalio.converter import (
     ActivitySerializationContext,
     StorageDriverWorkflowInfo,
@@ -17,6 +18,7 @@ from temporalio.worker.workflow_sandbox._runner import _Instance
 
 from models.application import ApplicationStatus
 from tests.workflow.harness import ApplicationDriver
+from workflows import payload_passes
 from workflows.sandbox import _CompiledOnceInstance
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -51,6 +53,10 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[Any, Any, i
         return both
 
     monkeypatch.setattr(_CompiledOnceInstance, "_run_code", counted)
+    # The SDK's three payload passes, as with external storage configured: the engine's single
+    # pass (workflows/payload_passes.py) never asks the external-store question.
+    monkeypatch.setattr(bridge_worker, "decode_activation", payload_passes._SDK_DECODE)
+    monkeypatch.setattr(bridge_worker, "encode_completion", payload_passes._SDK_ENCODE)
     for question in QUESTIONS:
         monkeypatch.setattr(_CompiledOnceInstance, question, compared(question))
     return asked
