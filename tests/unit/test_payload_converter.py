@@ -10,12 +10,17 @@ from datetime import date
 from typing import Annotated, Any, Generic, TypeVar, get_type_hints
 
 from pydantic import BaseModel, Field, ValidationError
-from temporalio.contrib.pydantic import PydanticPayloadConverter
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, PydanticPayloadConverter
 
 from models.application import ApplicationEventRequest
 from models.application.events import Withdrawn
 from models.contracts import Incident
-from workflows.payload_converter import _ADAPTERS, EnginePayloadConverter, shareable
+from workflows.payload_converter import (
+    _ADAPTERS,
+    EnginePayloadConverter,
+    SharedAdaptersJSONConverter,
+    shareable,
+)
 
 T = TypeVar("T")
 
@@ -103,3 +108,22 @@ def test_an_event_union_keeps_its_discriminator_when_the_sdk_drops_annotated() -
         assert [e["type"] for e in exc.errors()] == ["union_tag_invalid"]
     else:
         raise AssertionError("an unknown event was accepted")
+
+
+def test_every_instance_shares_the_encoding_converters_in_the_sdks_order() -> None:
+    # Built once per process (the SDK builds a converter per instance and per activation).
+    first, second, sdks = (
+        EnginePayloadConverter(),
+        EnginePayloadConverter(),
+        PydanticPayloadConverter(),
+    )
+    assert list(first.converters) == list(sdks.converters)  # the encodings, in the same order
+    assert all(
+        a is b for a, b in zip(first.converters.values(), second.converters.values(), strict=True)
+    )
+    assert isinstance(first.converters[b"json/plain"], SharedAdaptersJSONConverter)
+    assert all(
+        type(ours) is type(theirs)
+        for ours, theirs in zip(first.converters.values(), sdks.converters.values(), strict=True)
+        if not isinstance(theirs, PydanticJSONPlainPayloadConverter)
+    )
