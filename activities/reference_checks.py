@@ -15,7 +15,7 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 from temporalio import activity
 from temporalio.service import RPCError, RPCStatusCode
@@ -66,13 +66,25 @@ ALL_CHECKS = (EXCLUSIONS, ORDER_REFERRING, PECOS)
 
 def latest_load_date(conn: Connection, kind: ReferenceKind) -> date | None:
     """The publisher's date of the last completed load of `kind` (None: never loaded)."""
-    row = conn.execute(
-        select(LOADS.c.source_date)
-        .where(LOADS.c.kind == kind.value, LOADS.c.status == "done")
-        .order_by(LOADS.c.load_id.desc())
-        .limit(1)
-    ).first()
+    row = conn.execute(_LATEST_LOAD, {"kind": kind.value}).first()
     return row[0] if row else None
+
+
+# Built once, values bound at execution (issue 22: building them for every check was 1.7% of
+# the worker's time in the throughput benchmark).
+_LATEST_LOAD = (
+    select(LOADS.c.source_date)
+    .where(LOADS.c.kind == bindparam("kind"), LOADS.c.status == "done")
+    .order_by(LOADS.c.load_id.desc())
+    .limit(1)
+)
+_EXCLUSION_ROWS = select(RECORDS.c.key, RECORDS.c.data).where(
+    RECORDS.c.kind == bindparam("kind"),
+    or_(
+        RECORDS.c.npi.in_(bindparam("npis", expanding=True)),
+        RECORDS.c.name_key.in_(bindparam("names", expanding=True)),
+    ),
+)
 
 
 def _entry(kind: ReferenceKind, key: str, data: str, source_date: date) -> ExclusionEntry:
@@ -123,10 +135,7 @@ def exclusion_entries(conn: Connection, parties: tuple[CheckedParty, ...]) -> li
         if loaded is None:
             continue
         rows = conn.execute(
-            select(RECORDS.c.key, RECORDS.c.data).where(
-                RECORDS.c.kind == kind.value,
-                or_(RECORDS.c.npi.in_(npis), RECORDS.c.name_key.in_(names)),
-            )
+            _EXCLUSION_ROWS, {"kind": kind.value, "npis": sorted(npis), "names": sorted(names)}
         )
         entries += [_entry(kind, key, data, loaded) for key, data in rows]
     return entries

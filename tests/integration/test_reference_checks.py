@@ -19,8 +19,10 @@ from activities.refdata import load_reference_file
 from activities.reference_checks import (
     ReferenceChecks,
     enrollment_findings,
+    exclusion_entries,
     touched_enrollments,
 )
+from models.checks import CheckedParty
 from models.claims import ClaimHeader
 from models.contracts import ReferenceCheckRun
 from models.nppes import NPPES
@@ -266,3 +268,29 @@ async def test_a_run_of_every_check_asks_nppes_about_each_enrollment(db: Engine)
 
 async def _no_sleep(_: float) -> None:
     return None
+
+
+def test_exclusion_rows_by_npi_by_name_and_by_neither(db: Engine) -> None:
+    load(db, "leie_updated.csv", ReferenceKind.LEIE)
+
+    def party(name: str, npi: str | None) -> CheckedParty:
+        return CheckedParty(
+            role="owner",
+            label="owner 1",
+            field="owners[0]",
+            name=name,
+            organization=False,
+            npi=npi,
+        )
+
+    def keys(*parties: CheckedParty) -> list[str]:
+        with db.connect() as conn:
+            return sorted(e.record_key for e in exclusion_entries(conn, parties))
+
+    by_npi = keys(party("Someone Else", "1234567893"))
+    by_name = keys(party("Smith Jr, John", None))  # no NPI: the name alone
+    assert len(by_npi) == 1 and len(by_name) == 1 and by_npi != by_name
+    assert keys(party("Smith Jr, John", None), party("Someone Else", "1234567893")) == sorted(
+        by_npi + by_name
+    )
+    assert keys(party("Nobody Listed", "1999999999")) == []
