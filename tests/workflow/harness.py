@@ -106,6 +106,18 @@ async def settled(handle: WorkflowHandle[Any, Any], query: Any, within: float = 
         await asyncio.sleep(0.02)
 
 
+# The events of an approval with one development request answered, in order.
+APPROVAL_THROUGH_DEVELOPMENT = (
+    "update_draft",
+    "submit",
+    "signatures_completed",
+    "received_by_mac",
+    "development_requested",
+    "development_responded",
+    "approved",
+)
+
+
 class ApplicationDriver:
     def __init__(self, env: WorkflowEnvironment, task_queue: str, engine: Engine) -> None:
         self.env = env
@@ -158,6 +170,15 @@ class ApplicationDriver:
         self, handle: WorkflowHandle[Any, Any], event: str, variant: str | None = None
     ) -> ApplicationState:
         return await self.send(handle, event, **event_data(event, await self.today(), variant))
+
+    async def approved_through_development(self) -> ApplicationState:
+        """A new application driven from draft to approval, with one development request
+        answered, its run (and the enrollment it starts) left to finish; its last state."""
+        handle = await self.create()
+        for event in APPROVAL_THROUGH_DEVELOPMENT:
+            state = await self.record(handle, event)
+        await handle.result()
+        return state
 
     async def refused(
         self, handle: WorkflowHandle[Any, Any], event: str, **data: Any

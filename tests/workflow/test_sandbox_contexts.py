@@ -65,19 +65,8 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[Any, Any, i
 async def test_the_answers_are_the_sdks(
     driver: ApplicationDriver, answers: dict[str, list[tuple[Any, Any, int]]]
 ) -> None:
-    handle = await driver.create()
-    for event in (
-        "update_draft",
-        "submit",
-        "signatures_completed",
-        "received_by_mac",
-        "development_requested",
-        "development_responded",
-        "approved",
-    ):
-        state = await driver.record(handle, event)
+    state = await driver.approved_through_development()
     assert state.status == ApplicationStatus.APPROVED
-    await handle.result()
     for question, asked in answers.items():
         assert asked, f"the SDK asked no {question}: the override is not on the worker's path"
         assert [ours for ours, _, _ in asked] == [sdks for _, sdks, _ in asked], question
