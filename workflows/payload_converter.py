@@ -117,7 +117,7 @@ class EnginePayloadConverter(PydanticPayloadConverter):
     builds a payload converter for every workflow instance and for every activation it handles
     (its command-aware data converter), and building the JSON converter (a pydantic serializer and
     an `lru_cache`), twice since this class replaces the one `PydanticPayloadConverter` builds,
-    was 3.7% of the worker's time in the throughput benchmark (issue 22). The SDK shares its
+    was 4.5% of the worker's time in the throughput benchmark (issue 22). The SDK shares its
     other encoding converters between instances already; none keeps state but the adapters'
     caches, which are made to be shared."""
 
