@@ -155,10 +155,11 @@ class EngineSandbox(SandboxedWorkflowRunner):
 
 def workflow_runner() -> SandboxedWorkflowRunner:
     """The sandbox with the engine's deterministic modules passed through."""
-    from workflows import definitions, payload_passes  # never imported inside the sandbox
+    from workflows import definitions, handler_hints, payload_passes  # never in the sandbox
 
     _install_finder()
     definitions.install()
+    handler_hints.install()
     payload_passes.install()  # not the sandbox's, but every worker and replayer comes here
     return EngineSandbox(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
