@@ -9,13 +9,14 @@ benchmark (issue 22), 2.1% after (the handlers of the generic base class, typed 
 `TypeVar`, still go through the SDK).
 
 The answer depends only on the function's code and on what the names in its annotations stand
-for. Here it is kept per (code object, the objects those names resolve to), and only when each
-of those objects is one every instance shares (a class of `models`, a builtin, a `typing`
-construct; `workflows.payload_converter.shareable`): a name that resolves to a class the sandbox
-defines anew, to a module, or to nothing, goes through the SDK every time, so nothing of an
-instance is kept alive. The SDK's `_type_hints_from_func` is internal (temporalio 1.35), looked
-up on `temporalio.common` at each call: tests/workflow/test_handler_hints.py compares every
-answer with the SDK's over an application's whole approval.
+for. Here it is kept per (code object, annotations, the objects their names resolve to), and
+only when each of those objects is one every instance shares (a class of `models`, a builtin, a
+`typing` construct; `workflows.payload_converter.shareable`): a name that resolves to a class or
+`TypeVar` the sandbox defines anew, to a module, or to nothing, goes through the SDK every time,
+so nothing of an instance is kept alive. The SDK's `_type_hints_from_func` is internal
+(temporalio 1.35), looked up on `temporalio.common` at each call:
+tests/workflow/test_handler_hints.py compares every answer with the SDK's over an application's
+whole approval.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import temporalio.common
 
 # Imported here, never inside a function: this module's functions run while the sandbox builds a
 # workflow class, where an import would execute the module again for that instance.
-from workflows.payload_converter import _reimported, shareable
+from workflows.payload_converter import shareable
 
 _SDK_HINTS: Callable[..., tuple[list[Any] | None, Any]] = getattr(
     temporalio.common._type_hints_from_func,
@@ -81,8 +82,8 @@ def _resolved(func: Any) -> tuple[Any, ...] | None:
             if value is _MISSING or isinstance(value, ModuleType):
                 return None
             try:
-                if not shareable(value) or _reimported(str(getattr(value, "__module__", ""))):
-                    return None  # a TypeVar or alias a workflow module makes is per instance too
+                if not shareable(value):
+                    return None
             except TypeError:
                 return None
             values.append(value)

@@ -46,12 +46,13 @@ def _reimported(module: str) -> bool:
 
 def shareable(hint: Any) -> bool:
     """True when no part of `hint` is a class the sandbox defines anew for each workflow, and
-    nothing in it is made anew by each instance (an `Annotated` hint's metadata is)."""
+    nothing in it is made anew by each instance (an `Annotated` hint's metadata is, and so is a
+    `TypeVar` or alias a workflow module defines)."""
     if typing.get_origin(hint) is Annotated:
         return False
+    if _reimported(str(getattr(hint, "__module__", ""))):
+        return False
     if isinstance(hint, type):
-        if _reimported(hint.__module__):
-            return False
         if issubclass(hint, BaseModel):  # a parametrised pydantic generic keeps its arguments here
             arguments = hint.__pydantic_generic_metadata__.get("args", ())
             if not all(shareable(arg) for arg in arguments):

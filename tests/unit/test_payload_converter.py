@@ -76,6 +76,10 @@ def test_hints_made_anew_per_instance_are_not_shared() -> None:
     assert not shareable(Box[per_instance])  # type: ignore[valid-type]
     assert shareable(Box[Incident])
     assert not shareable(Annotated[int, Field(ge=0)])  # its metadata is new in every instance
+    state_type = TypeVar("state_type")
+    state_type.__module__ = "workflows.record"  # as a workflow module defines it per instance
+    assert not shareable(state_type)
+    assert shareable(T)
 
 
 def test_a_per_instance_class_is_not_kept_alive_by_the_converter() -> None:
