@@ -6,7 +6,8 @@ so every `@workflow.update`, `@workflow.signal`, `@workflow.query` and `@workflo
 again, and the SDK resolves the handler's annotations again (`typing.get_type_hints`: each
 annotation string compiled and evaluated): 3.7% of the worker's samples in the throughput
 benchmark (issue 22), 2.1% after (the handlers of the generic base class, typed with its
-`TypeVar`, still go through the SDK).
+`TypeVar`, still go through the SDK), and 1.2% more when the event unions of `models` were let
+in (the `record_event` handlers: `typing.get_type_hints` took a 30-member union apart each time).
 
 The answer depends only on the function's code and on what the names in its annotations stand
 for. Here it is kept per (code object, annotations, the objects their names resolve to), and
@@ -32,7 +33,7 @@ import temporalio.common
 
 # Imported here, never inside a function: this module's functions run while the sandbox builds a
 # workflow class, where an import would execute the module again for that instance.
-from workflows.payload_converter import shareable
+from workflows.payload_converter import TAGGED_UNIONS, shareable
 
 _SDK_HINTS: Callable[..., tuple[list[Any] | None, Any]] = getattr(
     temporalio.common._type_hints_from_func,
@@ -81,6 +82,12 @@ def _resolved(func: Any) -> tuple[Any, ...] | None:
                 value = getattr(builtins, name, _MISSING)
             if value is _MISSING or isinstance(value, ModuleType):
                 return None
+            if any(value is union for union in TAGGED_UNIONS):
+                # An event union of `models`: one object, its `Annotated` metadata included,
+                # for every instance (`shareable` refuses `Annotated` as a rule, since one a
+                # workflow module wrote would be made anew by each instance).
+                values.append(value)
+                continue
             try:
                 if not shareable(value):
                     return None

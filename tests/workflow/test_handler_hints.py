@@ -49,6 +49,10 @@ async def test_the_answers_are_the_sdks_and_later_instances_reuse_them(
     assert all(same for _, same in asked), [name for name, same in asked if not same]
     names = {name for name, _ in asked}
     assert {"ApplicationWorkflow.record_event", "EnrollmentWorkflow.run"} <= names
+    # The event handlers, typed with the event unions of `models`, were answered from what was
+    # kept: the SDK resolved each once, for the first instance that asked.
+    for handler in ("ApplicationWorkflow.record_event", "EnrollmentWorkflow.record_event"):
+        assert sdk_calls.count(handler) == 1, (handler, sdk_calls.count(handler))
     # The second approval's instances (an application and its enrollment) asked as many
     # questions as the first's, and most were answered from what the first kept.
     second_questions = len(asked) // 2
