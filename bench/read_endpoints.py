@@ -1,8 +1,9 @@
 """Benchmark of the read-model endpoints against the plain SQL they stand on.
 
 Builds a read model with --rows application rows (and their open deadlines), serves the real app
-over HTTP (uvicorn on 127.0.0.1, in a thread of this process; a stub stands in for the Temporal
-client, which these routes never touch), then times --requests sequential requests of each
+over HTTP (uvicorn on 127.0.0.1 in a process of its own, as `enroll api` serves, or with
+--server thread in a thread of this process; a stub stands in for the Temporal client, which
+these routes never touch), then times --requests sequential requests of each
 endpoint and, in the same run, the plain SQLAlchemy SELECT of the same rows (same WHERE, ORDER
 BY and LIMIT, rows fetched into Python). It prints p50/p99 in ms and the ratio of each
 endpoint to its baseline. Nothing is asserted: it prints figures, not a verdict.
@@ -23,6 +24,7 @@ import random
 import secrets
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -186,21 +188,37 @@ class _Server(uvicorn.Server):
         yield
 
 
-@contextmanager
-def serve(engine: Engine) -> Iterator[str]:
+def _app(engine: Engine, key: str) -> Any:
     settings = Settings(
         log_json=False,
         default_time_zone=ZONE,
-        api_keys=json.dumps({KEY: {"actor": "bench@example.org", "role": "auditor"}}),
+        api_keys=json.dumps({key: {"actor": "bench@example.org", "role": "auditor"}}),
     )
-    app = create_app(settings, client=_NoTemporal(), engine=engine)  # type: ignore[arg-type]
+    return create_app(settings, client=_NoTemporal(), engine=engine)  # type: ignore[arg-type]
+
+
+def _listening_socket() -> socket.socket:
     # IPPROTO_TCP, not the default proto 0: asyncio sets TCP_NODELAY only on sockets whose proto
     # is TCP, and without it every response waits ~40 ms (Nagle + delayed ACK) on loopback.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def _server(engine: Engine, key: str = KEY) -> _Server:
+    return _Server(
+        uvicorn.Config(_app(engine, key), log_level="warning", access_log=False, lifespan="on")
+    )
+
+
+@contextmanager
+def serve_in_thread(engine: Engine) -> Iterator[str]:
+    """The app in a thread of this process: its client's parsing of each answer holds the GIL
+    the server waits for (the figures before 2026-12-02 were measured this way)."""
+    sock = _listening_socket()
     port = sock.getsockname()[1]
-    server = _Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+    server = _server(engine)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -214,6 +232,42 @@ def serve(engine: Engine) -> Iterator[str]:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+@contextmanager
+def serve_in_process(url: str, pg_schema: str | None) -> Iterator[str]:
+    """The app in a process of its own, as `enroll api` serves it: this process's client and
+    baseline do not share its interpreter."""
+    sock = _listening_socket()
+    port = sock.getsockname()[1]
+    sock.close()  # the child binds the port itself; nothing else takes it between
+    args = [sys.executable, __file__, "--serve", str(port), "--database-url", url, "--key", KEY]
+    if pg_schema:
+        args += ["--pg-schema", pg_schema]
+    child = subprocess.Popen(args)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code < 500:
+                    break
+            except httpx.TransportError:
+                pass
+            if child.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the benchmark's server did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        child.terminate()
+        child.wait(10)
+
+
+def serve_child(port: int, engine: Engine, key: str) -> None:
+    """--serve: the app on 127.0.0.1:port until terminated."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    asyncio.run(_server(engine, key).serve(sockets=[sock]))
 
 
 # --- Measuring ------------------------------------------------------------------------------------
@@ -386,10 +440,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--pg-schema", help="PostgreSQL schema to create and drop (default bench_<random>)"
     )
+    parser.add_argument(
+        "--server",
+        choices=["process", "thread"],
+        default="process",
+        help="serve the app in a process of its own (as `enroll api`) or in a thread of this one",
+    )
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # the child: its port
+    parser.add_argument("--key", help=argparse.SUPPRESS)  # the child: the API key to accept
     args = parser.parse_args(argv)
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(30)  # WARNING: no access lines
     )
+    if args.serve is not None:
+        connect = {"options": f"-csearch_path={args.pg_schema}"} if args.pg_schema else {}
+        serve_child(args.serve, create_db_engine(args.database_url, connect_args=connect), args.key)
+        return
 
     tmp = tempfile.TemporaryDirectory(prefix="enroll-bench-")
     url = args.database_url or f"sqlite:///{Path(tmp.name) / 'read_model.db'}"
@@ -418,7 +484,12 @@ def main(argv: list[str] | None = None) -> None:
             f"built {args.rows:,} applications and {deadlines:,} deadlines in "
             f"{time.perf_counter() - t0:.1f} s ({backend}, {where})"
         )
-        with serve(engine) as base_url:
+        serving = (
+            serve_in_process(url, pg_schema)
+            if args.server == "process"
+            else serve_in_thread(engine)
+        )
+        with serving as base_url:
             figures, name = measure(base_url, engine, today, args.requests, args.warmup, args.only)
         report(figures, name, args.rows, deadlines, args.requests)
     finally:
