@@ -59,6 +59,10 @@ def test_items_are_what_the_response_model_serializes() -> None:
             standing_item(Stayed(), TODAY, ZONE),
             deadline_item(Clock(), "Ann Example", TODAY),
             deadline_item(Clock(npi=None), None, TODAY),
+            # An instant with microseconds (the writer formats it, not isoformat()).
+            deadline_item(
+                Clock(fires_at=datetime(2027, 1, 1, 5, 0, 7, 1234, tzinfo=UTC)), None, TODAY
+            ),
             # Text JSON must escape, and text it must not (the writer is not pydantic's).
             deadline_item(
                 Clock(explanation='A "quoted" \\ tab\t nul\x00 \x7f é 😀 \u2028'), None, TODAY
@@ -71,4 +75,6 @@ def test_items_are_what_the_response_model_serializes() -> None:
     assert written == model.model_dump_json().encode()
     items = json.loads(written)["items"]
     assert items[0]["fires_at"] == "2026-11-02T00:00:00-05:00"  # the day began in New York
+    assert items[1]["fires_at"] == "2027-01-01T05:00:00+00:00"
+    assert items[3]["fires_at"] == "2027-01-01T05:00:07.001234+00:00"
     assert items[1]["days_left"] == 31 and items[1]["rule"]["citation"] == "42 CFR 424.515"
