@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import secrets
 import socket
@@ -49,6 +50,7 @@ from api.app import create_app
 from api.reads import decode_cursor
 from api.routes.deadlines import DEFAULT_LIMIT, page_queries
 from bench.stats import percentile
+from cli.process import dies_with_parent
 from models.application import ApplicationStatus
 from models.calendar import ClockKind, local_date
 from models.forms import Form
@@ -237,37 +239,51 @@ def serve_in_thread(engine: Engine) -> Iterator[str]:
 @contextmanager
 def serve_in_process(url: str, pg_schema: str | None) -> Iterator[str]:
     """The app in a process of its own, as `enroll api` serves it: this process's client and
-    baseline do not share its interpreter."""
+    baseline do not share its interpreter. The child gets the socket already bound (no port
+    to lose between), the database URL and key in its environment (not in `ps`), and dies
+    with this process however it ends (cli/process.py `dies_with_parent`)."""
     sock = _listening_socket()
     port = sock.getsockname()[1]
-    sock.close()  # the child binds the port itself; nothing else takes it between
-    args = [sys.executable, __file__, "--serve", str(port), "--database-url", url, "--key", KEY]
-    if pg_schema:
-        args += ["--pg-schema", pg_schema]
-    child = subprocess.Popen(args)
+    env = {**os.environ, _CHILD_URL: url, _CHILD_KEY: KEY, _CHILD_SCHEMA: pg_schema or ""}
+    args = [sys.executable, __file__, "--serve", str(sock.fileno())]
+    child = subprocess.Popen(args, env=env, pass_fds=[sock.fileno()], preexec_fn=dies_with_parent())
+    sock.close()  # the child holds its own copy
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code < 500:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                if health.status_code == 200 and child.poll() is None:
                     break
             except httpx.TransportError:
                 pass
             if child.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the benchmark's server did not start")
             time.sleep(0.05)
+        print(f"served by a process of its own (pid {child.pid}), as enroll api serves")
         yield f"http://127.0.0.1:{port}"
     finally:
         child.terminate()
-        child.wait(10)
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
-def serve_child(port: int, engine: Engine, key: str) -> None:
-    """--serve: the app on 127.0.0.1:port until terminated."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    asyncio.run(_server(engine, key).serve(sockets=[sock]))
+# The child's settings, from its parent's environment.
+_CHILD_URL = "READ_ENDPOINTS_DATABASE_URL"
+_CHILD_KEY = "READ_ENDPOINTS_API_KEY"
+_CHILD_SCHEMA = "READ_ENDPOINTS_PG_SCHEMA"
+
+
+def serve_child(fd: int) -> None:
+    """--serve FD: the app on the listening socket FD until terminated."""
+    sock = socket.socket(fileno=fd)
+    schema = os.environ[_CHILD_SCHEMA]
+    connect = {"options": f"-csearch_path={schema}"} if schema else {}
+    engine = create_db_engine(os.environ[_CHILD_URL], connect_args=connect)
+    asyncio.run(_server(engine, os.environ[_CHILD_KEY]).serve(sockets=[sock]))
 
 
 # --- Measuring ------------------------------------------------------------------------------------
@@ -446,15 +462,13 @@ def main(argv: list[str] | None = None) -> None:
         default="process",
         help="serve the app in a process of its own (as `enroll api`) or in a thread of this one",
     )
-    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # the child: its port
-    parser.add_argument("--key", help=argparse.SUPPRESS)  # the child: the API key to accept
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # the child: its socket
     args = parser.parse_args(argv)
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(30)  # WARNING: no access lines
     )
     if args.serve is not None:
-        connect = {"options": f"-csearch_path={args.pg_schema}"} if args.pg_schema else {}
-        serve_child(args.serve, create_db_engine(args.database_url, connect_args=connect), args.key)
+        serve_child(args.serve)
         return
 
     tmp = tempfile.TemporaryDirectory(prefix="enroll-bench-")

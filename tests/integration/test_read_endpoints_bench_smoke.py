@@ -22,6 +22,8 @@ def test_the_read_endpoints_benchmark_serves_from_its_own_process() -> None:
             "3",
             "--warmup",
             "1",
+            "--server",
+            "process",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -31,6 +33,9 @@ def test_the_read_endpoints_benchmark_serves_from_its_own_process() -> None:
     )
     assert run.returncode == 0, run.stderr[-2000:]
     lines = run.stdout.splitlines()
+    assert any(line.startswith("served by a process of its own (pid ") for line in lines), (
+        run.stdout
+    )
     for case in (
         "GET /v1/deadlines (default page)",
         "GET /v1/deadlines?within_days=30",
