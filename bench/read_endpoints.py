@@ -216,8 +216,9 @@ def _server(engine: Engine, key: str = KEY) -> _Server:
 
 @contextmanager
 def serve_in_thread(engine: Engine) -> Iterator[str]:
-    """The app in a thread of this process: its client's parsing of each answer holds the GIL
-    the server waits for (the figures before 2026-12-02 were measured this way)."""
+    """The app in a thread of this process, sharing its interpreter with the client and the
+    baseline (the figures before 2026-12-02 were measured this way; both ways gave the same
+    ratios when compared, bench/README.md)."""
     sock = _listening_socket()
     port = sock.getsockname()[1]
     server = _server(engine)
