@@ -33,7 +33,7 @@ import temporalio.common
 
 # Imported here, never inside a function: this module's functions run while the sandbox builds a
 # workflow class, where an import would execute the module again for that instance.
-from workflows.payload_converter import TAGGED_UNIONS, shareable
+from workflows.payload_converter import shareable
 
 _SDK_HINTS: Callable[..., tuple[list[Any] | None, Any]] = getattr(
     temporalio.common._type_hints_from_func,
@@ -82,12 +82,6 @@ def _resolved(func: Any) -> tuple[Any, ...] | None:
                 value = getattr(builtins, name, _MISSING)
             if value is _MISSING or isinstance(value, ModuleType):
                 return None
-            if any(value is union for union in TAGGED_UNIONS):
-                # An event union of `models`: one object, its `Annotated` metadata included,
-                # for every instance (`shareable` refuses `Annotated` as a rule, since one a
-                # workflow module wrote would be made anew by each instance).
-                values.append(value)
-                continue
             try:
                 if not shareable(value):
                     return None

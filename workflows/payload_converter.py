@@ -47,7 +47,11 @@ def _reimported(module: str) -> bool:
 def shareable(hint: Any) -> bool:
     """True when no part of `hint` is a class the sandbox defines anew for each workflow, and
     nothing in it is made anew by each instance (an `Annotated` hint's metadata is, and so is a
-    `TypeVar` or alias a workflow module defines)."""
+    `TypeVar` or alias a workflow module defines). The event unions of `models` are the one
+    exception: module constants of a passed-through package, one object (metadata included)
+    for every instance."""
+    if any(hint is union for union in TAGGED_UNIONS):
+        return True
     if typing.get_origin(hint) is Annotated:
         return False
     if _reimported(str(getattr(hint, "__module__", ""))):

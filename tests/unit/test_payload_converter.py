@@ -17,6 +17,7 @@ from models.application.events import Withdrawn
 from models.contracts import Incident
 from workflows.payload_converter import (
     _ADAPTERS,
+    TAGGED_UNIONS,
     EnginePayloadConverter,
     SharedAdaptersJSONConverter,
     shareable,
@@ -76,6 +77,8 @@ def test_hints_made_anew_per_instance_are_not_shared() -> None:
     assert not shareable(Box[per_instance])  # type: ignore[valid-type]
     assert shareable(Box[Incident])
     assert not shareable(Annotated[int, Field(ge=0)])  # its metadata is new in every instance
+    # ...except the event unions of `models`: one object for every instance.
+    assert all(shareable(union) for union in TAGGED_UNIONS)
     state_type = TypeVar("state_type")
     state_type.__module__ = "workflows.record"  # as a workflow module defines it per instance
     assert not shareable(state_type)
