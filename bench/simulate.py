@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import random
@@ -41,6 +42,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -171,18 +173,27 @@ async def post(http: httpx.AsyncClient, path: str, body: dict[str, Any], tally: 
     return out
 
 
-async def event(http: httpx.AsyncClient, e: Enrollment, name: str, tally: Tally,
+async def event(http: httpx.AsyncClient, tally: Tally, e: Enrollment, name: str,
                 **data: str) -> dict[str, Any] | None:  # fmt: skip
-    tally.events[name] += 1
     body = {"event": name, "data": data, "reason": f"simulated {name}"}
     return await post(http, f"/v1/enrollments/{e.enrollment_id}/events", body, tally, name)
 
 
-async def operator_round(http: httpx.AsyncClient, portfolio: list[Enrollment], today: date,
+# Records one event on one enrollment: its answer (the record's view), None when refused.
+Recorder = Callable[..., Awaitable["dict[str, Any] | None"]]
+
+
+async def operator_round(record: Recorder, portfolio: list[Enrollment], today: date,
                          tally: Tally, concurrency: int) -> int:  # fmt: skip
-    """What the operator does at one stop; the number of events recorded."""
+    """What the operator does at one stop; the number of events recorded. `record` is how an
+    event reaches an enrollment (the engine's HTTP API here; bench/simulate_floor.py's bare
+    workflows there)."""
     limit = asyncio.Semaphore(concurrency)
     count = 0
+
+    async def event(e: Enrollment, name: str, **data: str) -> dict[str, Any] | None:
+        tally.events[name] += 1
+        return await record(e, name, **data)
 
     async def act(e: Enrollment) -> None:
         nonlocal count
@@ -190,9 +201,7 @@ async def operator_round(http: httpx.AsyncClient, portfolio: list[Enrollment], t
             bills = e.stops_billing_on is None or today < e.stops_billing_on
             if bills and today - e.last_claim >= CLAIM_EVERY:
                 count += 1
-                if await event(
-                    http, e, "claim_activity", tally, latest_claim_date=today.isoformat()
-                ):
+                if await event(e, "claim_activity", latest_claim_date=today.isoformat()):
                     e.last_claim = today
             if e.due - today <= FILING_WINDOW and e.filed_for != e.due:
                 if e.misses_revalidation or not bills:  # a practice that stopped billing too
@@ -201,8 +210,8 @@ async def operator_round(http: httpx.AsyncClient, portfolio: list[Enrollment], t
                 count += 2
                 e.filed_for = e.due
                 day = today.isoformat()
-                await event(http, e, "revalidation_submitted", tally, receipt_date=day)
-                after = await event(http, e, "revalidation_approved", tally, approval_date=day)
+                await event(e, "revalidation_submitted", receipt_date=day)
+                after = await event(e, "revalidation_approved", approval_date=day)
                 if after is not None:
                     e.due = date.fromisoformat(after["revalidation_due_date"])
             if e.stops_billing_on is not None and today >= e.stops_billing_on + timedelta(days=400):
@@ -247,7 +256,9 @@ async def simulate(args: argparse.Namespace, base: str, sandbox_pid: int) -> dic
         while today < horizon:
             t = time.monotonic()
             if not args.idle:
-                operator_events += await operator_round(http, folks, today, tally, args.concurrency)
+                operator_events += await operator_round(
+                    functools.partial(event, http, tally), folks, today, tally, args.concurrency
+                )
             phases["operator"] += time.monotonic() - t
             days = min(args.stop_days, (horizon - today).days)
             t = time.monotonic()
