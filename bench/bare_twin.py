@@ -189,27 +189,66 @@ class BareApplication:
 
 
 # --- Activities: nothing but the one that tells the benchmark an application is done ----------
+# With --read-model (bench/throughput.py --compare read-model), each also makes the one
+# PostgreSQL transaction an engine's read model needs at the least: the checks read the
+# application's row, the projections upsert it (and the enrollment's), a notice inserts an
+# outbox row. Plain SQL on a pool of connections, rows of about the engine's size: what a read
+# model costs before any engine's own work.
 
 DONE_FILE: list[str] = []  # set by the worker's command line
+READ_MODEL: list[Any] = []  # [the connection pool], when the worker writes one
+ROW = '{"summary": "%s"}' % ("x" * 1500)  # a projected record of about the engine's size
+TABLES = (
+    "CREATE TABLE IF NOT EXISTS bare_application (application_id text PRIMARY KEY, "
+    "status text NOT NULL, body jsonb NOT NULL, updated_at timestamptz NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS bare_enrollment (application_id text PRIMARY KEY, "
+    "body jsonb NOT NULL, updated_at timestamptz NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS bare_notice (id bigserial PRIMARY KEY, application_id text NOT "
+    "NULL, body jsonb NOT NULL, created_at timestamptz NOT NULL)",
+)
+
+
+async def _in_read_model(statement: str, application_id: str) -> None:
+    if not READ_MODEL:
+        return
+    async with READ_MODEL[0].connection() as conn, conn.transaction():
+        await conn.execute(statement, {"id": application_id, "body": ROW})
 
 
 @activity.defn(name="check_application")
 async def check_application(application_id: str) -> None:
-    return None
+    await _in_read_model(
+        "SELECT status FROM bare_application WHERE application_id = %(id)s", application_id
+    )
 
 
 @activity.defn(name="project_application")
 async def project_application(application_id: str) -> None:
-    return None
+    await _in_read_model(
+        "INSERT INTO bare_application VALUES (%(id)s, 'projected', %(body)s, now()) "
+        "ON CONFLICT (application_id) DO UPDATE SET status = excluded.status, "
+        "body = excluded.body, updated_at = excluded.updated_at",
+        application_id,
+    )
 
 
 @activity.defn(name="record_notification")
 async def record_notification(application_id: str) -> None:
-    return None
+    await _in_read_model(
+        "INSERT INTO bare_notice (application_id, body, created_at) "
+        "VALUES (%(id)s, %(body)s, now())",
+        application_id,
+    )
 
 
 @activity.defn(name="project_enrollment")
 async def project_enrollment(application_id: str) -> None:
+    await _in_read_model(
+        "INSERT INTO bare_enrollment VALUES (%(id)s, %(body)s, now()) "
+        "ON CONFLICT (application_id) DO UPDATE SET body = excluded.body, "
+        "updated_at = excluded.updated_at",
+        application_id,
+    )
     # One short O_APPEND write per application; the benchmark reads the file.
     with open(DONE_FILE[0], "a") as done:
         done.write(application_id + "\n")
@@ -221,11 +260,15 @@ ACTIVITIES = [check_application, project_application, record_notification, proje
 # --- Processes -----------------------------------------------------------------------------------
 
 
-async def run_worker(address: str, task_queue: str, done_file: str) -> None:
+async def run_worker(
+    address: str, task_queue: str, done_file: str, read_model: str | None = None
+) -> None:
     from temporalio.client import Client
     from temporalio.worker import Worker
 
     DONE_FILE[:] = [done_file]
+    if read_model:
+        READ_MODEL[:] = [await _open_read_model(read_model)]
     client = await Client.connect(address)
     worker = Worker(
         client,
@@ -234,6 +277,45 @@ async def run_worker(address: str, task_queue: str, done_file: str) -> None:
         activities=ACTIVITIES,
     )
     await worker.run()
+
+
+async def _open_read_model(conninfo: str) -> Any:
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        for statement in TABLES:
+            await conn.execute(statement)
+    pool = _Pool(conninfo, size=10)  # the engine's pool size (SQLAlchemy's default)
+    await pool.open()
+    return pool
+
+
+class _Pool:
+    """A fixed set of connections, each lent to one activity at a time (psycopg_pool is not
+    among the engine's dependencies; this is all the twin needs of one)."""
+
+    def __init__(self, conninfo: str, size: int) -> None:
+        self.conninfo, self.size = conninfo, size
+        self.idle: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def open(self) -> None:
+        import psycopg
+
+        for _ in range(self.size):
+            self.idle.put_nowait(await psycopg.AsyncConnection.connect(self.conninfo))
+
+    def connection(self) -> Any:
+        from contextlib import asynccontextmanager
+
+        @asynccontextmanager
+        async def lent() -> Any:
+            conn = await self.idle.get()
+            try:
+                yield conn
+            finally:
+                self.idle.put_nowait(conn)
+
+        return lent()
 
 
 def build_app(address: str, task_queue: str) -> Any:
@@ -312,12 +394,15 @@ def main() -> None:
     parser.add_argument("--address", required=True)
     parser.add_argument("--task-queue", required=True)
     parser.add_argument("--done-file", help="worker: where finished applications are listed")
+    parser.add_argument(
+        "--read-model", help="worker: a PostgreSQL conninfo; activities write a minimal read model"
+    )
     parser.add_argument("--port", type=int, help="api: the port to listen on")
     args = parser.parse_args()
     if args.role == "worker":
         if not args.done_file:
             parser.error("worker needs --done-file")
-        asyncio.run(run_worker(args.address, args.task_queue, args.done_file))
+        asyncio.run(run_worker(args.address, args.task_queue, args.done_file, args.read_model))
         return
     if not args.port:
         parser.error("api needs --port")

@@ -21,9 +21,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
+from activities.database import create_db_engine
 from bench.cpu import cpu_seconds, total_cpu_seconds
 from tests.integration.cluster import (
     BIN,
+    POSTGRES_URL,
     Cluster,
     free_port,
     npi,
@@ -186,43 +188,49 @@ class EngineStack(Stack):
         await all_projected(self.cluster, ids)
 
     async def postgres_seconds(self, done: asyncio.Event) -> float:
-        # The backends serving this stack's worker and API (named by application_name), not the
-        # driver's nor other users' of the same server. Sampled: a backend whose connection the
-        # pool closes mid-round takes its CPU out of /proc with it, so its last value counts.
-        engine = self.cluster.engine()
-        start: dict[int, float] = {}
-        last: dict[int, float] = {}
-        first = True
-        try:
-            while True:
-                for pid in await asyncio.to_thread(self._backends, engine):
-                    seconds = cpu_seconds(pid)
-                    if seconds == 0.0 and pid in last:
-                        continue  # gone between the query and the read
-                    if first:
-                        start[pid] = seconds
-                    last[pid] = seconds
-                first = False
-                if done.is_set():
-                    return sum(seconds - start.get(pid, 0.0) for pid, seconds in last.items())
-                try:
-                    await asyncio.wait_for(done.wait(), 0.25)
-                except TimeoutError:
-                    pass
-        finally:
-            engine.dispose()
-
-    def _backends(self, engine: Engine) -> list[int]:
-        with engine.connect() as conn:
-            return list(
-                conn.execute(
-                    text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
-                    {"name": self.named.application_name},
-                ).scalars()
-            )
+        return await _backends_seconds(self.named.application_name, done)
 
     def workflow_id(self, application_id: str) -> str:
         return f"application-{application_id}"
+
+
+async def _backends_seconds(application_name: str, done: asyncio.Event) -> float:
+    """CPU seconds of the PostgreSQL backends connected under `application_name` (a stack's
+    worker and API, not the driver nor other users of the same server) until `done` is set.
+    Sampled: a backend whose connection the pool closes mid-round takes its CPU out of /proc
+    with it, so its last value counts."""
+    engine = create_db_engine(POSTGRES_URL, connect_args={"connect_timeout": 5})
+    start: dict[int, float] = {}
+    last: dict[int, float] = {}
+    first = True
+    try:
+        while True:
+            for pid in await asyncio.to_thread(_backends, engine, application_name):
+                seconds = cpu_seconds(pid)
+                if seconds == 0.0 and pid in last:
+                    continue  # gone between the query and the read
+                if first:
+                    start[pid] = seconds
+                last[pid] = seconds
+            first = False
+            if done.is_set():
+                return sum(seconds - start.get(pid, 0.0) for pid, seconds in last.items())
+            try:
+                await asyncio.wait_for(done.wait(), 0.25)
+            except TimeoutError:
+                pass
+    finally:
+        engine.dispose()
+
+
+def _backends(engine: Engine, application_name: str) -> list[int]:
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": application_name},
+            ).scalars()
+        )
 
 
 class _NamedCluster(Cluster):
@@ -238,14 +246,31 @@ class _NamedCluster(Cluster):
 
 
 class BareStack(Stack):
-    """bench/bare_twin.py's worker and API on a dev server of their own."""
+    """bench/bare_twin.py's worker and API on a dev server of their own; with `read_model`, its
+    activities write a minimal read model to PostgreSQL (a fresh schema, which the cluster's
+    stop() drops as it drops the engine's)."""
 
-    name = "bare"
-
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, read_model: bool = False) -> None:
         # The cluster's process handling and stop(); none of its engine processes.
         self.cluster = Cluster(directory, workers=0, apis=0)
         self.done_file = directory / "done.txt"
+        self.read_model = read_model
+        self.name = "bare_pg" if read_model else "bare"
+
+    @property
+    def application_name(self) -> str:
+        return f"bench-{self.cluster.schema}"
+
+    def _conninfo(self) -> str:
+        # psycopg's own URL: the SQLAlchemy one without its driver name.
+        options = quote(f"-csearch_path={self.cluster.schema}")
+        base = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://", 1)
+        return f"{base}?options={options}&application_name={quote(self.application_name)}"
+
+    async def postgres_seconds(self, done: asyncio.Event) -> float:
+        if not self.read_model:
+            return await super().postgres_seconds(done)
+        return await _backends_seconds(self.application_name, done)
 
     @property
     def api_url(self) -> str:
@@ -276,11 +301,14 @@ class BareStack(Stack):
         cluster._wait_port(cluster.temporal_port, cluster.temporal)
         twin = [sys.executable, "-m", "bench.bare_twin"]
         common = ["--address", cluster.temporal_address, "--task-queue", cluster.task_queue]
-        cluster.worker_processes.append(
-            cluster._spawn(
-                "bare-worker", [*twin, "worker", *common, "--done-file", str(self.done_file)], env
-            )
-        )
+        worker = [*twin, "worker", *common, "--done-file", str(self.done_file)]
+        if self.read_model:
+            admin = create_db_engine(POSTGRES_URL, connect_args={"connect_timeout": 5})
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f"CREATE SCHEMA {cluster.schema}")
+            admin.dispose()
+            worker += ["--read-model", self._conninfo()]
+        cluster.worker_processes.append(cluster._spawn("bare-worker", worker, env))
         port = free_port()
         cluster.api_ports.append(port)
         cluster.api_processes.append(

@@ -152,9 +152,19 @@ async def run_round(stack: Stack, applications: int, concurrency: int, first: in
     return result
 
 
-async def measure(plan: Plan, directory: Path) -> tuple[list[Round], dict[str, dict[str, float]]]:
+def stacks(compare: str, directory: Path) -> tuple[Stack, Stack]:
+    """The side measured and its baseline: the engine against the bare twin, or (read-model)
+    the twin writing a minimal PostgreSQL read model against the twin writing none."""
+    if compare == "read-model":
+        return BareStack(directory / "bare_pg", read_model=True), BareStack(directory / "bare")
+    return EngineStack(directory / "engine"), BareStack(directory / "bare")
+
+
+async def measure(
+    plan: Plan, directory: Path, compare: str = "bare"
+) -> tuple[list[Round], dict[str, dict[str, float]]]:
     """The rounds of `plan`, and the histories of each side's last applications, counted."""
-    engine, bare = EngineStack(directory / "engine"), BareStack(directory / "bare")
+    engine, bare = stacks(compare, directory)
     rounds: list[Round] = []
     n = 0
     try:
@@ -196,11 +206,11 @@ def commit() -> str:
     )
 
 
-def run(plan: Plan) -> dict[str, Any]:
+def run(plan: Plan, compare: str = "bare") -> dict[str, Any]:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="enroll-throughput-") as tmp:
-        rounds, shapes = asyncio.run(measure(plan, Path(tmp)))
-    document = summary(rounds, shapes)
+        rounds, shapes = asyncio.run(measure(plan, Path(tmp), compare))
+    document = summary(rounds, shapes, (rounds[0].side, rounds[1].side))
     document.update(
         commit=commit(),
         day=date.today().isoformat(),
@@ -215,9 +225,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--compare",
-        choices=["bare", "workers"],
+        choices=["bare", "read-model", "workers"],
         default="bare",
-        help="bare: the engine against its bare Temporal twin; workers: 1 against 2 workers",
+        help="bare: the engine against its bare Temporal twin; read-model: the twin with a "
+        "minimal PostgreSQL read model against the twin without; workers: 1 against 2 workers",
     )
     parser.add_argument("--applications", type=int, help="per round (200; --quick 40)")
     parser.add_argument(
@@ -249,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         rounds=args.rounds or (1 if quick else 2),
         warmup=(5 if quick else 20) if args.warmup is None else args.warmup,
     )
-    document = run(plan)
+    document = run(plan, args.compare)
     if args.json:
         print(json.dumps(document, indent=2))
     else:

@@ -8,6 +8,7 @@ from typing import Any
 
 from bench.stats import Summary
 
+# The side measured and its baseline, by default.
 SIDES = ("engine", "bare")
 # What the table calls the engine's CPU: the processes a deployment runs for it.
 CORE_GROUPS = ("worker", "temporal server", "API")
@@ -47,17 +48,19 @@ def _side(rounds: list[Round]) -> dict[str, Any]:
     }
 
 
-def summary(rounds: list[Round], shapes: dict[str, dict[str, float]]) -> dict[str, Any]:
+def summary(
+    rounds: list[Round], shapes: dict[str, dict[str, float]], names: tuple[str, str] = SIDES
+) -> dict[str, Any]:
     by_concurrency: dict[str, Any] = {}
     for concurrency in sorted({r.concurrency for r in rounds}):
         sides = {
             side: _side([r for r in rounds if r.side == side and r.concurrency == concurrency])
-            for side in SIDES
+            for side in names
         }
-        engine, bare = sides["engine"], sides["bare"]
+        engine, bare = sides[names[0]], sides[names[1]]
         by_concurrency[str(concurrency)] = {
             **sides,
-            "ratio_engine_over_bare": {
+            ratio_key(names): {
                 "throughput": round(engine["applications_per_s"] / bare["applications_per_s"], 3),
                 "event_p50": round(engine["event_ms"]["p50"] / bare["event_ms"]["p50"], 3),
                 "event_p99": round(engine["event_ms"]["p99"] / bare["event_ms"]["p99"], 3),
@@ -68,7 +71,11 @@ def summary(rounds: list[Round], shapes: dict[str, dict[str, float]]) -> dict[st
                 ),
             },
         }
-    return {"by_concurrency": by_concurrency, "history_shape": shapes}
+    return {"sides": list(names), "by_concurrency": by_concurrency, "history_shape": shapes}
+
+
+def ratio_key(names: tuple[str, str]) -> str:
+    return f"ratio_{names[0]}_over_{names[1]}"
 
 
 def print_report(document: dict[str, Any]) -> None:
@@ -80,9 +87,11 @@ def print_report(document: dict[str, Any]) -> None:
         f"{plan['applications']} applications per round, {plan['rounds']} round(s) of each side "
         f"per concurrency, warm-up {plan['warmup']}"
     )
+    first, second = names = tuple(document["sides"])
+    over = f"{first}/{second}"
     for concurrency, row in document["by_concurrency"].items():
-        engine, bare, ratio = row["engine"], row["bare"], row["ratio_engine_over_bare"]
-        print(f"\nconcurrency {concurrency}{'':<22}{'engine':>10}{'bare':>10}{'engine/bare':>13}")
+        engine, bare, ratio = row[first], row[second], row[ratio_key(names)]
+        print(f"\nconcurrency {concurrency}{'':<22}{first:>10}{second:>10}{over:>13}")
         _line(
             "applications/s (median)",
             engine["applications_per_s"],
@@ -107,11 +116,11 @@ def print_report(document: dict[str, Any]) -> None:
         )
         for name in ("requests_sent_again", "answered_202"):
             if engine[name] or bare[name]:
-                print(f"  {name}: engine {engine[name]}, bare {bare[name]}")
+                print(f"  {name}: {first} {engine[name]}, {second} {bare[name]}")
     shapes = document["history_shape"]
-    print(f"\nhistory per application (with its child, mean){'':<1}{'engine':>10}{'bare':>10}")
-    for kind in shapes["engine"]:
-        print(f"  {kind:<44}{shapes['engine'][kind]:>10.1f}{shapes['bare'][kind]:>10.1f}")
+    print(f"\nhistory per application (with its child, mean){'':<1}{first:>10}{second:>10}")
+    for kind in shapes[first]:
+        print(f"  {kind:<44}{shapes[first][kind]:>10.1f}{shapes[second][kind]:>10.1f}")
 
 
 def _line(label: str, engine: float, bare: float, ratio: float | None) -> None:

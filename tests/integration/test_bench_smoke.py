@@ -92,3 +92,52 @@ def test_throughput_workers_comparison_produces_figures() -> None:
         assert row["cpu_seconds_per_application"]["temporal server"] > 0
         assert row["ceiling_applications_per_s"] > 0
     assert workers_summary["ratio_2_over_1"] > 0
+
+
+@pytest.mark.postgres
+def test_the_twin_with_a_read_model_writes_one_row_per_side_effect(tmp_path: Path) -> None:
+    # `--compare read-model`'s measured side, small: the twin's activities write PostgreSQL.
+    from sqlalchemy import text
+
+    from activities.database import create_db_engine
+    from bench.stacks import BareStack
+    from tests.integration.cluster import POSTGRES_URL
+
+    async def one_round() -> tuple[throughput_report.Round, dict[str, int]]:
+        stack = BareStack(tmp_path / "bare_pg", read_model=True)
+        try:
+            stack.start()
+            await stack.ready()
+            result = await throughput.run_round(stack, 2, 2, 0)
+            schema = {"options": f"-csearch_path={stack.cluster.schema}"}
+            engine = create_db_engine(POSTGRES_URL, connect_args=schema)
+            with engine.connect() as conn:
+                rows = {
+                    table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+                    for table in ("bare_application", "bare_enrollment", "bare_notice")
+                }
+            engine.dispose()
+            return result, rows
+        finally:
+            stack.stop()
+
+    result, rows = asyncio.run(one_round())
+    # Per application: its row, its enrollment's, and six notices (2 at submit, 3 when the
+    # development request is answered, 1 at approval), as the twin's history has them.
+    assert rows == {"bare_application": 2, "bare_enrollment": 2, "bare_notice": 12}
+    assert result.side == "bare_pg" and result.applications == 2
+    assert set(result.cpu) == {"worker", "temporal server", "API", "PostgreSQL", "driver"}
+
+    baseline = throughput_report.Round("bare", 2, 2, result.seconds, result.events, result.creates)
+    baseline.cpu = dict(result.cpu)
+    shape = {"events": 1.0}
+    document = throughput_report.summary(
+        [result, baseline], {"bare_pg": shape, "bare": shape}, ("bare_pg", "bare")
+    )
+    assert document["sides"] == ["bare_pg", "bare"]
+    assert set(document["by_concurrency"]["2"]["ratio_bare_pg_over_bare"]) == {
+        "throughput",
+        "event_p50",
+        "event_p99",
+        "cpu_per_application",
+    }
