@@ -350,6 +350,9 @@ def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=22)
     parser.add_argument("--no-histories", action="store_true", help="skip reading histories")
+    parser.add_argument(
+        "--with-floor", action="store_true", help="then bench/simulate_floor.py, and the ratios"
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
         "--engine-root",
@@ -428,6 +431,16 @@ def main() -> int:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
             log.close()
+    if args.with_floor:  # the same workload on bare workflows, after this run: its baseline
+        from bench.simulate_floor import in_child
+
+        floor = result["floor"] = in_child(args)
+        if "error" not in floor:
+            engine_cpu = sum(v for k, v in result["cpu_s"].items() if k != "driver")
+            result["engine_over_floor"] = {
+                "total_s": round(result["phases_s"]["total"] / floor["phases_s"]["total"], 2),
+                "cpu_s": round(engine_cpu / sum(floor["cpu_s"].values()), 2),
+            }
     if args.json:
         print(json.dumps(result, indent=2))
     else:

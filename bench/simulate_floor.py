@@ -275,6 +275,23 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def in_child(args: argparse.Namespace) -> dict[str, Any]:
+    """This benchmark with `args`' workload (bench/simulate.py's options of the same names), in a
+    process and on a server of its own: the engine's run's baseline, measured in the same run."""
+    import json
+    import subprocess
+
+    options = ("enrollments", "years", "stop_days", "concurrency", "missed", "stop_billing", "seed")
+    command = [sys.executable, __file__, "--json"]
+    for name in options:
+        command += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return {"error": done.stderr[-1000:]}
+    document: dict[str, Any] = json.loads(done.stdout[done.stdout.index("{") :])
+    return document
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--enrollments", type=int, default=1000)
