@@ -285,7 +285,7 @@ async def _open_read_model(conninfo: str) -> Any:
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
         for statement in TABLES:
             await conn.execute(statement)
-    pool = _Pool(conninfo, size=10)  # the engine's pool size (SQLAlchemy's default)
+    pool = _Pool(conninfo, size=10)  # the engine's SQLAlchemy pool lends 5, and 10 more on demand
     await pool.open()
     return pool
 
