@@ -57,16 +57,18 @@ def summary(
             side: _side([r for r in rounds if r.side == side and r.concurrency == concurrency])
             for side in names
         }
-        engine, bare = sides[names[0]], sides[names[1]]
+        measured, baseline = sides[names[0]], sides[names[1]]
         by_concurrency[str(concurrency)] = {
             **sides,
             ratio_key(names): {
-                "throughput": round(engine["applications_per_s"] / bare["applications_per_s"], 3),
-                "event_p50": round(engine["event_ms"]["p50"] / bare["event_ms"]["p50"], 3),
-                "event_p99": round(engine["event_ms"]["p99"] / bare["event_ms"]["p99"], 3),
+                "throughput": round(
+                    measured["applications_per_s"] / baseline["applications_per_s"], 3
+                ),
+                "event_p50": round(measured["event_ms"]["p50"] / baseline["event_ms"]["p50"], 3),
+                "event_p99": round(measured["event_ms"]["p99"] / baseline["event_ms"]["p99"], 3),
                 "cpu_per_application": round(
-                    engine["cpu_seconds_per_application_core"]
-                    / bare["cpu_seconds_per_application_core"],
+                    measured["cpu_seconds_per_application_core"]
+                    / baseline["cpu_seconds_per_application_core"],
                     3,
                 ),
             },
@@ -90,33 +92,39 @@ def print_report(document: dict[str, Any]) -> None:
     first, second = names = tuple(document["sides"])
     over = f"{first}/{second}"
     for concurrency, row in document["by_concurrency"].items():
-        engine, bare, ratio = row[first], row[second], row[ratio_key(names)]
+        measured, baseline, ratio = row[first], row[second], row[ratio_key(names)]
         print(f"\nconcurrency {concurrency}{'':<22}{first:>10}{second:>10}{over:>13}")
         _line(
             "applications/s (median)",
-            engine["applications_per_s"],
-            bare["applications_per_s"],
+            measured["applications_per_s"],
+            baseline["applications_per_s"],
             ratio["throughput"],
         )
         for q in ("p50", "p95", "p99"):
             _line(
-                f"event {q} ms", engine["event_ms"][q], bare["event_ms"][q], ratio.get(f"event_{q}")
+                f"event {q} ms",
+                measured["event_ms"][q],
+                baseline["event_ms"][q],
+                ratio.get(f"event_{q}"),
             )
         for q in ("p50", "p99"):
-            _line(f"create {q} ms", engine["create_ms"][q], bare["create_ms"][q], None)
+            _line(f"create {q} ms", measured["create_ms"][q], baseline["create_ms"][q], None)
         print("  CPU ms per application")
-        ecpu, bcpu = engine["cpu_seconds_per_application"], bare["cpu_seconds_per_application"]
+        ecpu, bcpu = (
+            measured["cpu_seconds_per_application"],
+            baseline["cpu_seconds_per_application"],
+        )
         for group in ecpu:
             _line(f"  {group}", ecpu[group] * 1000, bcpu[group] * 1000, None)
         _line(
             "  worker + server + API",
-            engine["cpu_seconds_per_application_core"] * 1000,
-            bare["cpu_seconds_per_application_core"] * 1000,
+            measured["cpu_seconds_per_application_core"] * 1000,
+            baseline["cpu_seconds_per_application_core"] * 1000,
             ratio["cpu_per_application"],
         )
         for name in ("requests_sent_again", "answered_202"):
-            if engine[name] or bare[name]:
-                print(f"  {name}: {first} {engine[name]}, {second} {bare[name]}")
+            if measured[name] or baseline[name]:
+                print(f"  {name}: {first} {measured[name]}, {second} {baseline[name]}")
     shapes = document["history_shape"]
     print(f"\nhistory per application (with its child, mean){'':<1}{first:>10}{second:>10}")
     for kind in shapes[first]:
