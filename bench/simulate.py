@@ -42,14 +42,19 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.simulate_stack import (  # before the engine root can shadow `bench`
+from bench.simulate_operator import (  # before the engine root can shadow `bench`
+    Enrollment,
+    Tally,
+    add_workload_options,
+    operator_round,
+    portfolio,
+)
+from bench.simulate_stack import (
     children,
     cpu_and_peak,
     history_lengths,
@@ -67,44 +72,9 @@ OPERATOR_KEY = "simulate-operator-key-" + "o" * 24
 API_KEYS = json.dumps({OPERATOR_KEY: {"actor": "operator@example.org", "role": "operator"}})
 AUTH = {"Authorization": f"Bearer {OPERATOR_KEY}"}
 IMPORT_CHUNK = 250
-# File from 180 days before the due date (the window opens 7 months before it).
-FILING_WINDOW = timedelta(days=180)
-# A claim is recorded when the latest one is this old (the no-claims clock runs 12 months).
-CLAIM_EVERY = timedelta(days=300)
 
 
-# --- The operator ----------------------------------------------------------------------------
-
-
-@dataclass
-class Enrollment:
-    enrollment_id: str
-    form: str
-    due: date
-    last_claim: date
-    misses_revalidation: bool
-    stops_billing_on: date | None
-    filed_for: date | None = None  # the due date a revalidation was filed for
-    lapsed: bool = False
-
-
-@dataclass
-class Tally:
-    statuses: Counter[int] = field(default_factory=Counter)
-    transport_errors: int = 0
-    failures: list[str] = field(default_factory=list)
-    events: Counter[str] = field(default_factory=Counter)
-
-    def note(self, what: str, r: httpx.Response | None) -> bool:
-        if r is None:
-            self.transport_errors += 1
-            self.failures.append(f"{what}: no answer")
-            return False
-        self.statuses[r.status_code] += 1
-        if r.status_code >= 300:
-            self.failures.append(f"{what}: {r.status_code} {r.text[:300]}")
-            return False
-        return True
+# --- The operator, over HTTP --------------------------------------------------------------------
 
 
 def _npi(n: int) -> str:
@@ -112,41 +82,6 @@ def _npi(n: int) -> str:
 
     first9 = f"1{n:08d}"
     return f"{first9}{npi_check_digit(first9)}"
-
-
-def _month_end(day: date) -> date:
-    # CMS due dates are the last day of a month.
-    following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return following - timedelta(days=1)
-
-
-def portfolio(
-    n: int, day0: date, rng: random.Random, missed: float, stop: float, years: int
-) -> list[Enrollment]:
-    forms = ["CMS-855I"] * 17 + ["CMS-855B"] * 2 + ["CMS-855S"]
-    out = []
-    for i in range(n):
-        form = rng.choice(forms)
-        dmepos = form == "CMS-855S"
-        prefix = "I" if form == "CMS-855I" else "O"
-        stops = (
-            day0 + timedelta(days=rng.randrange(365, max(366, years * 365)))
-            if rng.random() < stop
-            else None
-        )
-        out.append(
-            Enrollment(
-                enrollment_id=f"{prefix}20200101{i:06d}",
-                form=form,
-                due=_month_end(
-                    day0 + timedelta(days=rng.randrange(200, 3 * 365 if dmepos else 5 * 365))
-                ),
-                last_claim=day0 - timedelta(days=rng.randrange(0, 270)),
-                misses_revalidation=rng.random() < missed,
-                stops_billing_on=stops,
-            )
-        )
-    return out
 
 
 def roster_csv(enrollments: list[Enrollment], day0: date, rng: random.Random) -> str:
@@ -177,48 +112,6 @@ async def event(http: httpx.AsyncClient, tally: Tally, e: Enrollment, name: str,
                 **data: str) -> dict[str, Any] | None:  # fmt: skip
     body = {"event": name, "data": data, "reason": f"simulated {name}"}
     return await post(http, f"/v1/enrollments/{e.enrollment_id}/events", body, tally, name)
-
-
-# Records one event on one enrollment: its answer (the record's view), None when refused.
-Recorder = Callable[..., Awaitable["dict[str, Any] | None"]]
-
-
-async def operator_round(record: Recorder, portfolio: list[Enrollment], today: date,
-                         tally: Tally, concurrency: int) -> int:  # fmt: skip
-    """What the operator does at one stop; the number of events recorded. `record` is how an
-    event reaches an enrollment (the engine's HTTP API here; bench/simulate_floor.py's bare
-    workflows there)."""
-    limit = asyncio.Semaphore(concurrency)
-    count = 0
-
-    async def event(e: Enrollment, name: str, **data: str) -> dict[str, Any] | None:
-        tally.events[name] += 1
-        return await record(e, name, **data)
-
-    async def act(e: Enrollment) -> None:
-        nonlocal count
-        async with limit:
-            bills = e.stops_billing_on is None or today < e.stops_billing_on
-            if bills and today - e.last_claim >= CLAIM_EVERY:
-                count += 1
-                if await event(e, "claim_activity", latest_claim_date=today.isoformat()):
-                    e.last_claim = today
-            if e.due - today <= FILING_WINDOW and e.filed_for != e.due:
-                if e.misses_revalidation or not bills:  # a practice that stopped billing too
-                    e.lapsed = True  # never filed: the due date passes, the engine acts
-                    return
-                count += 2
-                e.filed_for = e.due
-                day = today.isoformat()
-                await event(e, "revalidation_submitted", receipt_date=day)
-                after = await event(e, "revalidation_approved", approval_date=day)
-                if after is not None:
-                    e.due = date.fromisoformat(after["revalidation_due_date"])
-            if e.stops_billing_on is not None and today >= e.stops_billing_on + timedelta(days=400):
-                e.lapsed = True
-
-    await asyncio.gather(*(act(e) for e in portfolio if not e.lapsed))
-    return count
 
 
 # --- The run ---------------------------------------------------------------------------------
@@ -337,18 +230,12 @@ def _drain(stream: Any, path: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--enrollments", type=int, default=1000)
-    parser.add_argument("--years", type=int, default=20)
-    parser.add_argument("--stop-days", type=int, default=91, help="days between operator stops")
-    parser.add_argument("--concurrency", type=int, default=16, help="operator events in flight")
-    parser.add_argument("--missed", type=float, default=0.05, help="share never revalidating")
-    parser.add_argument("--stop-billing", type=float, default=0.03, help="share that stop billing")
+    add_workload_options(parser)
     parser.add_argument(
         "--idle",
         action="store_true",
         help="no operator at all: every enrollment's no-claims clock fires in the same step",
     )
-    parser.add_argument("--seed", type=int, default=22)
     parser.add_argument("--no-histories", action="store_true", help="skip reading histories")
     parser.add_argument(
         "--with-floor", action="store_true", help="then bench/simulate_floor.py, and the ratios"

